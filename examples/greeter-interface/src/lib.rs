@@ -1,0 +1,15 @@
+//! The `Greeter` plugin interface: what every greeter plugin implements and
+//! what the host calls.
+
+use plugin_interface::plugin_trait;
+
+/// Greets people. Implemented by plugin libraries, called by hosts through
+/// [`GreeterProxy`].
+#[plugin_trait]
+pub trait Greeter: Send + Sync {
+    /// A short name for the plugin, e.g. `english`.
+    fn name(&self) -> String;
+
+    /// A greeting for `target`.
+    fn greet(&self, target: &str) -> String;
+}

@@ -1,0 +1,106 @@
+//! `#[plugin_aggregates(Trait, ...)]`: the canary and the per-trait symbols
+//! of a plugin library.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::attr;
+use crate::fallback::{self, Errors};
+
+pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    match generate(args) {
+        Ok(tokens) => {
+            let mut out = input;
+            out.extend(tokens);
+            out
+        }
+        Err(error) => fallback::emit(input, error),
+    }
+}
+
+fn generate(args: TokenStream) -> syn::Result<TokenStream> {
+    let traits = attr::aggregate_traits(args)?;
+    let mut errors = Errors::default();
+    let mut names: Vec<String> = Vec::new();
+    for path in &traits {
+        match attr::last_ident(path) {
+            Ok(ident) => {
+                let name = ident.to_string();
+                if names.contains(&name) {
+                    errors.error(path, format!("`{name}` is listed twice"));
+                }
+                names.push(name);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    errors.finish()?;
+
+    let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
+    let canary = format_ident!("{}", plugin_symbols::CANARY);
+    let per_trait = traits.iter().zip(&names).map(|(path, name)| {
+        let register_all = format_ident!("{}", plugin_symbols::register_all(name));
+        let unregister_all = format_ident!("{}", plugin_symbols::unregister_all(name));
+        let counter = format_ident!("{}", plugin_symbols::unmaker_counter(name));
+        let factories = format_ident!("{}", plugin_symbols::factories(name));
+        let name_check = format!(
+            "#[plugin_aggregates({name})]: name the trait by its declared name; it is exported under that name"
+        );
+        quote! {
+            ::core::assert!(
+                #private::str_eq(
+                    <dyn #path as #private::PluginInterface>::DESCRIPTOR.name,
+                    #name,
+                ),
+                #name_check,
+            );
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #register_all(panic: *mut #private::PanicSlot) -> *mut #private::RegistrationArray {
+                // `panic` is the caller's live slot.
+                unsafe { #private::register_all::<dyn #path>(panic) }
+            }
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #unregister_all(array: *mut #private::RegistrationArray) {
+                // The caller gives back an array made by the function above.
+                unsafe { #private::unregister_all(array) }
+            }
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            extern "C" fn #counter() -> u64 {
+                #private::unmaker_count::<dyn #path>()
+            }
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #factories(visit: #private::FactoryVisitor, context: *mut #private::c_void) {
+                // The caller passes a visitor that accepts its context.
+                unsafe { #private::visit_factories::<dyn #path>(visit, context) }
+            }
+        }
+    });
+    let descriptors = traits
+        .iter()
+        .map(|path| quote!(<dyn #path as #private::PluginInterface>::DESCRIPTOR));
+
+    Ok(quote! {
+        const _: () = {
+            #[allow(non_upper_case_globals)]
+            #[unsafe(no_mangle)]
+            static #canary: #private::PluginCanary = #private::PluginCanary::new(
+                &[#(#descriptors),*],
+                if ::core::cfg!(panic = "unwind") {
+                    #private::PanicStrategy::Unwind
+                } else {
+                    #private::PanicStrategy::Abort
+                },
+            );
+
+            #(#per_trait)*
+        };
+    })
+}

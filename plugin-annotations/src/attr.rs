@@ -1,0 +1,86 @@
+//! The arguments of `#[plugin_impl(...)]` and `#[plugin_aggregates(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Path, Token};
+
+mod kw {
+    syn::custom_keyword!(constructor);
+}
+
+/// `#[plugin_impl(Trait)]` or `#[plugin_impl(Trait, constructor = path)]`.
+pub struct ImplArgs {
+    pub trait_path: Path,
+    pub constructor: Option<Path>,
+}
+
+impl Parse for ImplArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "expected the implemented trait: `#[plugin_impl(Greeter)]`",
+            ));
+        }
+        let trait_path: Path = input.parse()?;
+        let mut constructor = None;
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::constructor) {
+                let keyword: kw::constructor = input.parse()?;
+                input.parse::<Token![=]>()?;
+                if constructor.is_some() {
+                    return Err(syn::Error::new_spanned(keyword, "`constructor` given twice"));
+                }
+                constructor = Some(input.parse()?);
+            } else {
+                return Err(lookahead.error());
+            }
+        }
+        Ok(Self {
+            trait_path,
+            constructor,
+        })
+    }
+}
+
+/// `#[plugin_aggregates(Trait, ...)]`.
+pub fn aggregate_traits(args: TokenStream) -> syn::Result<Vec<Path>> {
+    let paths = Punctuated::<Path, Token![,]>::parse_terminated.parse2(args)?;
+    if paths.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "expected the traits this library implements: `#[plugin_aggregates(Greeter)]`",
+        ));
+    }
+    Ok(paths.into_iter().collect())
+}
+
+/// Attribute macros that take no arguments.
+pub fn no_args(args: TokenStream, usage: &str) -> syn::Result<()> {
+    if args.is_empty() {
+        Ok(())
+    } else {
+        Err(syn::Error::new_spanned(args, format!("`{usage}` takes no arguments")))
+    }
+}
+
+/// The last segment of a path: the name symbols and registrations use.
+pub fn last_ident(path: &Path) -> syn::Result<&syn::Ident> {
+    let segment = path
+        .segments
+        .last()
+        .ok_or_else(|| syn::Error::new_spanned(path, "expected a trait name"))?;
+    if !segment.arguments.is_none() {
+        return Err(syn::Error::new_spanned(
+            &segment.arguments,
+            "plugin traits have no generic parameters",
+        ));
+    }
+    Ok(&segment.ident)
+}

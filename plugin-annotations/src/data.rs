@@ -1,0 +1,91 @@
+//! `#[derive(PluginData)]`: plain `#[repr(C)]` structs that cross the
+//! boundary as they are.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput};
+
+use crate::fallback::Errors;
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    match generate(&input) {
+        Ok(tokens) => tokens,
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let fields = match &input.data {
+        Data::Struct(data) => Some(&data.fields),
+        Data::Enum(data) => {
+            errors.error(
+                data.enum_token,
+                "`PluginData` is for structs: an enum's discriminant could be invalid on the other side",
+            );
+            None
+        }
+        Data::Union(data) => {
+            errors.error(data.union_token, "`PluginData` is for structs");
+            None
+        }
+    };
+    let repr_c = input.attrs.iter().any(|attr| {
+        attr.path().is_ident("repr")
+            && attr
+                .parse_args_with(syn::punctuated::Punctuated::<syn::Ident, syn::Token![,]>::parse_terminated)
+                .is_ok_and(|reprs| reprs.iter().any(|r| r == "C" || r == "transparent"))
+    });
+    if !repr_c {
+        errors.error(
+            &input.ident,
+            "`PluginData` needs a fixed layout: add `#[repr(C)]` to the struct",
+        );
+    }
+    if !input.generics.params.is_empty() {
+        errors.error(&input.generics, "`PluginData` structs cannot be generic");
+    }
+    errors.finish()?;
+
+    let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
+    let ident = &input.ident;
+    let checks = fields.into_iter().flatten().map(|field| {
+        let ty = &field.ty;
+        quote_spanned!(ty.span()=> #private::assert_plain::<#ty>();)
+    });
+    Ok(quote! {
+        // SAFETY: `#[repr(C)]` with plain-data fields only (checked below):
+        // the same bytes mean the same value in every library.
+        unsafe impl #private::Carry for #ident {
+            type Ffi = Self;
+            #[inline(always)]
+            fn into_ffi(self) -> Self {
+                self
+            }
+            #[inline(always)]
+            fn from_ffi(ffi: Self) -> Self {
+                ffi
+            }
+            #[inline]
+            fn vec_into_ffi(values: #private::Vec<Self>) -> #private::RVec<Self> {
+                #private::RVec::from(values)
+            }
+            #[inline]
+            fn vec_from_ffi(values: #private::RVec<Self>) -> #private::Vec<Self> {
+                values.into_vec()
+            }
+        }
+
+        // SAFETY: as above.
+        unsafe impl #private::PluginData for #ident {}
+
+        const _: () = {
+            #(#checks)*
+        };
+    })
+}

@@ -1,0 +1,137 @@
+//! `#[plugin_impl(Trait)]`: the exported maker and unmaker of one
+//! implementation, and its `inventory` registration.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemImpl, Type};
+
+use crate::attr::{self, ImplArgs};
+use crate::fallback::{self, Errors};
+
+pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item: ItemImpl = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                first_tokens(&input),
+                "`#[plugin_impl(Trait)]` goes on an `impl Trait for Type` block",
+            );
+            return fallback::emit(input, error);
+        }
+    };
+    let args: ImplArgs = match syn::parse2(args) {
+        Ok(args) => args,
+        Err(error) => return fallback::emit(item, error),
+    };
+    match generate(&args, &item) {
+        Ok(tokens) => tokens,
+        Err(error) => fallback::emit(item, error),
+    }
+}
+
+/// The first few tokens of an item, so an error points at its start, not
+/// at the whole body.
+fn first_tokens(input: &TokenStream) -> TokenStream {
+    input.clone().into_iter().take(2).collect()
+}
+
+fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let trait_ident = attr::last_ident(&args.trait_path)?;
+    match &item.trait_ {
+        None => errors.error(
+            &item.self_ty,
+            format!("`#[plugin_impl({trait_ident})]` goes on `impl {trait_ident} for Type`, not on an inherent impl"),
+        ),
+        Some((Some(bang), _, _)) => errors.error(bang, "negative impls cannot be plugins"),
+        Some((None, path, _)) => match path.segments.last() {
+            Some(last) if last.ident == *trait_ident => {}
+            _ => errors.error(
+                path,
+                format!("this impl is for `{}`, but the attribute names `{trait_ident}`", crate::render::tokens(path)),
+            ),
+        },
+    }
+    if !item.generics.params.is_empty() {
+        errors.error(
+            &item.generics,
+            "plugin implementations cannot be generic: each exported type is one concrete type",
+        );
+    }
+    if let Some(unsafety) = &item.unsafety {
+        errors.error(unsafety, "plugin traits are never `unsafe` to implement");
+    }
+    let type_ident = match &*item.self_ty {
+        Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+            let segment = &path.path.segments[0];
+            if segment.arguments.is_none() {
+                Some(&segment.ident)
+            } else {
+                errors.error(&segment.arguments, "the implementing type cannot have generic arguments");
+                None
+            }
+        }
+        other => {
+            errors.error(
+                other,
+                "the implementing type must be a type name defined or imported in this module, e.g. `English`",
+            );
+            None
+        }
+    };
+    errors.finish()?;
+    let type_ident = type_ident.expect("checked above");
+
+    let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
+    let trait_path = &args.trait_path;
+    let trait_name = trait_ident.to_string();
+    let entry = type_ident.to_string();
+    let maker = format_ident!("{}", plugin_symbols::register(&trait_name, &entry));
+    let unmaker = format_ident!("{}", plugin_symbols::unregister(&trait_name, &entry));
+    let self_ty = &item.self_ty;
+    let construct = match &args.constructor {
+        Some(path) => quote_spanned!(path.span()=> #path),
+        None => quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default),
+    };
+    let name_check = format!(
+        "#[plugin_impl({trait_name})]: name the trait by its declared name; it is exported under that name"
+    );
+
+    Ok(quote! {
+        #item
+
+        const _: () = {
+            ::core::assert!(
+                #private::str_eq(
+                    <dyn #trait_path as #private::PluginInterface>::DESCRIPTOR.name,
+                    #trait_name,
+                ),
+                #name_check,
+            );
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #maker(panic: *mut #private::PanicSlot) -> *mut #private::Registration {
+                // `panic` is the caller's live slot.
+                unsafe { #private::make::<dyn #trait_path, #self_ty>(panic, #entry, #construct) }
+            }
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #unmaker(registration: *mut #private::Registration) {
+                // The caller gives back a registration made by the maker above.
+                unsafe { #private::unmake::<dyn #trait_path>(registration) }
+            }
+
+            #private::inventory::submit! {
+                #private::RegistrationFactory {
+                    trait_name: <dyn #trait_path as #private::PluginInterface>::DESCRIPTOR.name,
+                    entry: #private::RStr::from_str(#entry),
+                    maker: #maker,
+                    unmaker: #unmaker,
+                }
+            }
+        };
+    })
+}

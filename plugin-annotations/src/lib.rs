@@ -1,0 +1,66 @@
+//! Attribute macros of the plugin framework. Use them through
+//! `plugin-interface`, which re-exports them next to the runtime the
+//! generated code calls.
+//!
+//! | macro | goes on | generates |
+//! |---|---|---|
+//! | `#[plugin_trait]` | a trait in an interface crate | `<Trait>VTable`, `<Trait>Proxy`, the trait's descriptor |
+//! | `#[plugin_impl(Trait)]` | `impl Trait for Type` in a plugin crate | `plugin_register_<Trait>_<Type>_v1`, `plugin_unregister_<Trait>_<Type>_v1`, an `inventory` registration |
+//! | `#[plugin_aggregates(Trait, ...)]` | any one item of a plugin crate | the canary, `plugin_register_all_<Trait>_v1`, `plugin_unregister_all_<Trait>_v1`, `plugin_unmaker_counter_<Trait>_v1`, `plugin_factories_<Trait>_v1` |
+//! | `#[derive(PluginData)]` | a `#[repr(C)]` struct | the impls that let it cross the boundary |
+
+mod aggregates;
+mod ast;
+mod attr;
+mod data;
+mod fallback;
+mod impls;
+mod render;
+mod traits;
+mod types;
+
+use proc_macro::TokenStream;
+
+/// Declares a trait as a plugin interface.
+///
+/// Generates, next to the trait: `<Trait>VTable` (a `#[repr(C)]` table of
+/// `extern "C"` functions), `<Trait>Proxy` (implements the trait and adds a
+/// `try_<method>` returning `Result<_, PluginError>` per method) and an
+/// implementation of `PluginInterface` for `dyn Trait` that describes the
+/// interface to the loader.
+///
+/// Methods take `&self` or `&mut self`; arguments and return values are
+/// integers, floats, `bool`, `&str`, `String`, `&[T]` of plain data,
+/// `Vec<T>`, `Option<T>`, `Result<T, E>` and `#[repr(C)]` structs deriving
+/// `PluginData`. A method may return `&str` borrowed from `&self`.
+#[proc_macro_attribute]
+pub fn plugin_trait(args: TokenStream, input: TokenStream) -> TokenStream {
+    traits::expand(args.into(), input.into()).into()
+}
+
+/// Exports an implementation of a plugin trait from a plugin library.
+///
+/// `#[plugin_impl(Greeter)]` on `impl Greeter for English` exports
+/// `plugin_register_Greeter_English_v1` and
+/// `plugin_unregister_Greeter_English_v1` and registers the pair for
+/// `#[plugin_aggregates]`. Instances are made with `Default::default()`, or
+/// with `#[plugin_impl(Greeter, constructor = English::new)]`.
+#[proc_macro_attribute]
+pub fn plugin_impl(args: TokenStream, input: TokenStream) -> TokenStream {
+    impls::expand(args.into(), input.into()).into()
+}
+
+/// Exports the per-library symbols, once per plugin crate, listing every
+/// trait the crate implements: `#[plugin_aggregates(Greeter, Calculator)]`
+/// on any item.
+#[proc_macro_attribute]
+pub fn plugin_aggregates(args: TokenStream, input: TokenStream) -> TokenStream {
+    aggregates::expand(args.into(), input.into()).into()
+}
+
+/// Lets a `#[repr(C)]` struct of plain fields cross the plugin boundary,
+/// by value and in `&[T]` slices.
+#[proc_macro_derive(PluginData)]
+pub fn derive_plugin_data(input: TokenStream) -> TokenStream {
+    data::expand(input.into()).into()
+}

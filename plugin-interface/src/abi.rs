@@ -1,0 +1,347 @@
+//! Types that cross the boundary between a host and a plugin library.
+//!
+//! Everything here is `#[repr(C)]` and is read by a host that was compiled
+//! separately from the plugin, so field order and types only ever change
+//! together with [`ABI_EPOCH`] (or, for the canary, [`CANARY_VERSION`]).
+
+use core::ffi::c_void;
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use abi_stable::std_types::{RSlice, RStr, RString};
+
+pub use plugin_symbols::CANARY_VERSION;
+
+/// Version of the calling convention between hosts and plugins: the shape of
+/// registrations, vtable prefixes, panic slots and the exported functions.
+/// A host refuses a plugin built with another epoch.
+pub const ABI_EPOCH: u32 = 1;
+
+/// First bytes of every canary.
+pub const CANARY_MAGIC: [u8; 8] = *b"RSPLUGIN";
+
+/// Version of `plugin-interface` that built this code.
+pub const FRAMEWORK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `rustc --version` of the compiler that built this code.
+pub const RUSTC_VERSION: &str = env!("PLUGIN_INTERFACE_RUSTC_VERSION");
+
+/// Target triple this code was built for.
+pub const TARGET: &str = env!("PLUGIN_INTERFACE_TARGET");
+
+/// The canary static every plugin library exports under
+/// [`plugin_symbols::CANARY`]. The host reads it with `dlsym` alone, before
+/// calling any function of the library.
+///
+/// The first three fields never move: a host reads `magic`, then
+/// `canary_version`, then `abi_epoch`, and only then trusts the rest.
+#[repr(C)]
+pub struct PluginCanary {
+    /// Always [`CANARY_MAGIC`].
+    pub magic: [u8; 8],
+    /// Layout version of this struct, [`CANARY_VERSION`].
+    pub canary_version: u32,
+    /// [`ABI_EPOCH`] of the framework that built the plugin.
+    pub abi_epoch: u32,
+    /// [`FRAMEWORK_VERSION`] of the framework that built the plugin.
+    pub framework_version: RStr<'static>,
+    /// [`RUSTC_VERSION`] of the compiler that built the plugin.
+    pub rustc_version: RStr<'static>,
+    /// [`TARGET`] the plugin was built for.
+    pub target: RStr<'static>,
+    /// [`PanicStrategy`] of the plugin build, as its `u8` value.
+    pub panic_strategy: u8,
+    /// The traits the library implements, one descriptor each.
+    pub traits: RSlice<'static, &'static TraitDescriptor>,
+}
+
+impl PluginCanary {
+    /// The canary of a library implementing `traits`, built with `panic`.
+    pub const fn new(traits: &'static [&'static TraitDescriptor], panic: PanicStrategy) -> Self {
+        Self {
+            magic: CANARY_MAGIC,
+            canary_version: CANARY_VERSION,
+            abi_epoch: ABI_EPOCH,
+            framework_version: RStr::from_str(FRAMEWORK_VERSION),
+            rustc_version: RStr::from_str(RUSTC_VERSION),
+            target: RStr::from_str(TARGET),
+            panic_strategy: panic as u8,
+            traits: RSlice::from_slice(traits),
+        }
+    }
+}
+
+impl fmt::Debug for PluginCanary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginCanary")
+            .field("magic", &self.magic)
+            .field("canary_version", &self.canary_version)
+            .field("abi_epoch", &self.abi_epoch)
+            .field("framework_version", &self.framework_version)
+            .field("rustc_version", &self.rustc_version)
+            .field("target", &self.target)
+            .field("panic_strategy", &self.panic_strategy)
+            .field("traits", &self.traits.len())
+            .finish()
+    }
+}
+
+/// How a build handles panics. A plugin built with `panic = "abort"` cannot
+/// turn a panic into an error: it takes the host process down with it.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PanicStrategy {
+    /// Panics unwind and are caught at the boundary.
+    Unwind = 1,
+    /// Panics abort the process.
+    Abort = 2,
+}
+
+impl PanicStrategy {
+    /// The strategy of the code being compiled.
+    pub const CURRENT: Self = if cfg!(panic = "unwind") {
+        Self::Unwind
+    } else {
+        Self::Abort
+    };
+
+    /// Decodes the canary's byte; `None` for a value no version defines.
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            1 => Some(Self::Unwind),
+            2 => Some(Self::Abort),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PanicStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unwind => "unwind",
+            Self::Abort => "abort",
+        })
+    }
+}
+
+/// Describes one plugin trait: what the canary lists per trait, and what the
+/// host compares against its own copy of the interface crate.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TraitDescriptor {
+    /// The trait's name, e.g. `Greeter`.
+    pub name: RStr<'static>,
+    /// Package that declares the trait, e.g. `greeter-interface`.
+    pub interface_crate: RStr<'static>,
+    /// Version of that package, e.g. `1.0.0`.
+    pub interface_version: RStr<'static>,
+    /// Size in bytes of the trait's vtable.
+    pub vtable_size: u32,
+    /// Number of methods in the vtable.
+    pub method_count: u32,
+    /// One entry per method, in vtable order.
+    pub methods: RSlice<'static, MethodDescriptor>,
+}
+
+/// Describes one method of a plugin trait.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MethodDescriptor {
+    /// The method's name.
+    pub name: RStr<'static>,
+    /// The method's signature as written in the trait, e.g.
+    /// `fn greet(&self, target: &str) -> String`.
+    pub signature: RStr<'static>,
+}
+
+/// The start of every generated vtable: how big it is and how to drop the
+/// instance it serves.
+#[repr(C)]
+pub struct VTablePrefix {
+    /// Size of the whole vtable in bytes.
+    pub size: u32,
+    /// Number of method slots after the prefix.
+    pub method_count: u32,
+    /// Drops the instance (`Box<T>`) the vtable serves.
+    pub drop: unsafe extern "C" fn(instance: *mut c_void),
+}
+
+impl fmt::Debug for VTablePrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VTablePrefix")
+            .field("size", &self.size)
+            .field("method_count", &self.method_count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a plugin function reports a panic. The caller passes a fresh slot;
+/// the plugin writes a message into it only when the call panicked, and then
+/// leaves the return value uninitialised.
+#[repr(C)]
+pub struct PanicSlot {
+    raised: bool,
+    message: MaybeUninit<RString>,
+}
+
+impl PanicSlot {
+    /// An empty slot.
+    #[inline]
+    pub const fn new() -> Self {
+        Self {
+            raised: false,
+            message: MaybeUninit::uninit(),
+        }
+    }
+
+    /// Whether the call that received this slot panicked.
+    #[inline]
+    pub fn is_raised(&self) -> bool {
+        self.raised
+    }
+
+    /// Records a panic message. A second message replaces the first.
+    pub fn raise(&mut self, message: String) {
+        self.clear();
+        self.message.write(RString::from(message));
+        self.raised = true;
+    }
+
+    /// Takes the message out, copied into memory of the calling side, and
+    /// empties the slot. Call it while the library that wrote the message
+    /// is still loaded: the message is freed through that library.
+    pub fn take(&mut self) -> Option<String> {
+        if !self.raised {
+            return None;
+        }
+        self.raised = false;
+        // SAFETY: `raised` was true, so `raise` initialised `message`, and
+        // clearing the flag first means it is read exactly once.
+        let message = unsafe { self.message.assume_init_read() };
+        Some(message.into_string())
+    }
+
+    fn clear(&mut self) {
+        drop(self.take());
+    }
+}
+
+impl Default for PanicSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PanicSlot {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+impl fmt::Debug for PanicSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PanicSlot")
+            .field("raised", &self.raised)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One instance made by a maker: the instance pointer and the vtable that
+/// serves it, with the names that identify it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Registration {
+    /// Trait the instance implements.
+    pub trait_name: RStr<'static>,
+    /// Name of the implementing type, e.g. `English`.
+    pub entry: RStr<'static>,
+    /// The instance, a `Box<T>` of the implementing type.
+    pub instance: *mut c_void,
+    /// The trait's vtable for the implementing type; starts with a
+    /// [`VTablePrefix`].
+    pub vtable: *const c_void,
+}
+
+/// Makes one instance. On panic it returns null and fills the slot.
+pub type Maker = unsafe extern "C" fn(panic: *mut PanicSlot) -> *mut Registration;
+
+/// Frees one instance made by the matching [`Maker`].
+pub type Unmaker = unsafe extern "C" fn(registration: *mut Registration);
+
+/// One implementation of a trait in a library: what `#[plugin_impl]`
+/// registers with `inventory`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct RegistrationFactory {
+    /// Trait implemented.
+    pub trait_name: RStr<'static>,
+    /// Name of the implementing type.
+    pub entry: RStr<'static>,
+    /// Makes an instance (`plugin_register_<Trait>_<Type>_v1`).
+    pub maker: Maker,
+    /// Frees an instance (`plugin_unregister_<Trait>_<Type>_v1`).
+    pub unmaker: Unmaker,
+}
+
+/// What `plugin_register_all_<Trait>_v1` returns: every registration of a
+/// trait, with the factory that made each one at the same index.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RegistrationArray {
+    /// Number of registrations (and of factories).
+    pub count: usize,
+    /// `count` registrations.
+    pub registrations: *mut *mut Registration,
+    /// `count` factories; `factories[i]` made `registrations[i]`.
+    pub factories: *const RegistrationFactory,
+    /// Frees this struct and its two arrays, not the registrations. Used
+    /// after freeing every registration through its own factory's unmaker.
+    pub release: unsafe extern "C" fn(array: *mut RegistrationArray),
+}
+
+/// `plugin_register_all_<Trait>_v1`.
+pub type RegisterAll = unsafe extern "C" fn(panic: *mut PanicSlot) -> *mut RegistrationArray;
+
+/// `plugin_unregister_all_<Trait>_v1`.
+pub type UnregisterAll = unsafe extern "C" fn(array: *mut RegistrationArray);
+
+/// `plugin_unmaker_counter_<Trait>_v1`.
+pub type UnmakerCounter = unsafe extern "C" fn() -> u64;
+
+/// Called once per factory by [`VisitFactories`].
+pub type FactoryVisitor = unsafe extern "C" fn(context: *mut c_void, factory: *const RegistrationFactory);
+
+/// `plugin_factories_<Trait>_v1`: calls `visit` once per factory of the
+/// trait, in entry-name order, without making any instance.
+pub type VisitFactories = unsafe extern "C" fn(visit: FactoryVisitor, context: *mut c_void);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canary_header_offsets_are_fixed() {
+        assert_eq!(core::mem::offset_of!(PluginCanary, magic), 0);
+        assert_eq!(core::mem::offset_of!(PluginCanary, canary_version), 8);
+        assert_eq!(core::mem::offset_of!(PluginCanary, abi_epoch), 12);
+    }
+
+    #[test]
+    fn panic_slot_round_trips_a_message() {
+        let mut slot = PanicSlot::new();
+        assert!(!slot.is_raised());
+        slot.raise("first".into());
+        slot.raise("second".into());
+        assert!(slot.is_raised());
+        assert_eq!(slot.take().as_deref(), Some("second"));
+        assert_eq!(slot.take(), None);
+    }
+
+    #[test]
+    fn panic_strategy_decodes_only_known_values() {
+        assert_eq!(PanicStrategy::from_u8(1), Some(PanicStrategy::Unwind));
+        assert_eq!(PanicStrategy::from_u8(2), Some(PanicStrategy::Abort));
+        assert_eq!(PanicStrategy::from_u8(0), None);
+        assert_eq!(PanicStrategy::CURRENT, PanicStrategy::Unwind);
+    }
+}

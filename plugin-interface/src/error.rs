@@ -1,0 +1,297 @@
+//! The one error type of the framework.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong between a host and a plugin library.
+///
+/// Every variant names the library, and its message is one line a user can
+/// act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// The file or directory could not be read.
+    #[error("{}: {source}", library.display())]
+    Io {
+        /// The path that could not be read.
+        library: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The dynamic loader refused the file.
+    #[error("{}: not a loadable library: {message}", library.display())]
+    Open {
+        /// The file.
+        library: PathBuf,
+        /// What the dynamic loader said.
+        message: String,
+    },
+
+    /// The library has no canary: it was not built with this framework.
+    #[error(
+        "{}: not a plugin: no `{symbol}` symbol (plugin libraries are built with `#[plugin_aggregates]`)",
+        library.display()
+    )]
+    NotAPlugin {
+        /// The library.
+        library: PathBuf,
+        /// The canary symbol that was looked up.
+        symbol: String,
+    },
+
+    /// The canary does not start with the framework's magic bytes.
+    #[error(
+        "{}: canary magic is {found:?}, expected {expected:?}",
+        library.display()
+    )]
+    BadMagic {
+        /// The library.
+        library: PathBuf,
+        /// The magic the host expects.
+        expected: String,
+        /// The bytes found, escaped.
+        found: String,
+    },
+
+    /// The canary's layout version is not the host's.
+    #[error(
+        "{}: canary version {found}, expected {expected}",
+        library.display()
+    )]
+    CanaryVersion {
+        /// The library.
+        library: PathBuf,
+        /// The host's canary version.
+        expected: u32,
+        /// The plugin's canary version.
+        found: u32,
+    },
+
+    /// The plugin was built with another framework ABI epoch.
+    #[error(
+        "{}: framework ABI epoch {found}, expected {expected} (plugin built with plugin-interface {plugin_framework}, host has {host_framework})",
+        library.display()
+    )]
+    AbiEpoch {
+        /// The library.
+        library: PathBuf,
+        /// The host's epoch.
+        expected: u32,
+        /// The plugin's epoch.
+        found: u32,
+        /// `plugin-interface` version of the plugin.
+        plugin_framework: String,
+        /// `plugin-interface` version of the host.
+        host_framework: String,
+    },
+
+    /// The library does not implement the trait asked for.
+    #[error(
+        "{}: does not export trait `{trait_name}` (it exports: {})",
+        library.display(),
+        list(available)
+    )]
+    TraitNotExported {
+        /// The library.
+        library: PathBuf,
+        /// The trait asked for.
+        trait_name: String,
+        /// The traits its canary lists.
+        available: Vec<String>,
+    },
+
+    /// The plugin was built against an incompatible version of the trait's
+    /// interface crate.
+    #[error(
+        "{}: {trait_name}: {reason} (plugin built against {found_crate} {found_version}, host has {expected_crate} {expected_version})",
+        library.display()
+    )]
+    InterfaceMismatch {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// What differs.
+        reason: String,
+        /// Interface crate of the host.
+        expected_crate: String,
+        /// Interface version of the host.
+        expected_version: String,
+        /// Interface crate the plugin was built against.
+        found_crate: String,
+        /// Interface version the plugin was built against.
+        found_version: String,
+    },
+
+    /// A symbol the canary promises is missing.
+    #[error("{}: missing symbol `{symbol}`: {message}", library.display())]
+    SymbolMissing {
+        /// The library.
+        library: PathBuf,
+        /// The symbol.
+        symbol: String,
+        /// What the dynamic loader said.
+        message: String,
+    },
+
+    /// A plugin spec or `load_plugins` call named an entry the library does
+    /// not have.
+    #[error(
+        "{}: no `{trait_name}` entry named `{entry}` (available: {})",
+        library.display(),
+        list(available)
+    )]
+    EntryNotFound {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The entry asked for.
+        entry: String,
+        /// The entries the library has for the trait.
+        available: Vec<String>,
+    },
+
+    /// A plugin method panicked; the panic was caught in the plugin.
+    #[error(
+        "{}: {trait_name}::{method} panicked: {message}",
+        library.display()
+    )]
+    Panicked {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The method.
+        method: String,
+        /// The panic message.
+        message: String,
+    },
+
+    /// Making the plugin instances panicked (a constructor or `Default`).
+    #[error(
+        "{}: making `{trait_name}` instances failed: {message}",
+        library.display()
+    )]
+    MakeFailed {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// Which constructor panicked and its message.
+        message: String,
+    },
+
+    /// A registration returned by the plugin is malformed.
+    #[error(
+        "{}: malformed registration from `{symbol}`: {reason}",
+        library.display()
+    )]
+    BadRegistration {
+        /// The library.
+        library: PathBuf,
+        /// The function that returned it.
+        symbol: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// `close` was called while proxies of the library are still alive.
+    #[error(
+        "{}: still in use by {holders} plugin instance group(s); drop the proxies before closing",
+        library.display()
+    )]
+    InUse {
+        /// The library.
+        library: PathBuf,
+        /// How many groups of proxies still hold it.
+        holders: usize,
+    },
+
+    /// The dynamic loader failed to close the library.
+    #[error("{}: closing failed: {message}", library.display())]
+    Close {
+        /// The library.
+        library: PathBuf,
+        /// What the dynamic loader said.
+        message: String,
+    },
+
+    /// A `lib:path?entry=name` spec could not be parsed.
+    #[error("{}: invalid plugin spec: {reason}", library.display())]
+    InvalidSpec {
+        /// The spec as given.
+        library: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl PluginError {
+    /// The library (or path) the error is about.
+    pub fn library(&self) -> &Path {
+        match self {
+            Self::Io { library, .. }
+            | Self::Open { library, .. }
+            | Self::NotAPlugin { library, .. }
+            | Self::BadMagic { library, .. }
+            | Self::CanaryVersion { library, .. }
+            | Self::AbiEpoch { library, .. }
+            | Self::TraitNotExported { library, .. }
+            | Self::InterfaceMismatch { library, .. }
+            | Self::SymbolMissing { library, .. }
+            | Self::EntryNotFound { library, .. }
+            | Self::Panicked { library, .. }
+            | Self::MakeFailed { library, .. }
+            | Self::BadRegistration { library, .. }
+            | Self::InUse { library, .. }
+            | Self::Close { library, .. }
+            | Self::InvalidSpec { library, .. } => library,
+        }
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line_and_name_the_library() {
+        let errors = [
+            PluginError::NotAPlugin {
+                library: "plugins/libm.so".into(),
+                symbol: "plugin_canary_v1".into(),
+            },
+            PluginError::EntryNotFound {
+                library: "plugins/libx.so".into(),
+                trait_name: "Greeter".into(),
+                entry: "German".into(),
+                available: vec!["English".into(), "French".into()],
+            },
+            PluginError::TraitNotExported {
+                library: "plugins/liby.so".into(),
+                trait_name: "Greeter".into(),
+                available: vec![],
+            },
+        ];
+        for error in &errors {
+            let text = error.to_string();
+            assert!(!text.contains('\n'), "{text}");
+            assert!(text.starts_with(&error.library().display().to_string()), "{text}");
+        }
+        assert_eq!(
+            errors[1].to_string(),
+            "plugins/libx.so: no `Greeter` entry named `German` (available: English, French)"
+        );
+        assert!(errors[2].to_string().ends_with("(it exports: none)"));
+    }
+}

@@ -1,0 +1,301 @@
+//! The plugin side of the boundary: what the exported functions generated
+//! by `#[plugin_impl]` and `#[plugin_aggregates]` do. Every function here
+//! runs inside a plugin library and never lets a panic escape.
+
+use core::ffi::c_void;
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::sync::atomic::Ordering;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use abi_stable::std_types::RStr;
+
+use crate::abi::{
+    FactoryVisitor, PanicSlot, Registration, RegistrationArray, RegistrationFactory, VTablePrefix,
+};
+use crate::interface::{PluginInterface, VTableFor};
+
+inventory::collect!(RegistrationFactory);
+
+/// Runs `f`; on panic, writes the message into `panic` and returns `None`.
+///
+/// # Safety
+///
+/// `panic` must point to a live [`PanicSlot`].
+pub unsafe fn guard<R>(panic: *mut PanicSlot, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            let message = panic_message(payload);
+            // SAFETY: the caller guarantees `panic` points to a live slot.
+            unsafe { (*panic).raise(message) };
+            None
+        }
+    }
+}
+
+/// [`guard`] for a method shim: the value, or uninitialised after a panic
+/// (the caller reads the slot first and never the value then).
+///
+/// # Safety
+///
+/// As for [`guard`].
+#[inline(always)]
+pub unsafe fn call<R>(panic: *mut PanicSlot, f: impl FnOnce() -> R) -> MaybeUninit<R> {
+    // SAFETY: forwarded from the caller.
+    match unsafe { guard(panic, f) } {
+        Some(value) => MaybeUninit::new(value),
+        None => MaybeUninit::uninit(),
+    }
+}
+
+/// The message of a caught panic. Dropping the payload may itself panic;
+/// such a payload is leaked instead.
+fn panic_message(payload: Box<dyn core::any::Any + Send>) -> String {
+    let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    };
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        core::mem::forget(second);
+    }
+    message
+}
+
+/// The instance behind a shim's `this` pointer.
+///
+/// # Safety
+///
+/// `this` must be the instance pointer of a registration made by [`make`]
+/// for `T`, still alive, and not borrowed mutably elsewhere.
+#[inline(always)]
+pub unsafe fn instance<'a, T>(this: *const c_void) -> &'a T {
+    // SAFETY: per the contract, `this` came from `Box::<T>::into_raw`.
+    unsafe { &*this.cast::<T>() }
+}
+
+/// The instance behind a `&mut self` shim's `this` pointer.
+///
+/// # Safety
+///
+/// As for [`instance`], and no other reference to it may exist.
+#[inline(always)]
+pub unsafe fn instance_mut<'a, T>(this: *mut c_void) -> &'a mut T {
+    // SAFETY: per the contract, `this` came from `Box::<T>::into_raw` and
+    // the caller holds the only reference.
+    unsafe { &mut *this.cast::<T>() }
+}
+
+/// A borrowed string returned by a plugin method, extended to the lifetime
+/// the vtable signature needs. The proxy shortens it again to `&self`.
+///
+/// # Safety
+///
+/// The result may only be used while the instance that returned `text` is
+/// alive and unchanged.
+#[inline(always)]
+pub unsafe fn returned_str(text: &str) -> RStr<'static> {
+    // SAFETY: per the contract, the caller bounds the real lifetime.
+    RStr::from_str(unsafe { &*ptr::from_ref::<str>(text) })
+}
+
+/// The vtable's `drop` entry: frees a `Box<T>` instance.
+///
+/// # Safety
+///
+/// `instance` must come from [`make`] for `T` and not be used afterwards.
+pub unsafe extern "C" fn drop_instance<T>(instance: *mut c_void) {
+    let dropped = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: per the contract, `instance` is a `Box<T>` given up here.
+        drop(unsafe { Box::from_raw(instance.cast::<T>()) });
+    }));
+    if let Err(payload) = dropped {
+        // A panicking `Drop` has nobody to report to; keep the process alive.
+        drop(panic_message(payload));
+    }
+}
+
+/// The vtable prefix every generated vtable starts with.
+pub const fn vtable_prefix<V, T>(method_count: u32) -> VTablePrefix {
+    VTablePrefix {
+        size: core::mem::size_of::<V>() as u32,
+        method_count,
+        drop: drop_instance::<T>,
+    }
+}
+
+/// The body of `plugin_register_<Trait>_<Type>_v1`: constructs `T` and
+/// returns its registration, or null with the panic message in `panic`.
+///
+/// # Safety
+///
+/// `panic` must point to a live [`PanicSlot`].
+pub unsafe fn make<I, T>(
+    panic: *mut PanicSlot,
+    entry: &'static str,
+    construct: fn() -> T,
+) -> *mut Registration
+where
+    I: ?Sized + VTableFor<T>,
+    T: 'static,
+{
+    let made = || {
+        let instance = Box::into_raw(Box::new(construct())).cast::<c_void>();
+        Box::into_raw(Box::new(Registration {
+            trait_name: I::DESCRIPTOR.name,
+            entry: RStr::from_str(entry),
+            instance,
+            vtable: ptr::from_ref(I::VTABLE).cast::<c_void>(),
+        }))
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { guard(panic, made) }.unwrap_or(ptr::null_mut())
+}
+
+/// The body of `plugin_unregister_<Trait>_<Type>_v1`: frees the instance
+/// through its vtable's `drop`, frees the registration and counts the call.
+///
+/// # Safety
+///
+/// `registration` must come from a maker of trait `I` in this library and
+/// not be used afterwards. Null is ignored.
+pub unsafe fn unmake<I: ?Sized + PluginInterface>(registration: *mut Registration) {
+    if registration.is_null() {
+        return;
+    }
+    // SAFETY: per the contract, the registration is a `Box` from `make`.
+    let registration = unsafe { Box::from_raw(registration) };
+    // SAFETY: every generated vtable starts with a `VTablePrefix`.
+    let prefix = unsafe { &*registration.vtable.cast::<VTablePrefix>() };
+    // SAFETY: the instance belongs to this vtable and is given up here.
+    unsafe { (prefix.drop)(registration.instance) };
+    I::unmaker_counter().fetch_add(1, Ordering::SeqCst);
+}
+
+/// The factories of trait `I` in this library, in entry-name order.
+fn factories<I: ?Sized + PluginInterface>() -> Vec<RegistrationFactory> {
+    let name = I::DESCRIPTOR.name.as_str();
+    let mut found: Vec<RegistrationFactory> = inventory::iter::<RegistrationFactory>
+        .into_iter()
+        .filter(|factory| factory.trait_name.as_str() == name)
+        .copied()
+        .collect();
+    found.sort_by(|a, b| a.entry.as_str().cmp(b.entry.as_str()));
+    found
+}
+
+/// The body of `plugin_register_all_<Trait>_v1`: makes one instance per
+/// factory. If a constructor panics, the instances already made are freed
+/// and null is returned with the message in `panic`.
+///
+/// # Safety
+///
+/// `panic` must point to a live [`PanicSlot`].
+pub unsafe fn register_all<I: ?Sized + PluginInterface>(
+    panic: *mut PanicSlot,
+) -> *mut RegistrationArray {
+    let make_all = || -> Result<*mut RegistrationArray, String> {
+        let factories = factories::<I>();
+        let mut made: Vec<*mut Registration> = Vec::with_capacity(factories.len());
+        for factory in &factories {
+            let mut slot = PanicSlot::new();
+            // SAFETY: `slot` is live for the call.
+            let registration = unsafe { (factory.maker)(&mut slot) };
+            if registration.is_null() {
+                for (factory, registration) in factories.iter().zip(&made) {
+                    // SAFETY: made just above by this factory's maker.
+                    unsafe { (factory.unmaker)(*registration) };
+                }
+                let message = slot.take().unwrap_or_else(|| "returned null".to_owned());
+                return Err(format!("constructor of `{}` panicked: {message}", factory.entry));
+            }
+            made.push(registration);
+        }
+        let count = made.len();
+        Ok(Box::into_raw(Box::new(RegistrationArray {
+            count,
+            registrations: Box::into_raw(made.into_boxed_slice()).cast::<*mut Registration>(),
+            factories: Box::into_raw(factories.into_boxed_slice()).cast::<RegistrationFactory>(),
+            release: release_array,
+        })))
+    };
+    // SAFETY: forwarded from the caller.
+    match unsafe { guard(panic, make_all) } {
+        Some(Ok(array)) => array,
+        Some(Err(message)) => {
+            // SAFETY: forwarded from the caller.
+            unsafe { (*panic).raise(message) };
+            ptr::null_mut()
+        }
+        None => ptr::null_mut(),
+    }
+}
+
+/// The `release` function of every [`RegistrationArray`]: frees the array
+/// and its two buffers, not the registrations.
+unsafe extern "C" fn release_array(array: *mut RegistrationArray) {
+    if array.is_null() {
+        return;
+    }
+    // SAFETY: `array` and both buffers were boxed by `register_all` in this
+    // library with `count` elements each, and are given up here.
+    unsafe {
+        let array = Box::from_raw(array);
+        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
+            array.registrations,
+            array.count,
+        )));
+        drop(Box::from_raw(ptr::slice_from_raw_parts_mut(
+            array.factories.cast_mut(),
+            array.count,
+        )));
+    }
+}
+
+/// The body of `plugin_unregister_all_<Trait>_v1`: frees every registration
+/// through the unmaker of the factory that made it, then the array.
+///
+/// # Safety
+///
+/// `array` must come from [`register_all`] in this library and not be used
+/// afterwards. Null is ignored.
+pub unsafe fn unregister_all(array: *mut RegistrationArray) {
+    if array.is_null() {
+        return;
+    }
+    // SAFETY: per the contract, the array and its buffers are valid.
+    unsafe {
+        let count = (*array).count;
+        for index in 0..count {
+            let factory = &*(*array).factories.add(index);
+            (factory.unmaker)(*(*array).registrations.add(index));
+        }
+        release_array(array);
+    }
+}
+
+/// The body of `plugin_factories_<Trait>_v1`.
+///
+/// # Safety
+///
+/// `visit` must be callable with `context` and must not unwind.
+pub unsafe fn visit_factories<I: ?Sized + PluginInterface>(
+    visit: FactoryVisitor,
+    context: *mut c_void,
+) {
+    let Ok(factories) = catch_unwind(factories::<I>) else {
+        return;
+    };
+    for factory in &factories {
+        // SAFETY: per the contract; the factory outlives the call.
+        unsafe { visit(context, factory) };
+    }
+}
+
+/// The body of `plugin_unmaker_counter_<Trait>_v1`.
+pub fn unmaker_count<I: ?Sized + PluginInterface>() -> u64 {
+    I::unmaker_counter().load(Ordering::SeqCst)
+}

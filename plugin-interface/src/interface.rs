@@ -1,0 +1,56 @@
+//! The link between a `#[plugin_trait]` trait and the runtime.
+
+use core::sync::atomic::AtomicU64;
+
+use crate::abi::TraitDescriptor;
+use crate::proxy::RawProxy;
+
+/// A trait declared with `#[plugin_trait]`, named through its trait object
+/// type: `dyn Greeter` implements `PluginInterface` for `trait Greeter`.
+///
+/// The macro implements it; hosts use it as the type parameter of
+/// [`load_plugins`](crate::load_plugins) and friends.
+///
+/// # Safety
+///
+/// `VTable` must be the `#[repr(C)]` vtable generated for the trait: a
+/// [`VTablePrefix`](crate::abi::VTablePrefix) followed by one `extern "C"`
+/// function per method, as `DESCRIPTOR` describes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a plugin interface",
+    label = "not declared with `#[plugin_trait]`",
+    note = "add `#[plugin_trait]` to the trait declaration, and name the trait object type: `dyn Trait`"
+)]
+pub unsafe trait PluginInterface: 'static {
+    /// Name, interface version and methods of the trait.
+    const DESCRIPTOR: &'static TraitDescriptor;
+
+    /// The trait's `#[repr(C)]` vtable, e.g. `GreeterVTable`.
+    type VTable: 'static;
+
+    /// The typed proxy hosts call, e.g. `GreeterProxy`.
+    type Proxy: 'static;
+
+    /// Counts unmaker calls of this trait in the library it is compiled into.
+    #[doc(hidden)]
+    fn unmaker_counter() -> &'static AtomicU64;
+
+    /// Wraps a checked registration in the typed proxy.
+    #[doc(hidden)]
+    fn wrap(raw: RawProxy<Self::VTable>) -> Self::Proxy;
+}
+
+/// The vtable of a plugin trait for one implementing type.
+///
+/// # Safety
+///
+/// Every function of `VTABLE` must treat its instance pointer as a
+/// `Box<T>` made by [`make`](crate::__private::make) for this `T`.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` does not implement the plugin trait `{Self}`",
+    note = "`#[plugin_impl(Trait)]` goes on an `impl Trait for Type` block of a trait declared with `#[plugin_trait]`"
+)]
+pub unsafe trait VTableFor<T>: PluginInterface {
+    /// The vtable, a static in the library that implements the trait.
+    const VTABLE: &'static Self::VTable;
+}

@@ -1,0 +1,104 @@
+//! Native Rust plugins behind one attribute per item: declare a trait with
+//! `#[plugin_trait]`, implement it in a `cdylib` with `#[plugin_impl]`, and
+//! call it from a host through a typed proxy.
+//!
+//! ```
+//! use plugin_interface::{PluginInterface, plugin_trait};
+//!
+//! /// Says hello. Shared by the host and every plugin.
+//! #[plugin_trait]
+//! pub trait Greeter {
+//!     /// The plugin's name.
+//!     fn name(&self) -> String;
+//!     /// A greeting for `target`.
+//!     fn greet(&self, target: &str) -> String;
+//! }
+//!
+//! // The macro generated the vtable, the proxy and a descriptor that the
+//! // host compares with each plugin's canary before calling anything.
+//! let descriptor = <dyn Greeter as PluginInterface>::DESCRIPTOR;
+//! assert_eq!(descriptor.name.as_str(), "Greeter");
+//! assert_eq!(descriptor.method_count, 2);
+//! assert_eq!(
+//!     descriptor.methods[1].signature.as_str(),
+//!     "fn greet(&self, target: &str) -> String"
+//! );
+//! # fn takes_proxy(_: Option<GreeterProxy>) {}
+//! ```
+//!
+//! A plugin crate (`crate-type = ["cdylib"]`) implements the trait:
+//!
+//! ```ignore
+//! use greeter_interface::Greeter;
+//! use plugin_interface::{plugin_aggregates, plugin_impl};
+//!
+//! #[plugin_aggregates(Greeter)]
+//! #[derive(Default)]
+//! pub struct English;
+//!
+//! #[plugin_impl(Greeter)]
+//! impl Greeter for English {
+//!     fn name(&self) -> String { "english".into() }
+//!     fn greet(&self, target: &str) -> String { format!("Hello, {target}!") }
+//! }
+//! ```
+//!
+//! and a host (with the `host` feature) loads it:
+//!
+//! ```ignore
+//! let plugins = plugin_interface::load_plugins::<dyn Greeter>("plugins/")?;
+//! for plugin in &plugins {
+//!     println!("{}", plugin.greet("world"));
+//! }
+//! ```
+//!
+//! # What crosses the boundary
+//!
+//! Only `extern "C"` functions and `#[repr(C)]` data. Method arguments and
+//! return values may be integers, floats, `bool`, `&str`, `String`, `&[T]`
+//! of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried
+//! types, and `#[repr(C)]` structs that derive [`PluginData`]; receivers
+//! are `&self` or `&mut self`. See [`Carry`].
+//!
+//! Every generated function runs the plugin's code inside `catch_unwind`:
+//! a panic comes back as [`PluginError::Panicked`] from the proxy's `try_`
+//! methods, and as a host panic with the same message from its trait
+//! methods.
+//!
+//! # Trust
+//!
+//! Plugins are native code running in the host process. The canary and
+//! interface checks catch mistakes (a stale build, a library that is not a
+//! plugin, a plugin built against another interface version); they do not
+//! make it safe to load code you do not trust.
+
+// Lets this crate's own tests use the macros with the paths users get.
+#[allow(unused_extern_crates)]
+extern crate self as plugin_interface;
+
+pub mod abi;
+mod carry;
+mod error;
+mod export;
+mod interface;
+mod proxy;
+
+#[cfg(feature = "host")]
+mod loader;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use carry::{Carry, PluginData, Unit};
+pub use error::PluginError;
+pub use interface::{PluginInterface, VTableFor};
+pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
+pub use proxy::{PluginInfo, RawProxy};
+
+#[cfg(feature = "host")]
+pub use loader::{
+    CanaryInfo, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo, PluginLibrary,
+    PluginSpec, TraitInfo, UnloadPath, UnloadReport, get_unmaker_counter,
+    get_unmaker_counter_for, load_plugins, load_plugins_with,
+};

@@ -1,0 +1,253 @@
+//! Making plugin instances and freeing them again.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::PluginError;
+use crate::abi::{
+    Maker, PanicSlot, RegisterAll, Registration, RegistrationArray, Unmaker, UnregisterAll,
+    VTablePrefix,
+};
+use crate::interface::PluginInterface;
+use crate::loader::library::PluginLibrary;
+use crate::loader::scan::UnloadPath;
+use crate::proxy::{PluginInfo, RawProxy};
+
+/// Instances made by one call into a library, freed together when the last
+/// proxy of the group is dropped. Holds the library open until then.
+struct Group {
+    /// Keeps the library mapped until the instances are freed.
+    _library: PluginLibrary,
+    made: Made,
+}
+
+enum Made {
+    /// From `plugin_register_all_*`.
+    Array {
+        array: *mut RegistrationArray,
+        unregister_all: Option<UnregisterAll>,
+    },
+    /// From one `plugin_register_<Trait>_<Type>_v1`.
+    Single {
+        registration: *mut Registration,
+        unmaker: Unmaker,
+    },
+}
+
+// SAFETY: the raw pointers are only dereferenced in `Drop`, which has
+// exclusive access. Instances of a trait without `Send` are only reachable
+// through proxies that are not `Send` either, so they are freed on the
+// thread that made them. Library handles may be used from any thread.
+unsafe impl Send for Group {}
+// SAFETY: no method reads the pointers through `&self`.
+unsafe impl Sync for Group {}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        match self.made {
+            Made::Array {
+                array,
+                unregister_all: Some(unregister_all),
+            } => {
+                // SAFETY: the array came from this library's register_all and
+                // is given back exactly once.
+                unsafe { unregister_all(array) }
+            }
+            Made::Array {
+                array,
+                unregister_all: None,
+            } => {
+                // SAFETY: as above; each registration is freed by the unmaker
+                // of the factory at its index, then the array is released.
+                unsafe {
+                    let array_ref = &*array;
+                    for index in 0..array_ref.count {
+                        let factory = &*array_ref.factories.add(index);
+                        (factory.unmaker)(*array_ref.registrations.add(index));
+                    }
+                    (array_ref.release)(array);
+                }
+            }
+            Made::Single {
+                registration,
+                unmaker,
+            } => {
+                // SAFETY: made by the maker paired with this unmaker.
+                unsafe { unmaker(registration) }
+            }
+        }
+    }
+}
+
+impl PluginLibrary {
+    /// Makes one instance of every implementation of `I` in the library,
+    /// through `plugin_register_all_<Trait>_v1`, and wraps each in a typed
+    /// proxy. The instances are freed together, through
+    /// `plugin_unregister_all_<Trait>_v1`, when the last proxy is dropped.
+    pub fn instantiate<I: ?Sized + PluginInterface>(&self) -> Result<Vec<I::Proxy>, PluginError> {
+        self.instantiate_with::<I>(UnloadPath::Auto)
+    }
+
+    /// [`instantiate`](Self::instantiate), choosing how the instances are
+    /// freed.
+    pub fn instantiate_with<I: ?Sized + PluginInterface>(
+        &self,
+        unload: UnloadPath,
+    ) -> Result<Vec<I::Proxy>, PluginError> {
+        self.check_interface::<I>()?;
+        let trait_name = I::DESCRIPTOR.name.as_str();
+        let register_symbol = plugin_symbols::register_all(trait_name);
+        // SAFETY: the canary matched this framework's epoch, whose
+        // `plugin_register_all_*` functions have this type.
+        let register_all: RegisterAll = unsafe { self.function(&register_symbol) }?;
+        let unregister_all: Option<UnregisterAll> = match unload {
+            // SAFETY: as above, for `plugin_unregister_all_*`.
+            UnloadPath::Auto => unsafe { self.function(&plugin_symbols::unregister_all(trait_name)) }.ok(),
+            UnloadPath::PerFactory => None,
+        };
+        let mut slot = PanicSlot::new();
+        // SAFETY: `slot` is live for the call.
+        let array = unsafe { register_all(&mut slot) };
+        if let Some(message) = slot.take() {
+            return Err(PluginError::MakeFailed {
+                library: self.path().to_path_buf(),
+                trait_name: trait_name.to_owned(),
+                message,
+            });
+        }
+        let bad = |reason: &str| PluginError::BadRegistration {
+            library: self.path().to_path_buf(),
+            symbol: register_symbol.clone(),
+            reason: reason.to_owned(),
+        };
+        if array.is_null() {
+            return Err(bad("returned null without a panic"));
+        }
+        let group = Arc::new(Group {
+            _library: self.clone(),
+            made: Made::Array {
+                array,
+                unregister_all,
+            },
+        });
+        // SAFETY: a non-null array from register_all, alive while `group` is.
+        let array = unsafe { &*array };
+        if array.count > 0 && (array.registrations.is_null() || array.factories.is_null()) {
+            return Err(bad("null registration or factory array"));
+        }
+        (0..array.count)
+            .map(|index| {
+                // SAFETY: `index < count`, both arrays hold `count` items.
+                let registration = unsafe { *array.registrations.add(index) };
+                // SAFETY: checked for null, owned by `group`.
+                let registration = unsafe { registration.as_ref() }.ok_or_else(|| bad("null registration"))?;
+                // SAFETY: as above.
+                unsafe { proxy::<I>(self.shared_path(), &group, registration) }.map_err(|reason| bad(&reason))
+            })
+            .collect()
+    }
+
+    /// Makes one instance of the implementation named `entry` (the type's
+    /// name, e.g. `English`) through its own maker,
+    /// `plugin_register_<Trait>_<Type>_v1`, and frees it through its own
+    /// unmaker when the proxy is dropped.
+    pub fn instantiate_entry<I: ?Sized + PluginInterface>(&self, entry: &str) -> Result<I::Proxy, PluginError> {
+        self.check_interface::<I>()?;
+        let trait_name = I::DESCRIPTOR.name.as_str();
+        let entries = self.entries(trait_name)?;
+        if !entries.iter().any(|info| info.entry == entry) {
+            return Err(PluginError::EntryNotFound {
+                library: self.path().to_path_buf(),
+                trait_name: trait_name.to_owned(),
+                entry: entry.to_owned(),
+                available: entries.into_iter().map(|info| info.entry).collect(),
+            });
+        }
+        let maker_symbol = plugin_symbols::register(trait_name, entry);
+        // SAFETY: the canary matched this framework's epoch, whose per-impl
+        // makers and unmakers have these types.
+        let (maker, unmaker): (Maker, Unmaker) = unsafe {
+            (
+                self.function(&maker_symbol)?,
+                self.function(&plugin_symbols::unregister(trait_name, entry))?,
+            )
+        };
+        let mut slot = PanicSlot::new();
+        // SAFETY: `slot` is live for the call.
+        let registration = unsafe { maker(&mut slot) };
+        if let Some(message) = slot.take() {
+            return Err(PluginError::MakeFailed {
+                library: self.path().to_path_buf(),
+                trait_name: trait_name.to_owned(),
+                message: format!("constructor of `{entry}` panicked: {message}"),
+            });
+        }
+        let bad = |reason: String| PluginError::BadRegistration {
+            library: self.path().to_path_buf(),
+            symbol: maker_symbol.clone(),
+            reason,
+        };
+        if registration.is_null() {
+            return Err(bad("returned null without a panic".to_owned()));
+        }
+        let group = Arc::new(Group {
+            _library: self.clone(),
+            made: Made::Single {
+                registration,
+                unmaker,
+            },
+        });
+        // SAFETY: non-null, made by the maker, owned by `group`.
+        unsafe { proxy::<I>(self.shared_path(), &group, &*registration) }.map_err(bad)
+    }
+}
+
+/// Checks one registration and wraps it in `I`'s proxy.
+///
+/// # Safety
+///
+/// `registration` must be owned by `group`, from a library whose canary was
+/// checked against `I`.
+unsafe fn proxy<I: ?Sized + PluginInterface>(
+    library: Arc<Path>,
+    group: &Arc<Group>,
+    registration: &Registration,
+) -> Result<I::Proxy, String> {
+    let expected = I::DESCRIPTOR;
+    if registration.trait_name.as_str() != expected.name.as_str() {
+        return Err(format!(
+            "registration is for trait `{}`, expected `{}`",
+            registration.trait_name.as_str(),
+            expected.name.as_str()
+        ));
+    }
+    if registration.instance.is_null() || registration.vtable.is_null() {
+        return Err("null instance or vtable".to_owned());
+    }
+    // SAFETY: every generated vtable starts with a `VTablePrefix`.
+    let prefix = unsafe { &*registration.vtable.cast::<VTablePrefix>() };
+    if prefix.size != expected.vtable_size || prefix.method_count != expected.method_count {
+        return Err(format!(
+            "vtable has {} methods in {} bytes, expected {} in {}",
+            prefix.method_count, prefix.size, expected.method_count, expected.vtable_size
+        ));
+    }
+    let info = PluginInfo::new(
+        library,
+        expected.name.as_str(),
+        Arc::from(registration.entry.as_str()),
+    );
+    let owner: Arc<dyn core::any::Any + Send + Sync> = group.clone();
+    // SAFETY: the vtable matches `I::VTable` in size and method count after
+    // the canary check, and `owner` keeps the registration and library.
+    let raw = unsafe {
+        RawProxy::new(
+            registration.instance,
+            registration.vtable.cast::<I::VTable>(),
+            info,
+            owner,
+        )
+    };
+    Ok(I::wrap(raw))
+}
+

@@ -1,0 +1,274 @@
+//! One opened plugin library.
+
+use core::ffi::c_void;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::PluginError;
+use crate::abi::{FactoryVisitor, RegistrationFactory, UnmakerCounter, VisitFactories};
+use crate::interface::PluginInterface;
+use crate::loader::canary::{self, CanaryInfo, TraitInfo};
+
+/// A plugin library, opened and with its canary checked.
+///
+/// Cloning is cheap and shares the library. The library stays mapped while
+/// this value, a clone, or any proxy made from it is alive.
+///
+/// ```no_run
+/// use plugin_interface::{PluginLibrary, get_unmaker_counter};
+/// # fn main() -> Result<(), plugin_interface::PluginError> {
+/// let library = PluginLibrary::open("target/debug/libenglish_plugin.so")?;
+/// for info in &library.canary().traits {
+///     println!("{} {} {}", info.name, info.interface_crate, info.interface_version);
+/// }
+/// println!("{} unmaker calls so far", get_unmaker_counter(&library, "Greeter")?);
+/// let report = library.close()?;
+/// println!("{:?}", report.counter("Greeter"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PluginLibrary {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: Arc<Path>,
+    canary: CanaryInfo,
+    // `None` only while `close` consumes it.
+    library: Option<libloading::Library>,
+}
+
+/// One implementation of a trait in a library, as its factory lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// Trait implemented.
+    pub trait_name: String,
+    /// Name of the implementing type; what `?entry=` selects.
+    pub entry: String,
+}
+
+/// What [`PluginLibrary::close`] observed, kept in host memory after the
+/// library is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnloadReport {
+    /// The library that was closed.
+    pub library: PathBuf,
+    /// Unmaker counter of each trait, read just before closing.
+    pub counters: BTreeMap<String, u64>,
+}
+
+impl UnloadReport {
+    /// The unmaker counter of `trait_name` at unload.
+    pub fn counter(&self, trait_name: &str) -> Option<u64> {
+        self.counters.get(trait_name).copied()
+    }
+}
+
+impl PluginLibrary {
+    /// Opens the library at `path` and checks its canary: magic, canary
+    /// version and framework ABI epoch. No function of the library runs
+    /// before the check (the dynamic loader runs its initialisers).
+    ///
+    /// Plugins are trusted native code: the checks catch mistakes, such as
+    /// a stale build or a library that is not a plugin, not attacks.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, PluginError> {
+        let path = path.as_ref();
+        let metadata = std::fs::metadata(path).map_err(|source| PluginError::Io {
+            library: path.to_path_buf(),
+            source,
+        })?;
+        if !metadata.is_file() {
+            return Err(PluginError::Open {
+                library: path.to_path_buf(),
+                message: "not a regular file".to_owned(),
+            });
+        }
+        // SAFETY: loading a library runs its initialisers. Plugin libraries
+        // are trusted native code; a file that is not a library is refused
+        // by the dynamic loader with an error.
+        let library = unsafe { libloading::Library::new(path) }.map_err(|error| {
+            PluginError::Open {
+                library: path.to_path_buf(),
+                message: error.to_string(),
+            }
+        })?;
+        let symbol = plugin_symbols::c_name(plugin_symbols::CANARY);
+        // SAFETY: the canary is looked up as an address only; `canary::read`
+        // checks what it points to before trusting it.
+        let address = unsafe { library.get::<*const u8>(&symbol) }
+            .map(|symbol| *symbol)
+            .map_err(|_| PluginError::NotAPlugin {
+                library: path.to_path_buf(),
+                symbol: plugin_symbols::CANARY.to_owned(),
+            })?;
+        // SAFETY: the address is the canary symbol of `library`, which is
+        // loaded for the whole call.
+        let canary = unsafe { canary::read(path, address) }?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: Arc::from(path),
+                canary,
+                library: Some(library),
+            }),
+        })
+    }
+
+    /// The path the library was opened from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub(crate) fn shared_path(&self) -> Arc<Path> {
+        Arc::clone(&self.inner.path)
+    }
+
+    /// What the library's canary says.
+    pub fn canary(&self) -> &CanaryInfo {
+        &self.inner.canary
+    }
+
+    /// The canary entry of `trait_name`, or an error listing the traits the
+    /// library does implement.
+    pub fn trait_info(&self, trait_name: &str) -> Result<&TraitInfo, PluginError> {
+        self.inner.trait_info(trait_name)
+    }
+
+    /// Checks that the library implements `I` compatibly with the host's
+    /// copy of the interface.
+    pub fn check_interface<I: ?Sized + PluginInterface>(&self) -> Result<(), PluginError> {
+        let info = self.trait_info(I::DESCRIPTOR.name.as_str())?;
+        canary::check_interface(self.path(), I::DESCRIPTOR, info)
+    }
+
+    /// The implementations of `trait_name` in this library, in entry-name
+    /// order, without making any instance.
+    pub fn entries(&self, trait_name: &str) -> Result<Vec<EntryInfo>, PluginError> {
+        self.trait_info(trait_name)?;
+        // SAFETY: the canary matched this framework's epoch, whose
+        // `plugin_factories_*` functions have this type.
+        let visit: VisitFactories =
+            unsafe { self.inner.function(&plugin_symbols::factories(trait_name)) }?;
+        let mut entries: Vec<EntryInfo> = Vec::new();
+        // SAFETY: `collect_entry` matches `FactoryVisitor`, does not unwind,
+        // and gets the `entries` vector as its context for the call only.
+        unsafe {
+            visit(
+                collect_entry as FactoryVisitor,
+                (&raw mut entries).cast::<c_void>(),
+            );
+        }
+        Ok(entries)
+    }
+
+    /// Reads the unmaker counter of `trait_name`: how many instances of that
+    /// trait the library has freed so far.
+    pub fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
+        self.inner.unmaker_counter(trait_name)
+    }
+
+    /// Looks up the function `name`.
+    ///
+    /// # Safety
+    ///
+    /// `F` must be the type of the symbol `name` in every plugin library of
+    /// this framework's ABI epoch (the canary has been checked).
+    pub(crate) unsafe fn function<F: Copy>(&self, name: &str) -> Result<F, PluginError> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.function(name) }
+    }
+
+    /// Closes the library, reading every trait's unmaker counter into the
+    /// returned report first.
+    ///
+    /// Fails with [`PluginError::InUse`] while proxies made from the library
+    /// are alive; the library is then closed when the last one is dropped.
+    pub fn close(self) -> Result<UnloadReport, PluginError> {
+        let path = self.path().to_path_buf();
+        let mut inner = Arc::try_unwrap(self.inner).map_err(|inner| PluginError::InUse {
+            library: path.clone(),
+            holders: Arc::strong_count(&inner) - 1,
+        })?;
+        let counters = inner
+            .canary
+            .traits
+            .iter()
+            .map(|info| Ok((info.name.clone(), inner.unmaker_counter(&info.name)?)))
+            .collect::<Result<BTreeMap<_, _>, PluginError>>()?;
+        let library = inner.library.take().expect("open until closed");
+        library.close().map_err(|error| PluginError::Close {
+            library: path.clone(),
+            message: error.to_string(),
+        })?;
+        Ok(UnloadReport {
+            library: path,
+            counters,
+        })
+    }
+}
+
+impl Inner {
+    fn trait_info(&self, trait_name: &str) -> Result<&TraitInfo, PluginError> {
+        self.canary
+            .trait_info(trait_name)
+            .ok_or_else(|| PluginError::TraitNotExported {
+                library: self.path.to_path_buf(),
+                trait_name: trait_name.to_owned(),
+                available: self.canary.trait_names(),
+            })
+    }
+
+    /// # Safety
+    ///
+    /// As for [`PluginLibrary::function`].
+    unsafe fn function<F: Copy>(&self, name: &str) -> Result<F, PluginError> {
+        let library = self.library.as_ref().expect("open until closed");
+        // SAFETY: forwarded from the caller.
+        unsafe { library.get::<F>(&plugin_symbols::c_name(name)) }
+            .map(|symbol| *symbol)
+            .map_err(|error| PluginError::SymbolMissing {
+                library: self.path.to_path_buf(),
+                symbol: name.to_owned(),
+                message: error.to_string(),
+            })
+    }
+
+    fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
+        self.trait_info(trait_name)?;
+        // SAFETY: the canary matched this framework's epoch, whose
+        // `plugin_unmaker_counter_*` functions have this type.
+        let counter: UnmakerCounter =
+            unsafe { self.function(&plugin_symbols::unmaker_counter(trait_name)) }?;
+        // SAFETY: the counter getter only loads an atomic.
+        Ok(unsafe { counter() })
+    }
+}
+
+unsafe extern "C" fn collect_entry(context: *mut c_void, factory: *const RegistrationFactory) {
+    // Never unwind into the plugin: a failure here only drops one entry.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `entries` passes its vector as the context and the plugin
+        // passes a factory that outlives the call.
+        let (entries, factory) = unsafe {
+            (
+                &mut *context.cast::<Vec<EntryInfo>>(),
+                &*factory,
+            )
+        };
+        entries.push(EntryInfo {
+            trait_name: factory.trait_name.as_str().to_owned(),
+            entry: factory.entry.as_str().to_owned(),
+        });
+    });
+}
+
+impl fmt::Debug for PluginLibrary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginLibrary")
+            .field("path", &self.inner.path)
+            .field("traits", &self.inner.canary.trait_names())
+            .finish()
+    }
+}

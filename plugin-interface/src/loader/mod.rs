@@ -1,0 +1,33 @@
+//! The host side: opening plugin libraries, checking their canary, making
+//! instances and unloading. Enabled by the `host` feature.
+
+mod canary;
+mod instances;
+mod library;
+mod scan;
+
+pub use canary::{CanaryInfo, MethodInfo, TraitInfo};
+pub use library::{EntryInfo, PluginLibrary, UnloadReport};
+pub use scan::{
+    FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins, load_plugins_with,
+};
+
+use crate::PluginError;
+use crate::interface::PluginInterface;
+
+/// Reads the unmaker counter of `trait_name` from a loaded library: how
+/// many plugin instances of that trait the library has freed so far.
+///
+/// [`PluginLibrary::close`] captures the same counters into host memory, for
+/// assertions after the library is gone.
+pub fn get_unmaker_counter(library: &PluginLibrary, trait_name: &str) -> Result<u64, PluginError> {
+    library.unmaker_counter(trait_name)
+}
+
+/// [`get_unmaker_counter`] for the trait `I`, e.g.
+/// `get_unmaker_counter_for::<dyn Greeter>(&library)`.
+pub fn get_unmaker_counter_for<I: ?Sized + PluginInterface>(
+    library: &PluginLibrary,
+) -> Result<u64, PluginError> {
+    library.unmaker_counter(I::DESCRIPTOR.name.as_str())
+}

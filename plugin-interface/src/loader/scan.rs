@@ -1,0 +1,358 @@
+//! `load_plugins`: from a directory, a file or a spec to typed proxies.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::PluginError;
+use crate::interface::PluginInterface;
+use crate::loader::library::PluginLibrary;
+
+/// How instances made by [`PluginLibrary::instantiate_with`] are freed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnloadPath {
+    /// Through `plugin_unregister_all_<Trait>_v1` when the library exports
+    /// it, else through each registration's own factory's unmaker.
+    #[default]
+    Auto,
+    /// Always through each registration's own factory's unmaker.
+    PerFactory,
+}
+
+/// Options of [`load_plugins_with`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// How the instances are freed.
+    pub unload: UnloadPath,
+}
+
+impl LoadOptions {
+    /// Sets how the instances are freed.
+    pub fn unload(mut self, unload: UnloadPath) -> Self {
+        self.unload = unload;
+        self
+    }
+}
+
+/// Selects one library, and optionally one entry in it:
+/// `lib:plugins/libgreeters.so?entry=French`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginSpec {
+    /// The library file.
+    pub path: PathBuf,
+    /// The implementing type to make; all of them when `None`.
+    pub entry: Option<String>,
+}
+
+impl PluginSpec {
+    /// The prefix that marks a spec.
+    pub const PREFIX: &'static str = "lib:";
+
+    /// Parses `lib:<path>[?entry=<name>]`.
+    pub fn parse(spec: &str) -> Result<Self, PluginError> {
+        let invalid = |reason: &str| PluginError::InvalidSpec {
+            library: PathBuf::from(spec),
+            reason: reason.to_owned(),
+        };
+        let rest = spec
+            .strip_prefix(Self::PREFIX)
+            .ok_or_else(|| invalid("expected `lib:<path>[?entry=<name>]`"))?;
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        if path.is_empty() {
+            return Err(invalid("empty library path"));
+        }
+        let entry = match query {
+            None => None,
+            Some(query) => {
+                let name = query
+                    .strip_prefix("entry=")
+                    .ok_or_else(|| invalid("the only query parameter is `entry=<name>`"))?;
+                if name.is_empty() || name.contains(['&', '=', '?']) {
+                    return Err(invalid("`entry=` takes one type name"));
+                }
+                Some(name.to_owned())
+            }
+        };
+        Ok(Self {
+            path: PathBuf::from(path),
+            entry,
+        })
+    }
+}
+
+/// The result of loading one library file.
+pub struct FileReport<I: ?Sized + PluginInterface> {
+    /// The library file.
+    pub path: PathBuf,
+    /// Its proxies, or why it could not be loaded.
+    pub result: Result<Vec<I::Proxy>, PluginError>,
+}
+
+impl<I: ?Sized + PluginInterface> fmt::Debug for FileReport<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let result = match &self.result {
+            Ok(proxies) => format!("Ok({} proxies)", proxies.len()),
+            Err(error) => format!("Err({error})"),
+        };
+        f.debug_struct("FileReport")
+            .field("path", &self.path)
+            .field("result", &result)
+            .finish()
+    }
+}
+
+/// What [`load_plugins`] found: one result per library file, in path order,
+/// so one bad file never hides the others.
+///
+/// Iterating a report yields the proxies that loaded.
+pub struct LoadReport<I: ?Sized + PluginInterface> {
+    files: Vec<FileReport<I>>,
+    ignored: Vec<PathBuf>,
+}
+
+impl<I: ?Sized + PluginInterface> LoadReport<I> {
+    /// One entry per library file.
+    pub fn files(&self) -> &[FileReport<I>] {
+        &self.files
+    }
+
+    /// Files of a directory that were not tried because their name does not
+    /// end in this platform's library suffix (`.so`, `.dylib`, `.dll`).
+    pub fn ignored(&self) -> &[PathBuf] {
+        &self.ignored
+    }
+
+    /// The proxies that loaded, in path order.
+    pub fn plugins(&self) -> impl Iterator<Item = &I::Proxy> {
+        self.files
+            .iter()
+            .filter_map(|file| file.result.as_ref().ok())
+            .flatten()
+    }
+
+    /// The files that failed, with their errors.
+    pub fn errors(&self) -> impl Iterator<Item = &PluginError> {
+        self.files.iter().filter_map(|file| file.result.as_ref().err())
+    }
+
+    /// Number of proxies that loaded.
+    pub fn len(&self) -> usize {
+        self.plugins().count()
+    }
+
+    /// Whether no proxy loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The proxies that loaded, dropping the errors.
+    pub fn into_plugins(self) -> Vec<I::Proxy> {
+        self.files
+            .into_iter()
+            .filter_map(|file| file.result.ok())
+            .flatten()
+            .collect()
+    }
+
+    /// The proxies if every file loaded, else the first error.
+    pub fn into_result(self) -> Result<Vec<I::Proxy>, PluginError> {
+        let mut proxies = Vec::new();
+        for file in self.files {
+            proxies.extend(file.result?);
+        }
+        Ok(proxies)
+    }
+}
+
+impl<I: ?Sized + PluginInterface> fmt::Debug for LoadReport<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadReport")
+            .field("files", &self.files)
+            .field("ignored", &self.ignored)
+            .finish()
+    }
+}
+
+impl<I: ?Sized + PluginInterface> IntoIterator for LoadReport<I> {
+    type Item = I::Proxy;
+    type IntoIter = std::vec::IntoIter<I::Proxy>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_plugins().into_iter()
+    }
+}
+
+impl<'a, I: ?Sized + PluginInterface> IntoIterator for &'a LoadReport<I> {
+    type Item = &'a I::Proxy;
+    type IntoIter = Box<dyn Iterator<Item = &'a I::Proxy> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.plugins())
+    }
+}
+
+/// Loads every plugin of trait `I` from `source`:
+///
+/// - a directory: every file with this platform's library suffix, in sorted
+///   order, one [`FileReport`] each;
+/// - a library file: that file;
+/// - a spec `lib:<path>?entry=<name>`: one implementation of that library.
+///
+/// The outer `Err` is only for a `source` that cannot be read at all.
+///
+/// ```no_run
+/// # use plugin_interface::plugin_trait;
+/// # #[plugin_trait] pub trait Greeter { fn greet(&self, target: &str) -> String; }
+/// let plugins = plugin_interface::load_plugins::<dyn Greeter>("plugins/")?;
+/// for error in plugins.errors() {
+///     eprintln!("{error}");
+/// }
+/// for plugin in &plugins {
+///     println!("{}", plugin.greet("world"));
+/// }
+/// # Ok::<(), plugin_interface::PluginError>(())
+/// ```
+pub fn load_plugins<I: ?Sized + PluginInterface>(
+    source: impl AsRef<Path>,
+) -> Result<LoadReport<I>, PluginError> {
+    load_plugins_with::<I>(source, &LoadOptions::default())
+}
+
+/// [`load_plugins`] with options.
+pub fn load_plugins_with<I: ?Sized + PluginInterface>(
+    source: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<LoadReport<I>, PluginError> {
+    let source = source.as_ref();
+    if let Some(spec) = source.to_str().filter(|s| s.starts_with(PluginSpec::PREFIX)) {
+        let spec = PluginSpec::parse(spec)?;
+        let result = load_file::<I>(&spec.path, spec.entry.as_deref(), options);
+        return Ok(LoadReport {
+            files: vec![FileReport {
+                path: spec.path,
+                result,
+            }],
+            ignored: Vec::new(),
+        });
+    }
+    let metadata = std::fs::metadata(source).map_err(|error| PluginError::Io {
+        library: source.to_path_buf(),
+        source: error,
+    })?;
+    if !metadata.is_dir() {
+        let result = load_file::<I>(source, None, options);
+        return Ok(LoadReport {
+            files: vec![FileReport {
+                path: source.to_path_buf(),
+                result,
+            }],
+            ignored: Vec::new(),
+        });
+    }
+    let (libraries, ignored) = scan_dir(source)?;
+    let files = libraries
+        .into_iter()
+        .map(|path| {
+            let result = load_file::<I>(&path, None, options);
+            FileReport { path, result }
+        })
+        .collect();
+    Ok(LoadReport { files, ignored })
+}
+
+/// The library files and the other files of `dir`, each sorted.
+pub(crate) fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), PluginError> {
+    let io = |source| PluginError::Io {
+        library: dir.to_path_buf(),
+        source,
+    };
+    let mut libraries = Vec::new();
+    let mut ignored = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            continue;
+        }
+        let is_library = path
+            .extension()
+            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
+        if is_library {
+            libraries.push(path);
+        } else {
+            ignored.push(path);
+        }
+    }
+    libraries.sort();
+    ignored.sort();
+    Ok((libraries, ignored))
+}
+
+fn load_file<I: ?Sized + PluginInterface>(
+    path: &Path,
+    entry: Option<&str>,
+    options: &LoadOptions,
+) -> Result<Vec<I::Proxy>, PluginError> {
+    let library = PluginLibrary::open(path)?;
+    match entry {
+        Some(entry) => Ok(vec![library.instantiate_entry::<I>(entry)?]),
+        None => library.instantiate_with::<I>(options.unload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_with_entry() {
+        let spec = PluginSpec::parse("lib:plugins/libx.so?entry=French").unwrap();
+        assert_eq!(spec.path, Path::new("plugins/libx.so"));
+        assert_eq!(spec.entry.as_deref(), Some("French"));
+    }
+
+    #[test]
+    fn spec_without_entry() {
+        let spec = PluginSpec::parse("lib:/abs/libx.so").unwrap();
+        assert_eq!(spec.path, Path::new("/abs/libx.so"));
+        assert_eq!(spec.entry, None);
+    }
+
+    #[test]
+    fn bad_specs_say_why() {
+        for (spec, reason) in [
+            ("plugins/libx.so", "expected `lib:<path>[?entry=<name>]`"),
+            ("lib:", "empty library path"),
+            ("lib:x.so?name=a", "the only query parameter is `entry=<name>`"),
+            ("lib:x.so?entry=", "`entry=` takes one type name"),
+            ("lib:x.so?entry=a&b=c", "`entry=` takes one type name"),
+        ] {
+            match PluginSpec::parse(spec) {
+                Err(PluginError::InvalidSpec { library, reason: got }) => {
+                    assert_eq!(library, Path::new(spec));
+                    assert_eq!(got, reason, "{spec}");
+                }
+                other => panic!("{spec}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn scan_sorts_libraries_and_reports_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let suffix = std::env::consts::DLL_EXTENSION;
+        for name in [format!("b.{suffix}"), format!("a.{suffix}"), "notes.txt".to_owned()] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join(format!("sub.{suffix}"))).unwrap();
+        let (libraries, ignored) = scan_dir(dir.path()).unwrap();
+        let names: Vec<_> = libraries
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, [format!("a.{suffix}"), format!("b.{suffix}")]);
+        assert_eq!(ignored, [dir.path().join("notes.txt")]);
+    }
+}

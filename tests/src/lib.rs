@@ -1,0 +1,117 @@
+//! Support for the cross-crate tests: builds every example and fixture
+//! plugin library once per test binary, into a target directory of its own,
+//! and hands out their paths. A library that fails to build fails the test
+//! that asked for it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use escargot::format::Message;
+
+/// The plugin library packages the tests load.
+pub const PACKAGES: &[&str] = &[
+    "english-plugin",
+    "multi-greeter-plugin",
+    "calculator-plugin",
+    "roundtrip-plugin",
+    "not-a-plugin",
+];
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// The target directory the fixtures are built into: separate from the one
+/// running the tests, so the nested build never waits on its lock.
+pub fn target_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    base.join("plugin-tests")
+}
+
+/// The built libraries, by package name.
+#[derive(Debug)]
+pub struct Plugins {
+    libraries: BTreeMap<String, PathBuf>,
+}
+
+impl Plugins {
+    /// The library of `package`; panics if it was not built.
+    pub fn path(&self, package: &str) -> &Path {
+        self.libraries.get(package).unwrap_or_else(|| {
+            panic!(
+                "no library built for `{package}`; built: {:?}",
+                self.libraries.keys().collect::<Vec<_>>()
+            )
+        })
+    }
+
+    /// Copies the library of `package` into `dir` under `name` (the
+    /// platform's library suffix is added) and returns the copy's path.
+    pub fn copy_to(&self, package: &str, dir: &Path, name: &str) -> PathBuf {
+        let to = dir.join(format!("{name}.{}", std::env::consts::DLL_EXTENSION));
+        std::fs::copy(self.path(package), &to)
+            .unwrap_or_else(|e| panic!("copying {package} to {}: {e}", to.display()));
+        to
+    }
+}
+
+/// Builds every package of [`PACKAGES`] (once per process) and returns
+/// their libraries. Panics with cargo's output when the build fails.
+pub fn plugins() -> &'static Plugins {
+    static PLUGINS: OnceLock<Plugins> = OnceLock::new();
+    PLUGINS.get_or_init(build)
+}
+
+fn build() -> Plugins {
+    let mut command = escargot::CargoBuild::new()
+        .manifest_path(workspace().join("Cargo.toml"))
+        .target_dir(target_dir());
+    for package in PACKAGES {
+        command = command.package(package);
+    }
+    let messages = command
+        .exec()
+        .unwrap_or_else(|e| panic!("cannot start cargo to build the plugin fixtures: {e}"));
+    let mut libraries = BTreeMap::new();
+    let mut diagnostics = String::new();
+    for message in messages {
+        let message = message.unwrap_or_else(|e| {
+            panic!("building the plugin fixtures failed: {e}\n{diagnostics}")
+        });
+        match message.decode() {
+            Ok(Message::CompilerArtifact(artifact)) => {
+                if !artifact.target.kind.iter().any(|kind| kind == "cdylib") {
+                    continue;
+                }
+                let suffix = std::env::consts::DLL_SUFFIX;
+                let library = artifact
+                    .filenames
+                    .iter()
+                    .find(|path| path.to_string_lossy().ends_with(suffix))
+                    .unwrap_or_else(|| panic!("no {suffix} among {:?}", artifact.filenames));
+                let package = artifact.target.name.replace('_', "-");
+                libraries.insert(package, library.to_path_buf());
+            }
+            Ok(Message::CompilerMessage(message)) => {
+                if let Some(rendered) = &message.message.rendered {
+                    diagnostics.push_str(rendered);
+                }
+            }
+            _ => {}
+        }
+    }
+    for package in PACKAGES {
+        assert!(
+            libraries.contains_key(*package),
+            "cargo built no library for `{package}`\n{diagnostics}"
+        );
+    }
+    Plugins { libraries }
+}

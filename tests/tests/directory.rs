@@ -1,0 +1,81 @@
+//! A directory scan returns one result per library file; one bad file never
+//! hides the others.
+
+use greeter_interface::Greeter;
+use plugin_interface::{PluginError, load_plugins};
+use plugin_tests::plugins;
+
+#[test]
+fn good_plugins_load_and_bad_files_are_error_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugins();
+    let good = plugins.copy_to("english-plugin", dir.path(), "b-english");
+    let foreign = plugins.copy_to("not-a-plugin", dir.path(), "a-foreign");
+    let text = dir
+        .path()
+        .join(format!("c-text.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::write(&text, "this is not a library\n").unwrap();
+    let empty = dir
+        .path()
+        .join(format!("d-empty.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::write(&empty, b"").unwrap();
+    let other_trait = plugins.copy_to("calculator-plugin", dir.path(), "e-calculator");
+    let readme = dir.path().join("README.txt");
+    std::fs::write(&readme, "notes").unwrap();
+
+    let report = load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    let paths: Vec<_> = report.files().iter().map(|f| f.path.clone()).collect();
+    assert_eq!(paths, [foreign.clone(), good.clone(), text.clone(), empty.clone(), other_trait.clone()]);
+    assert_eq!(report.ignored(), [readme]);
+
+    let greetings: Vec<String> = report.plugins().map(|p| p.greet("dir")).collect();
+    assert_eq!(greetings, ["Hello, dir!", "Hello, dir, the answer is 42."]);
+
+    let errors: Vec<&PluginError> = report.errors().collect();
+    assert_eq!(errors.len(), 3);
+    assert!(
+        matches!(errors[0], PluginError::NotAPlugin { library, .. } if *library == foreign),
+        "{:?}",
+        errors[0]
+    );
+    assert!(
+        matches!(errors[1], PluginError::Open { library, .. } if *library == text),
+        "{:?}",
+        errors[1]
+    );
+    assert!(
+        matches!(errors[2], PluginError::Open { library, .. } if *library == empty),
+        "{:?}",
+        errors[2]
+    );
+    for error in errors {
+        let line = error.to_string();
+        assert!(line.starts_with(&error.library().display().to_string()), "{line}");
+        assert!(!line.contains('\n'), "{line}");
+    }
+}
+
+#[test]
+fn a_single_library_path_loads_that_library() {
+    let report = load_plugins::<dyn Greeter>(plugins().path("english-plugin")).unwrap();
+    assert_eq!(report.files().len(), 1);
+    assert_eq!(report.len(), 1);
+}
+
+#[test]
+fn a_missing_source_is_an_io_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    match load_plugins::<dyn Greeter>(&missing) {
+        Err(PluginError::Io { library, .. }) => assert_eq!(library, missing),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_directory_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    assert!(report.is_empty());
+    assert!(report.files().is_empty());
+}
