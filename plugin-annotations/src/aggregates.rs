@@ -2,7 +2,8 @@
 //! of a plugin library.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::attr;
 use crate::fallback::{self, Errors};
@@ -38,7 +39,11 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
 
     let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
     let canary = format_ident!("{}", plugin_symbols::CANARY);
-    let per_trait = traits.iter().zip(&names).map(|(path, name)| {
+    let markers: Vec<syn::Ident> = names
+        .iter()
+        .map(|name| format_ident!("__Aggregate{}", name))
+        .collect();
+    let per_trait = traits.iter().zip(&names).zip(&markers).map(|((path, name), marker)| {
         let register_all = format_ident!("{}", plugin_symbols::register_all(name));
         let unregister_all = format_ident!("{}", plugin_symbols::unregister_all(name));
         let counter = format_ident!("{}", plugin_symbols::unmaker_counter(name));
@@ -46,12 +51,16 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
         let name_check = format!(
             "#[plugin_aggregates({name})]: name the trait by its declared name; it is exported under that name"
         );
+        let interface = quote_spanned!(path.span()=> dyn #path);
         quote! {
+            struct #marker;
+
+            impl #private::Aggregate for #marker {
+                type Interface = #interface;
+            }
+
             ::core::assert!(
-                #private::str_eq(
-                    <dyn #path as #private::PluginInterface>::DESCRIPTOR.name,
-                    #name,
-                ),
+                #private::str_eq(<#marker as #private::Aggregate>::DESCRIPTOR.name, #name),
                 #name_check,
             );
 
@@ -59,48 +68,45 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #register_all(panic: *mut #private::PanicSlot) -> *mut #private::RegistrationArray {
                 // `panic` is the caller's live slot.
-                unsafe { #private::register_all::<dyn #path>(panic) }
+                unsafe { <#marker as #private::Aggregate>::register_all(panic) }
             }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #unregister_all(array: *mut #private::RegistrationArray) {
                 // The caller gives back an array made by the function above.
-                unsafe { #private::unregister_all(array) }
+                unsafe { <#marker as #private::Aggregate>::unregister_all(array) }
             }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             extern "C" fn #counter() -> u64 {
-                #private::unmaker_count::<dyn #path>()
+                <#marker as #private::Aggregate>::unmaker_count()
             }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #factories(visit: #private::FactoryVisitor, context: *mut #private::c_void) {
                 // The caller passes a visitor that accepts its context.
-                unsafe { #private::visit_factories::<dyn #path>(visit, context) }
+                unsafe { <#marker as #private::Aggregate>::visit_factories(visit, context) }
             }
         }
     });
-    let descriptors = traits
-        .iter()
-        .map(|path| quote!(<dyn #path as #private::PluginInterface>::DESCRIPTOR));
 
     Ok(quote! {
         const _: () = {
+            #(#per_trait)*
+
             #[allow(non_upper_case_globals)]
             #[unsafe(no_mangle)]
             static #canary: #private::PluginCanary = #private::PluginCanary::new(
-                &[#(#descriptors),*],
+                &[#(<#markers as #private::Aggregate>::DESCRIPTOR),*],
                 if ::core::cfg!(panic = "unwind") {
                     #private::PanicStrategy::Unwind
                 } else {
                     #private::PanicStrategy::Abort
                 },
             );
-
-            #(#per_trait)*
         };
     })
 }

@@ -46,8 +46,16 @@ impl<'a> PluginTrait<'a> {
         let (mut send, mut sync) = (false, false);
         for bound in &item.supertraits {
             match bound {
-                TypeParamBound::Trait(bound) if bound.path.is_ident("Send") || path_ends(&bound.path, "Send") => send = true,
-                TypeParamBound::Trait(bound) if bound.path.is_ident("Sync") || path_ends(&bound.path, "Sync") => sync = true,
+                TypeParamBound::Trait(bound)
+                    if bound.path.is_ident("Send") || path_ends(&bound.path, "Send") =>
+                {
+                    send = true
+                }
+                TypeParamBound::Trait(bound)
+                    if bound.path.is_ident("Sync") || path_ends(&bound.path, "Sync") =>
+                {
+                    sync = true
+                }
                 other => errors.error(
                     other,
                     "plugin traits may only have `Send` and `Sync` as supertraits",
@@ -114,13 +122,19 @@ impl<'a> Method<'a> {
             errors.error(constness, "plugin methods cannot be `const fn`");
         }
         if let Some(asyncness) = &sig.asyncness {
-            errors.error(asyncness, "plugin methods cannot be `async`: no executor crosses the plugin boundary");
+            errors.error(
+                asyncness,
+                "plugin methods cannot be `async`: no executor crosses the plugin boundary",
+            );
         }
         if let Some(unsafety) = &sig.unsafety {
             errors.error(unsafety, "plugin methods cannot be `unsafe fn`");
         }
         if let Some(abi) = &sig.abi {
-            errors.error(abi, "plugin methods are plain Rust methods; the macro writes the `extern \"C\"` shims");
+            errors.error(
+                abi,
+                "plugin methods are plain Rust methods; the macro writes the `extern \"C\"` shims",
+            );
         }
         if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
             errors.error(&sig.generics, "plugin methods cannot be generic: every type crossing the boundary must be concrete");
@@ -148,7 +162,11 @@ impl<'a> Method<'a> {
                 }
                 FnArg::Typed(typed) => {
                     let ident = match &*typed.pat {
-                        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() && pat.ident != "self" => {
+                        Pat::Ident(pat)
+                            if pat.by_ref.is_none()
+                                && pat.subpat.is_none()
+                                && pat.ident != "self" =>
+                        {
                             pat.ident.clone()
                         }
                         _ => format_ident!("arg{}", index),
@@ -185,7 +203,11 @@ impl<'a> Method<'a> {
     /// `fn greet(&self, target: &str) -> String`, as written.
     pub fn signature(&self) -> String {
         let sig = &self.item.sig;
-        let receiver = if self.mutable { quote!(&mut self) } else { quote!(&self) };
+        let receiver = if self.mutable {
+            quote!(&mut self)
+        } else {
+            quote!(&self)
+        };
         let args = self.args.iter().map(|arg| {
             let (ident, ty) = (&arg.ident, &arg.ty);
             quote!(#ident: #ty)
@@ -197,12 +219,19 @@ impl<'a> Method<'a> {
 
     /// The receiver as the proxy writes it.
     pub fn receiver(&self) -> TokenStream {
-        if self.mutable { quote!(&mut self) } else { quote!(&self) }
+        if self.mutable {
+            quote!(&mut self)
+        } else {
+            quote!(&self)
+        }
     }
 
     /// `#[doc]` attributes of the method, for the proxy's methods.
     pub fn docs(&self) -> impl Iterator<Item = &syn::Attribute> {
-        self.item.attrs.iter().filter(|attr| attr.path().is_ident("doc"))
+        self.item
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("doc"))
     }
 }
 

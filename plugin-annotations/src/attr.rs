@@ -35,7 +35,10 @@ impl Parse for ImplArgs {
                 let keyword: kw::constructor = input.parse()?;
                 input.parse::<Token![=]>()?;
                 if constructor.is_some() {
-                    return Err(syn::Error::new_spanned(keyword, "`constructor` given twice"));
+                    return Err(syn::Error::new_spanned(
+                        keyword,
+                        "`constructor` given twice",
+                    ));
                 }
                 constructor = Some(input.parse()?);
             } else {
@@ -66,7 +69,10 @@ pub fn no_args(args: TokenStream, usage: &str) -> syn::Result<()> {
     if args.is_empty() {
         Ok(())
     } else {
-        Err(syn::Error::new_spanned(args, format!("`{usage}` takes no arguments")))
+        Err(syn::Error::new_spanned(
+            args,
+            format!("`{usage}` takes no arguments"),
+        ))
     }
 }
 

@@ -38,7 +38,9 @@ fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
     let repr_c = input.attrs.iter().any(|attr| {
         attr.path().is_ident("repr")
             && attr
-                .parse_args_with(syn::punctuated::Punctuated::<syn::Ident, syn::Token![,]>::parse_terminated)
+                .parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Ident, syn::Token![,]>::parse_terminated,
+                )
                 .is_ok_and(|reprs| reprs.iter().any(|r| r == "C" || r == "transparent"))
     });
     if !repr_c {
@@ -61,27 +63,6 @@ fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
     Ok(quote! {
         // SAFETY: `#[repr(C)]` with plain-data fields only (checked below):
         // the same bytes mean the same value in every library.
-        unsafe impl #private::Carry for #ident {
-            type Ffi = Self;
-            #[inline(always)]
-            fn into_ffi(self) -> Self {
-                self
-            }
-            #[inline(always)]
-            fn from_ffi(ffi: Self) -> Self {
-                ffi
-            }
-            #[inline]
-            fn vec_into_ffi(values: #private::Vec<Self>) -> #private::RVec<Self> {
-                #private::RVec::from(values)
-            }
-            #[inline]
-            fn vec_from_ffi(values: #private::RVec<Self>) -> #private::Vec<Self> {
-                values.into_vec()
-            }
-        }
-
-        // SAFETY: as above.
         unsafe impl #private::PluginData for #ident {}
 
         const _: () = {

@@ -68,7 +68,10 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
             if segment.arguments.is_none() {
                 Some(&segment.ident)
             } else {
-                errors.error(&segment.arguments, "the implementing type cannot have generic arguments");
+                errors.error(
+                    &segment.arguments,
+                    "the implementing type cannot have generic arguments",
+                );
                 None
             }
         }
@@ -91,22 +94,32 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     let unmaker = format_ident!("{}", plugin_symbols::unregister(&trait_name, &entry));
     let self_ty = &item.self_ty;
     let construct = match &args.constructor {
-        Some(path) => quote_spanned!(path.span()=> #path),
-        None => quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default),
+        Some(path) => quote_spanned!(path.span()=> #path()),
+        None => quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default()),
     };
     let name_check = format!(
         "#[plugin_impl({trait_name})]: name the trait by its declared name; it is exported under that name"
     );
+    let interface = quote_spanned!(trait_path.span()=> dyn #trait_path);
 
     Ok(quote! {
         #item
 
         const _: () = {
+            struct __Export;
+
+            impl #private::Export for __Export {
+                type Interface = #interface;
+                type Type = #self_ty;
+                const ENTRY: &'static str = #entry;
+
+                fn construct() -> #self_ty {
+                    #construct
+                }
+            }
+
             ::core::assert!(
-                #private::str_eq(
-                    <dyn #trait_path as #private::PluginInterface>::DESCRIPTOR.name,
-                    #trait_name,
-                ),
+                #private::str_eq(<__Export as #private::Export>::TRAIT_NAME, #trait_name),
                 #name_check,
             );
 
@@ -114,19 +127,19 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #maker(panic: *mut #private::PanicSlot) -> *mut #private::Registration {
                 // `panic` is the caller's live slot.
-                unsafe { #private::make::<dyn #trait_path, #self_ty>(panic, #entry, #construct) }
+                unsafe { <__Export as #private::Export>::make(panic) }
             }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #unmaker(registration: *mut #private::Registration) {
                 // The caller gives back a registration made by the maker above.
-                unsafe { #private::unmake::<dyn #trait_path>(registration) }
+                unsafe { <__Export as #private::Export>::unmake(registration) }
             }
 
             #private::inventory::submit! {
                 #private::RegistrationFactory {
-                    trait_name: <dyn #trait_path as #private::PluginInterface>::DESCRIPTOR.name,
+                    trait_name: <__Export as #private::Export>::TRAIT_NAME,
                     entry: #private::RStr::from_str(#entry),
                     maker: #maker,
                     unmaker: #unmaker,

@@ -174,8 +174,11 @@ fn shim_ident(method: &Method<'_>) -> syn::Ident {
 fn arg_ffi(kind: &ArgKind, private: &syn::Path) -> TokenStream {
     match kind {
         ArgKind::Str => quote!(#private::RStr<'_>),
-        ArgKind::Slice(elem) => quote!(#private::RSlice<'_, #elem>),
-        ArgKind::Owned(ty) => quote!(<#ty as #private::Carry>::Ffi),
+        ArgKind::Slice(elem) => {
+            let elem = elem.ffi(private);
+            quote!(#private::RSlice<'_, #elem>)
+        }
+        ArgKind::Owned(shape) => shape.ffi(private),
     }
 }
 
@@ -184,7 +187,10 @@ fn ret_ffi(kind: &RetKind, private: &syn::Path) -> Option<TokenStream> {
     match kind {
         RetKind::Unit => None,
         RetKind::Str => Some(quote!(#private::MaybeUninit<#private::RStr<'static>>)),
-        RetKind::Owned(ty) => Some(quote!(#private::MaybeUninit<<#ty as #private::Carry>::Ffi>)),
+        RetKind::Owned(shape) => {
+            let ffi = shape.ffi(private);
+            Some(quote!(#private::MaybeUninit<#ffi>))
+        }
     }
 }
 
@@ -222,7 +228,7 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         match &arg.kind {
             ArgKind::Str => quote!(#name.as_str()),
             ArgKind::Slice(_) => quote!(#name.as_slice()),
-            ArgKind::Owned(ty) => quote!(<#ty as #private::Carry>::from_ffi(#name)),
+            ArgKind::Owned(shape) => shape.lift(quote!(#name), private),
         }
     });
     let instance = if method.mutable {
@@ -231,29 +237,29 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         quote!(#private::instance::<__T>(__this))
     };
     let call = quote!(<__T as #trait_ident>::#ident(#instance, #(#values),*));
+    let signature = quote! {
+        unsafe extern "C" fn #shim<__T: #trait_ident + 'static>(
+            __this: #this, #(#params,)* __panic: *mut #private::PanicSlot,
+        )
+    };
+    // In every shim, the instance pointer is a `Box<__T>` made for this
+    // vtable, and `__panic` is the caller's live slot.
     match &method.ret {
         RetKind::Unit => quote! {
-            unsafe extern "C" fn #shim<__T: #trait_ident + 'static>(
-                __this: #this, #(#params,)* __panic: *mut #private::PanicSlot,
-            ) {
-                // The instance pointer is a `Box<__T>` made for this vtable,
-                // and `__panic` is the caller's live slot.
+            #signature {
                 let _ = unsafe { #private::guard(__panic, || { #call; }) };
             }
         },
-        ret => {
-            let ffi = ret_ffi(ret, private);
-            let convert = match ret {
-                RetKind::Str => quote!(#private::returned_str(#call)),
-                RetKind::Owned(ty) => quote!(<#ty as #private::Carry>::into_ffi(#call)),
-                RetKind::Unit => unreachable!(),
-            };
+        RetKind::Str => quote! {
+            #signature -> #private::MaybeUninit<#private::RStr<'static>> {
+                unsafe { #private::call(__panic, || #private::returned_str(#call)) }
+            }
+        },
+        RetKind::Owned(shape) => {
+            let ffi = shape.ffi(private);
+            let convert = shape.lower(call, private);
             quote! {
-                unsafe extern "C" fn #shim<__T: #trait_ident + 'static>(
-                    __this: #this, #(#params,)* __panic: *mut #private::PanicSlot,
-                ) -> #ffi {
-                    // The instance pointer is a `Box<__T>` made for this
-                    // vtable, and `__panic` is the caller's live slot.
+                #signature -> #private::MaybeUninit<#ffi> {
                     unsafe { #private::call(__panic, || #convert) }
                 }
             }
@@ -272,7 +278,7 @@ fn try_method(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path
         match &arg.kind {
             ArgKind::Str => quote!(#private::RStr::from_str(#name)),
             ArgKind::Slice(_) => quote!(#private::RSlice::from_slice(#name)),
-            ArgKind::Owned(ty) => quote!(<#ty as #private::Carry>::into_ffi(#name)),
+            ArgKind::Owned(shape) => shape.lower(quote!(#name), private),
         }
     });
     let (ret_ty, value) = match &method.ret {
@@ -282,10 +288,16 @@ fn try_method(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path
             // The string lives in the instance, which outlives `&self`.
             quote!(unsafe { __ret.assume_init() }.as_str()),
         ),
-        RetKind::Owned(ty) => (
-            quote!(#ty),
-            quote!(<#ty as #private::Carry>::from_ffi(unsafe { __ret.assume_init() })),
-        ),
+        RetKind::Owned(shape) => {
+            let ty = match &method.item.sig.output {
+                syn::ReturnType::Type(_, ty) => quote!(#ty),
+                syn::ReturnType::Default => quote!(()),
+            };
+            (
+                ty,
+                shape.lift(quote!(unsafe { __ret.assume_init() }), private),
+            )
+        }
     };
     let bind = match &method.ret {
         RetKind::Unit => None,
@@ -334,25 +346,21 @@ fn trait_method(method: &Method<'_>, private: &syn::Path) -> TokenStream {
     }
 }
 
-/// Compile-time checks spanned at the user's types, so an uncarried type is
-/// reported where it is written.
+/// Compile-time checks spanned at the user's types, so a named type that
+/// is not plain data is reported once, where it is written.
 fn assertions(method: &Method<'_>, private: &syn::Path) -> Vec<TokenStream> {
-    let mut checks = Vec::new();
+    let mut named = Vec::new();
     for arg in &method.args {
         match &arg.kind {
             ArgKind::Str => {}
-            ArgKind::Slice(elem) => checks.push(quote_spanned! {elem.span()=>
-                #private::assert_plain::<#elem>();
-            }),
-            ArgKind::Owned(ty) => checks.push(quote_spanned! {ty.span()=>
-                #private::assert_carry::<#ty>();
-            }),
+            ArgKind::Slice(shape) | ArgKind::Owned(shape) => shape.plain_types(&mut named),
         }
     }
-    if let RetKind::Owned(ty) = &method.ret {
-        checks.push(quote_spanned! {ty.span()=>
-            #private::assert_carry::<#ty>();
-        });
+    if let RetKind::Owned(shape) = &method.ret {
+        shape.plain_types(&mut named);
     }
-    checks
+    named
+        .iter()
+        .map(|ty| quote_spanned! {ty.span()=> #private::assert_plain::<#ty>();})
+        .collect()
 }

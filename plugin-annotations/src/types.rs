@@ -1,9 +1,12 @@
-//! Which types a plugin method may carry, decided from its signature.
+//! Which types a plugin method may carry, decided from its signature, and
+//! how each one crosses.
 //!
-//! The shape of a type is checked here (references, `impl Trait`, tuples,
-//! ...). Whether a named type is carried is left to the `Carry` and
-//! `PluginData` traits, whose errors land on the user's type.
+//! The macro maps every type to its `#[repr(C)]` form itself, so generated
+//! code never asks a trait to do it: a type that cannot cross fails in one
+//! place only, the `PluginData` check spanned at the user's type.
 
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::{GenericArgument, PathArguments, Type, TypeReference};
 
 use crate::fallback::Errors;
@@ -11,15 +14,38 @@ use crate::fallback::Errors;
 /// What the macros tell a user whose type is not carried.
 pub const ALLOWED: &str = "plugin methods carry integers (i8..i64, u8..u64, isize, usize), f32, f64, bool, `&str`, `String`, `&[T]` of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried types, and `#[repr(C)]` structs that derive `PluginData`";
 
+const PRIMITIVES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "f32", "f64", "bool",
+];
+
+/// The shape of a by-value type.
+#[derive(Clone)]
+pub enum Shape {
+    /// A primitive: crosses as it is.
+    Primitive(Box<Type>),
+    /// A named type that must be `PluginData`: crosses as it is.
+    Plain(Box<Type>),
+    /// `()`.
+    Unit,
+    /// `String` as `RString`.
+    String,
+    /// `Vec<T>` as `RVec`.
+    Vec(Box<Shape>),
+    /// `Option<T>` as `ROption`.
+    Option(Box<Shape>),
+    /// `Result<T, E>` as `RResult`.
+    Result(Box<Shape>, Box<Shape>),
+}
+
 /// How an argument crosses.
 #[derive(Clone)]
 pub enum ArgKind {
     /// `&str` as `RStr`.
     Str,
     /// `&[T]` as `RSlice<T>`, `T` plain data.
-    Slice(Type),
-    /// By value through `Carry`.
-    Owned(Type),
+    Slice(Shape),
+    /// By value.
+    Owned(Shape),
 }
 
 /// How a return value crosses.
@@ -29,14 +55,14 @@ pub enum RetKind {
     Unit,
     /// `&str` borrowed from `&self`, as `RStr`.
     Str,
-    /// By value through `Carry`.
-    Owned(Type),
+    /// By value.
+    Owned(Shape),
 }
 
 pub fn argument(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
     match ty {
         Type::Reference(reference) => borrowed(reference, errors),
-        _ => owned(ty, errors).then(|| ArgKind::Owned(ty.clone())),
+        _ => shape(ty, errors).map(ArgKind::Owned),
     }
 }
 
@@ -59,9 +85,16 @@ fn borrowed(reference: &TypeReference, errors: &mut Errors) -> Option<ArgKind> {
     }
     match &*reference.elem {
         Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => Some(ArgKind::Str),
-        Type::Slice(slice) => {
-            owned(&slice.elem, errors).then(|| ArgKind::Slice((*slice.elem).clone()))
-        }
+        Type::Slice(slice) => match shape(&slice.elem, errors)? {
+            elem @ (Shape::Primitive(_) | Shape::Plain(_)) => Some(ArgKind::Slice(elem)),
+            _ => {
+                errors.error(
+                    &slice.elem,
+                    "`&[T]` carries plain data only (integers, floats, bool, `#[repr(C)]` structs that derive `PluginData`); take a `Vec<T>` for other element types",
+                );
+                None
+            }
+        },
         other => {
             errors.error(
                 reference,
@@ -75,7 +108,11 @@ fn borrowed(reference: &TypeReference, errors: &mut Errors) -> Option<ArgKind> {
     }
 }
 
-pub fn return_type(output: &syn::ReturnType, receiver_is_shared: bool, errors: &mut Errors) -> Option<RetKind> {
+pub fn return_type(
+    output: &syn::ReturnType,
+    receiver_is_shared: bool,
+    errors: &mut Errors,
+) -> Option<RetKind> {
     let ty = match output {
         syn::ReturnType::Default => return Some(RetKind::Unit),
         syn::ReturnType::Type(_, ty) => &**ty,
@@ -99,70 +136,203 @@ pub fn return_type(output: &syn::ReturnType, receiver_is_shared: bool, errors: &
                 None
             }
         }
-        _ => owned(ty, errors).then(|| RetKind::Owned(ty.clone())),
+        _ => shape(ty, errors).map(RetKind::Owned),
     }
 }
 
-/// Checks the shape of a by-value type and of every type argument in it.
-fn owned(ty: &Type, errors: &mut Errors) -> bool {
+/// The shape of a by-value type, or an error at the part that cannot cross.
+fn shape(ty: &Type, errors: &mut Errors) -> Option<Shape> {
     let problem = match ty {
-        Type::Path(path) => {
-            if path.qself.is_some() {
-                Some("qualified paths (`<T as Trait>::X`) are not carried")
-            } else if path.path.is_ident("Self") {
-                Some("`Self` is not carried: the host does not know the plugin's type")
-            } else {
-                let mut ok = true;
-                for segment in &path.path.segments {
-                    match &segment.arguments {
-                        PathArguments::None => {}
-                        PathArguments::AngleBracketed(args) => {
-                            for arg in &args.args {
-                                match arg {
-                                    GenericArgument::Type(inner) => {
-                                        if let Type::Reference(reference) = inner {
-                                            errors.error(reference, format!("references are carried only at the top level of an argument (`&str`, `&[T]`); use an owned type here; {ALLOWED}"));
-                                            ok = false;
-                                        } else {
-                                            ok &= owned(inner, errors);
-                                        }
-                                    }
-                                    other => {
-                                        errors.error(other, format!("only type arguments are carried here; {ALLOWED}"));
-                                        ok = false;
-                                    }
-                                }
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            let args: Vec<&Type> = match &last.arguments {
+                PathArguments::None => Vec::new(),
+                PathArguments::AngleBracketed(args) => {
+                    let mut types = Vec::new();
+                    for arg in &args.args {
+                        match arg {
+                            GenericArgument::Type(inner) => types.push(inner),
+                            other => {
+                                errors.error(
+                                    other,
+                                    format!("only type arguments are carried here; {ALLOWED}"),
+                                );
+                                return None;
                             }
                         }
-                        PathArguments::Parenthesized(args) => {
-                            errors.error(args, format!("closures are not carried; {ALLOWED}"));
-                            ok = false;
-                        }
                     }
+                    types
                 }
-                return ok;
+                PathArguments::Parenthesized(args) => {
+                    errors.error(args, format!("closures are not carried; {ALLOWED}"));
+                    return None;
+                }
+            };
+            let name = last.ident.to_string();
+            let plain_path = path.path.segments.len() == 1;
+            return match (name.as_str(), args.as_slice()) {
+                ("Self", _) if plain_path => {
+                    errors.error(ty, format!("`Self` is not carried: the host does not know the plugin's type; {ALLOWED}"));
+                    None
+                }
+                (name, []) if plain_path && PRIMITIVES.contains(&name) => {
+                    Some(Shape::Primitive(Box::new(ty.clone())))
+                }
+                ("String", []) => Some(Shape::String),
+                ("Vec", [elem]) => Some(Shape::Vec(Box::new(element(elem, errors)?))),
+                ("Option", [inner]) => Some(Shape::Option(Box::new(element(inner, errors)?))),
+                ("Result", [ok, err]) => {
+                    let ok = element(ok, errors);
+                    let err = element(err, errors);
+                    Some(Shape::Result(Box::new(ok?), Box::new(err?)))
+                }
+                (_, []) => Some(Shape::Plain(Box::new(ty.clone()))),
+                _ => {
+                    errors.error(
+                        ty,
+                        format!("`{}` is not carried: of generic types only `Vec<T>`, `Option<T>` and `Result<T, E>` cross the plugin boundary; {ALLOWED}", crate::render::tokens(ty)),
+                    );
+                    None
+                }
+            };
+        }
+        Type::Path(_) => "qualified paths (`<T as Trait>::X`) are not carried",
+        Type::ImplTrait(_) => {
+            "`impl Trait` is not carried: plugin methods take and return concrete types"
+        }
+        Type::TraitObject(_) => "trait objects are not carried",
+        Type::BareFn(_) => "function pointers are not carried",
+        Type::Ptr(_) => "raw pointers are not carried",
+        Type::Tuple(tuple) if tuple.elems.is_empty() => return Some(Shape::Unit),
+        Type::Tuple(_) => {
+            "tuples are not carried; use a `#[repr(C)]` struct that derives `PluginData`"
+        }
+        Type::Array(_) => "arrays are not carried; use `Vec<T>` or a `#[repr(C)]` struct",
+        Type::Slice(_) => "unsized slices are not carried; use `&[T]` or `Vec<T>`",
+        Type::Never(_) => "`!` is not carried",
+        Type::Infer(_) => "`_` is not a type a plugin method can carry",
+        Type::Paren(paren) => return shape(&paren.elem, errors),
+        Type::Group(group) => return shape(&group.elem, errors),
+        Type::Reference(_) => {
+            "references are carried only at the top level of an argument (`&str`, `&[T]`); use an owned type here"
+        }
+        _ => "this type is not carried",
+    };
+    errors.error(ty, format!("{problem}; {ALLOWED}"));
+    None
+}
+
+/// A type argument of `Vec`, `Option` or `Result`.
+fn element(ty: &Type, errors: &mut Errors) -> Option<Shape> {
+    if let Type::Reference(reference) = ty {
+        errors.error(
+            reference,
+            format!("references are carried only at the top level of an argument (`&str`, `&[T]`); use an owned type here; {ALLOWED}"),
+        );
+        return None;
+    }
+    shape(ty, errors)
+}
+
+impl Shape {
+    /// The `#[repr(C)]` type that crosses the boundary.
+    pub fn ffi(&self, private: &syn::Path) -> TokenStream {
+        match self {
+            Shape::Primitive(ty) | Shape::Plain(ty) => quote!(#ty),
+            Shape::Unit => quote!(#private::Unit),
+            Shape::String => quote!(#private::RString),
+            Shape::Vec(elem) => {
+                let elem = elem.ffi(private);
+                quote!(#private::RVec<#elem>)
+            }
+            Shape::Option(inner) => {
+                let inner = inner.ffi(private);
+                quote!(#private::ROption<#inner>)
+            }
+            Shape::Result(ok, err) => {
+                let (ok, err) = (ok.ffi(private), err.ffi(private));
+                quote!(#private::RResult<#ok, #err>)
             }
         }
-        Type::ImplTrait(_) => Some("`impl Trait` is not carried: plugin methods take and return concrete types"),
-        Type::TraitObject(_) => Some("trait objects are not carried"),
-        Type::BareFn(_) => Some("function pointers are not carried"),
-        Type::Ptr(_) => Some("raw pointers are not carried"),
-        Type::Tuple(tuple) if tuple.elems.is_empty() => None,
-        Type::Tuple(_) => Some("tuples are not carried; use a `#[repr(C)]` struct that derives `PluginData`"),
-        Type::Array(_) => Some("arrays are not carried; use `Vec<T>` or a `#[repr(C)]` struct"),
-        Type::Slice(_) => Some("unsized slices are not carried; use `&[T]` or `Vec<T>`"),
-        Type::Never(_) => Some("`!` is not carried"),
-        Type::Infer(_) => Some("`_` is not a type a plugin method can carry"),
-        Type::Paren(paren) => return owned(&paren.elem, errors),
-        Type::Group(group) => return owned(&group.elem, errors),
-        Type::Reference(_) => Some("references are carried only at the top level of an argument (`&str`, `&[T]`)"),
-        _ => Some("this type is not carried"),
-    };
-    match problem {
-        Some(problem) => {
-            errors.error(ty, format!("{problem}; {ALLOWED}"));
-            false
+    }
+
+    /// Whether values cross without conversion.
+    fn is_identity(&self) -> bool {
+        matches!(self, Shape::Primitive(_) | Shape::Plain(_))
+    }
+
+    /// Lowers `value` of this type to its FFI form.
+    pub fn lower(&self, value: TokenStream, private: &syn::Path) -> TokenStream {
+        match self {
+            Shape::Primitive(_) | Shape::Plain(_) => value,
+            Shape::Unit => quote!({ let () = #value; #private::Unit::VALUE }),
+            Shape::String => quote!(#private::RString::from(#value)),
+            Shape::Vec(elem) if elem.is_identity() => quote!(#private::RVec::from(#value)),
+            Shape::Vec(elem) => {
+                let convert = elem.lower(quote!(__item), private);
+                quote!(::core::iter::Iterator::collect::<#private::RVec<_>>(
+                    ::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#value), |__item| #convert)
+                ))
+            }
+            Shape::Option(inner) => {
+                let convert = inner.lower(quote!(__some), private);
+                quote!(match #value {
+                    ::core::option::Option::Some(__some) => #private::ROption::RSome(#convert),
+                    ::core::option::Option::None => #private::ROption::RNone,
+                })
+            }
+            Shape::Result(ok, err) => {
+                let ok = ok.lower(quote!(__ok), private);
+                let err = err.lower(quote!(__err), private);
+                quote!(match #value {
+                    ::core::result::Result::Ok(__ok) => #private::RResult::ROk(#ok),
+                    ::core::result::Result::Err(__err) => #private::RResult::RErr(#err),
+                })
+            }
         }
-        None => true,
+    }
+
+    /// Lifts `value` from its FFI form into memory of the calling side.
+    pub fn lift(&self, value: TokenStream, private: &syn::Path) -> TokenStream {
+        match self {
+            Shape::Primitive(_) | Shape::Plain(_) => value,
+            Shape::Unit => quote!({ let _: #private::Unit = #value; }),
+            Shape::String => quote!(#private::RString::into_string(#value)),
+            Shape::Vec(elem) if elem.is_identity() => quote!(#private::RVec::into_vec(#value)),
+            Shape::Vec(elem) => {
+                let convert = elem.lift(quote!(__item), private);
+                quote!(::core::iter::Iterator::collect::<#private::Vec<_>>(
+                    ::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#value), |__item| #convert)
+                ))
+            }
+            Shape::Option(inner) => {
+                let convert = inner.lift(quote!(__some), private);
+                quote!(match #value {
+                    #private::ROption::RSome(__some) => ::core::option::Option::Some(#convert),
+                    #private::ROption::RNone => ::core::option::Option::None,
+                })
+            }
+            Shape::Result(ok, err) => {
+                let ok = ok.lift(quote!(__ok), private);
+                let err = err.lift(quote!(__err), private);
+                quote!(match #value {
+                    #private::RResult::ROk(__ok) => ::core::result::Result::Ok(#ok),
+                    #private::RResult::RErr(__err) => ::core::result::Result::Err(#err),
+                })
+            }
+        }
+    }
+
+    /// The named types inside that must be `PluginData`.
+    pub fn plain_types(&self, out: &mut Vec<Type>) {
+        match self {
+            Shape::Plain(ty) => out.push((**ty).clone()),
+            Shape::Primitive(_) | Shape::Unit | Shape::String => {}
+            Shape::Vec(inner) | Shape::Option(inner) => inner.plain_types(out),
+            Shape::Result(ok, err) => {
+                ok.plain_types(out);
+                err.plain_types(out);
+            }
+        }
     }
 }

@@ -309,7 +309,8 @@ pub type UnregisterAll = unsafe extern "C" fn(array: *mut RegistrationArray);
 pub type UnmakerCounter = unsafe extern "C" fn() -> u64;
 
 /// Called once per factory by [`VisitFactories`].
-pub type FactoryVisitor = unsafe extern "C" fn(context: *mut c_void, factory: *const RegistrationFactory);
+pub type FactoryVisitor =
+    unsafe extern "C" fn(context: *mut c_void, factory: *const RegistrationFactory);
 
 /// `plugin_factories_<Trait>_v1`: calls `visit` once per factory of the
 /// trait, in entry-name order, without making any instance.

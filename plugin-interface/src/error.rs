@@ -103,10 +103,7 @@ pub enum PluginError {
 
     /// The plugin was built against an incompatible version of the trait's
     /// interface crate.
-    #[error(
-        "{}: {trait_name}: {reason} (plugin built against {found_crate} {found_version}, host has {expected_crate} {expected_version})",
-        library.display()
-    )]
+    #[error("{}: {trait_name}: {reason} ({versions})", library.display())]
     InterfaceMismatch {
         /// The library.
         library: PathBuf,
@@ -114,14 +111,8 @@ pub enum PluginError {
         trait_name: String,
         /// What differs.
         reason: String,
-        /// Interface crate of the host.
-        expected_crate: String,
-        /// Interface version of the host.
-        expected_version: String,
-        /// Interface crate the plugin was built against.
-        found_crate: String,
-        /// Interface version the plugin was built against.
-        found_version: String,
+        /// The interface crates and versions on both sides.
+        versions: Box<InterfaceVersions>,
     },
 
     /// A symbol the canary promises is missing.
@@ -228,6 +219,30 @@ pub enum PluginError {
     },
 }
 
+/// The interface crate and version a plugin was built against, and the
+/// host's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceVersions {
+    /// Interface crate of the host.
+    pub host_crate: String,
+    /// Interface version of the host.
+    pub host_version: String,
+    /// Interface crate the plugin was built against.
+    pub plugin_crate: String,
+    /// Interface version the plugin was built against.
+    pub plugin_version: String,
+}
+
+impl std::fmt::Display for InterfaceVersions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "plugin built against {} {}, host has {} {}",
+            self.plugin_crate, self.plugin_version, self.host_crate, self.host_version
+        )
+    }
+}
+
 impl PluginError {
     /// The library (or path) the error is about.
     pub fn library(&self) -> &Path {
@@ -265,6 +280,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        assert!(std::mem::size_of::<PluginError>() <= 112);
+    }
+
+    #[test]
     fn messages_are_one_line_and_name_the_library() {
         let errors = [
             PluginError::NotAPlugin {
@@ -286,7 +306,10 @@ mod tests {
         for error in &errors {
             let text = error.to_string();
             assert!(!text.contains('\n'), "{text}");
-            assert!(text.starts_with(&error.library().display().to_string()), "{text}");
+            assert!(
+                text.starts_with(&error.library().display().to_string()),
+                "{text}"
+            );
         }
         assert_eq!(
             errors[1].to_string(),

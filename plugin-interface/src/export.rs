@@ -11,7 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use abi_stable::std_types::RStr;
 
 use crate::abi::{
-    FactoryVisitor, PanicSlot, Registration, RegistrationArray, RegistrationFactory, VTablePrefix,
+    FactoryVisitor, PanicSlot, Registration, RegistrationArray, RegistrationFactory,
+    TraitDescriptor, VTablePrefix,
 };
 use crate::interface::{PluginInterface, VTableFor};
 
@@ -107,7 +108,7 @@ pub unsafe fn returned_str(text: &str) -> RStr<'static> {
 /// # Safety
 ///
 /// `instance` must come from [`make`] for `T` and not be used afterwards.
-pub unsafe extern "C" fn drop_instance<T>(instance: *mut c_void) {
+unsafe extern "C" fn drop_instance<T>(instance: *mut c_void) {
     let dropped = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: per the contract, `instance` is a `Box<T>` given up here.
         drop(unsafe { Box::from_raw(instance.cast::<T>()) });
@@ -133,7 +134,7 @@ pub const fn vtable_prefix<V, T>(method_count: u32) -> VTablePrefix {
 /// # Safety
 ///
 /// `panic` must point to a live [`PanicSlot`].
-pub unsafe fn make<I, T>(
+unsafe fn make<I, T>(
     panic: *mut PanicSlot,
     entry: &'static str,
     construct: fn() -> T,
@@ -162,7 +163,7 @@ where
 ///
 /// `registration` must come from a maker of trait `I` in this library and
 /// not be used afterwards. Null is ignored.
-pub unsafe fn unmake<I: ?Sized + PluginInterface>(registration: *mut Registration) {
+unsafe fn unmake<I: ?Sized + PluginInterface>(registration: *mut Registration) {
     if registration.is_null() {
         return;
     }
@@ -194,7 +195,7 @@ fn factories<I: ?Sized + PluginInterface>() -> Vec<RegistrationFactory> {
 /// # Safety
 ///
 /// `panic` must point to a live [`PanicSlot`].
-pub unsafe fn register_all<I: ?Sized + PluginInterface>(
+unsafe fn register_all<I: ?Sized + PluginInterface>(
     panic: *mut PanicSlot,
 ) -> *mut RegistrationArray {
     let make_all = || -> Result<*mut RegistrationArray, String> {
@@ -210,7 +211,10 @@ pub unsafe fn register_all<I: ?Sized + PluginInterface>(
                     unsafe { (factory.unmaker)(*registration) };
                 }
                 let message = slot.take().unwrap_or_else(|| "returned null".to_owned());
-                return Err(format!("constructor of `{}` panicked: {message}", factory.entry));
+                return Err(format!(
+                    "constructor of `{}` panicked: {message}",
+                    factory.entry
+                ));
             }
             made.push(registration);
         }
@@ -262,7 +266,7 @@ unsafe extern "C" fn release_array(array: *mut RegistrationArray) {
 ///
 /// `array` must come from [`register_all`] in this library and not be used
 /// afterwards. Null is ignored.
-pub unsafe fn unregister_all(array: *mut RegistrationArray) {
+unsafe fn unregister_all(array: *mut RegistrationArray) {
     if array.is_null() {
         return;
     }
@@ -282,7 +286,7 @@ pub unsafe fn unregister_all(array: *mut RegistrationArray) {
 /// # Safety
 ///
 /// `visit` must be callable with `context` and must not unwind.
-pub unsafe fn visit_factories<I: ?Sized + PluginInterface>(
+unsafe fn visit_factories<I: ?Sized + PluginInterface>(
     visit: FactoryVisitor,
     context: *mut c_void,
 ) {
@@ -296,6 +300,103 @@ pub unsafe fn visit_factories<I: ?Sized + PluginInterface>(
 }
 
 /// The body of `plugin_unmaker_counter_<Trait>_v1`.
-pub fn unmaker_count<I: ?Sized + PluginInterface>() -> u64 {
+fn unmaker_count<I: ?Sized + PluginInterface>() -> u64 {
     I::unmaker_counter().load(Ordering::SeqCst)
+}
+
+/// One implementation exported by `#[plugin_impl(Trait)]`: the macro names
+/// the trait and the type, and the exported maker and unmaker call
+/// [`make`](Export::make) and [`unmake`](Export::unmake).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an exported plugin implementation",
+    note = "`#[plugin_impl(Trait)]` implements this trait"
+)]
+pub trait Export {
+    /// The plugin trait, as `dyn Trait`.
+    type Interface: ?Sized + VTableFor<Self::Type>;
+    /// The implementing type.
+    type Type: 'static;
+    /// The implementing type's name: the entry name hosts select.
+    const ENTRY: &'static str;
+    /// The trait's name, from its descriptor.
+    const TRAIT_NAME: RStr<'static> = <Self::Interface as PluginInterface>::DESCRIPTOR.name;
+
+    /// Makes an instance: `Default::default()` or the `constructor` option.
+    fn construct() -> Self::Type;
+
+    /// The body of `plugin_register_<Trait>_<Type>_v1`: constructs the
+    /// instance and returns its registration, or null with the panic
+    /// message in `panic`.
+    ///
+    /// # Safety
+    ///
+    /// `panic` must point to a live [`PanicSlot`].
+    unsafe fn make(panic: *mut PanicSlot) -> *mut Registration {
+        // SAFETY: forwarded from the caller.
+        unsafe { make::<Self::Interface, Self::Type>(panic, Self::ENTRY, Self::construct) }
+    }
+
+    /// The body of `plugin_unregister_<Trait>_<Type>_v1`.
+    ///
+    /// # Safety
+    ///
+    /// `registration` must come from [`make`](Export::make) of an
+    /// implementation of the same trait in this library, and not be used
+    /// afterwards. Null is ignored.
+    unsafe fn unmake(registration: *mut Registration) {
+        // SAFETY: forwarded from the caller.
+        unsafe { unmake::<Self::Interface>(registration) }
+    }
+}
+
+/// One trait listed in `#[plugin_aggregates(...)]`: the per-trait exported
+/// functions call these.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an aggregated plugin trait",
+    note = "`#[plugin_aggregates(Trait, ...)]` implements this trait"
+)]
+pub trait Aggregate {
+    /// The plugin trait, as `dyn Trait`.
+    type Interface: ?Sized + PluginInterface;
+    /// The trait's descriptor, listed in the canary.
+    const DESCRIPTOR: &'static TraitDescriptor = <Self::Interface as PluginInterface>::DESCRIPTOR;
+
+    /// The body of `plugin_register_all_<Trait>_v1`: one instance per
+    /// implementation, or null with the panic message in `panic` (the
+    /// instances already made are freed).
+    ///
+    /// # Safety
+    ///
+    /// `panic` must point to a live [`PanicSlot`].
+    unsafe fn register_all(panic: *mut PanicSlot) -> *mut RegistrationArray {
+        // SAFETY: forwarded from the caller.
+        unsafe { register_all::<Self::Interface>(panic) }
+    }
+
+    /// The body of `plugin_unregister_all_<Trait>_v1`: frees every
+    /// registration through its own factory's unmaker, then the array.
+    ///
+    /// # Safety
+    ///
+    /// `array` must come from [`register_all`](Aggregate::register_all) in
+    /// this library and not be used afterwards. Null is ignored.
+    unsafe fn unregister_all(array: *mut RegistrationArray) {
+        // SAFETY: forwarded from the caller.
+        unsafe { unregister_all(array) }
+    }
+
+    /// The body of `plugin_unmaker_counter_<Trait>_v1`.
+    fn unmaker_count() -> u64 {
+        unmaker_count::<Self::Interface>()
+    }
+
+    /// The body of `plugin_factories_<Trait>_v1`.
+    ///
+    /// # Safety
+    ///
+    /// `visit` must be callable with `context` and must not unwind.
+    unsafe fn visit_factories(visit: FactoryVisitor, context: *mut c_void) {
+        // SAFETY: forwarded from the caller.
+        unsafe { visit_factories::<Self::Interface>(visit, context) }
+    }
 }

@@ -47,8 +47,9 @@ pub unsafe trait PluginInterface: 'static {
 /// Every function of `VTABLE` must treat its instance pointer as a
 /// `Box<T>` made by [`make`](crate::__private::make) for this `T`.
 #[diagnostic::on_unimplemented(
-    message = "`{T}` does not implement the plugin trait `{Self}`",
-    note = "`#[plugin_impl(Trait)]` goes on an `impl Trait for Type` block of a trait declared with `#[plugin_trait]`"
+    message = "`{Self}` is not a plugin interface that `{T}` can export",
+    label = "not a trait declared with `#[plugin_trait]`",
+    note = "declare the trait with `#[plugin_trait]` in its interface crate; `#[plugin_impl(Trait)]` goes on `impl Trait for Type`"
 )]
 pub unsafe trait VTableFor<T>: PluginInterface {
     /// The vtable, a static in the library that implements the trait.

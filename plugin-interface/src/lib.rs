@@ -26,10 +26,15 @@
 //! # fn takes_proxy(_: Option<GreeterProxy>) {}
 //! ```
 //!
-//! A plugin crate (`crate-type = ["cdylib"]`) implements the trait:
+//! A plugin crate (`crate-type = ["cdylib"]`) implements the trait; the
+//! exported functions and the canary come from the two attributes:
 //!
-//! ```ignore
-//! use greeter_interface::Greeter;
+//! ```
+//! # use plugin_interface::plugin_trait;
+//! # #[plugin_trait] pub trait Greeter {
+//! #     fn name(&self) -> String;
+//! #     fn greet(&self, target: &str) -> String;
+//! # }
 //! use plugin_interface::{plugin_aggregates, plugin_impl};
 //!
 //! #[plugin_aggregates(Greeter)]
@@ -38,18 +43,32 @@
 //!
 //! #[plugin_impl(Greeter)]
 //! impl Greeter for English {
-//!     fn name(&self) -> String { "english".into() }
-//!     fn greet(&self, target: &str) -> String { format!("Hello, {target}!") }
+//!     fn name(&self) -> String {
+//!         "english".into()
+//!     }
+//!     fn greet(&self, target: &str) -> String {
+//!         format!("Hello, {target}!")
+//!     }
 //! }
 //! ```
 //!
-//! and a host (with the `host` feature) loads it:
+//! A host (with the `host` feature) loads every plugin of a directory and
+//! calls each through its typed proxy, which implements the trait:
 //!
-//! ```ignore
+//! ```no_run
+//! # use plugin_interface::plugin_trait;
+//! # #[plugin_trait] pub trait Greeter {
+//! #     fn name(&self) -> String;
+//! #     fn greet(&self, target: &str) -> String;
+//! # }
 //! let plugins = plugin_interface::load_plugins::<dyn Greeter>("plugins/")?;
+//! for error in plugins.errors() {
+//!     eprintln!("{error}");
+//! }
 //! for plugin in &plugins {
 //!     println!("{}", plugin.greet("world"));
 //! }
+//! # Ok::<(), plugin_interface::PluginError>(())
 //! ```
 //!
 //! # What crosses the boundary
@@ -58,7 +77,10 @@
 //! return values may be integers, floats, `bool`, `&str`, `String`, `&[T]`
 //! of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried
 //! types, and `#[repr(C)]` structs that derive [`PluginData`]; receivers
-//! are `&self` or `&mut self`. See [`Carry`].
+//! are `&self` or `&mut self`. A method may return `&str` borrowed from
+//! `&self`. Strings and vectors cross as abi_stable's `RString` and `RVec`,
+//! which free through the allocator that made them; whatever the host keeps
+//! is copied into host memory.
 //!
 //! Every generated function runs the plugin's code inside `catch_unwind`:
 //! a panic comes back as [`PluginError::Panicked`] from the proxy's `try_`
@@ -90,15 +112,15 @@ mod loader;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use carry::{Carry, PluginData, Unit};
-pub use error::PluginError;
+pub use carry::{PluginData, Unit};
+pub use error::{InterfaceVersions, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
 pub use proxy::{PluginInfo, RawProxy};
 
 #[cfg(feature = "host")]
 pub use loader::{
-    CanaryInfo, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo, PluginLibrary,
-    PluginSpec, TraitInfo, UnloadPath, UnloadReport, get_unmaker_counter,
-    get_unmaker_counter_for, load_plugins, load_plugins_with,
+    CanaryInfo, DirectoryScan, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo,
+    PluginLibrary, PluginSpec, TraitInfo, UnloadPath, UnloadReport, get_unmaker_counter,
+    get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };

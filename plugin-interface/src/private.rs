@@ -8,19 +8,18 @@ pub use core::ffi::c_void;
 pub use core::mem::MaybeUninit;
 pub use core::sync::atomic::AtomicU64;
 
-pub use abi_stable::std_types::{RSlice, RStr, RVec};
-pub use std::vec::Vec;
+pub use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 pub use inventory;
+pub use std::vec::Vec;
 
 pub use crate::abi::{
     FactoryVisitor, MethodDescriptor, PanicSlot, PanicStrategy, PluginCanary, Registration,
     RegistrationArray, RegistrationFactory, TraitDescriptor, VTablePrefix,
 };
-pub use crate::carry::{Carry, PluginData};
+pub use crate::carry::{PluginData, Unit};
 pub use crate::error::PluginError;
 pub use crate::export::{
-    call, drop_instance, guard, instance, instance_mut, make, register_all, returned_str,
-    unmake, unmaker_count, unregister_all, visit_factories, vtable_prefix,
+    Aggregate, Export, call, guard, instance, instance_mut, returned_str, vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::proxy::{PluginInfo, RawProxy};
@@ -33,10 +32,7 @@ pub fn raise(error: PluginError) -> ! {
     panic!("{error}")
 }
 
-/// Compile-time check that a by-value type is carried.
-pub const fn assert_carry<T: Carry>() {}
-
-/// Compile-time check that a slice element type is plain data.
+/// Compile-time check that a named type crosses as plain data.
 pub const fn assert_plain<T: PluginData>() {}
 
 /// The size of `T` as the `u32` a descriptor stores.

@@ -104,9 +104,7 @@ impl<V: 'static> RawProxy<V> {
             library: self.info.library.to_path_buf(),
             trait_name: self.info.trait_name.to_owned(),
             method: method.to_owned(),
-            message: slot
-                .take()
-                .unwrap_or_else(|| "<no message>".to_owned()),
+            message: slot.take().unwrap_or_else(|| "<no message>".to_owned()),
         }
     }
 }

@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn per_trait_symbols_follow_the_seed_scheme() {
-        assert_eq!(register_all("Calculator"), "plugin_register_all_Calculator_v1");
+        assert_eq!(
+            register_all("Calculator"),
+            "plugin_register_all_Calculator_v1"
+        );
         assert_eq!(
             unregister_all("Calculator"),
             "plugin_unregister_all_Calculator_v1"
@@ -101,7 +104,10 @@ mod tests {
 
     #[test]
     fn names_keep_the_case_of_the_rust_identifiers() {
-        assert_eq!(register("my_trait", "HTTPThing"), "plugin_register_my_trait_HTTPThing_v1");
+        assert_eq!(
+            register("my_trait", "HTTPThing"),
+            "plugin_register_my_trait_HTTPThing_v1"
+        );
     }
 
     #[test]

@@ -82,9 +82,8 @@ fn build() -> Plugins {
     let mut libraries = BTreeMap::new();
     let mut diagnostics = String::new();
     for message in messages {
-        let message = message.unwrap_or_else(|e| {
-            panic!("building the plugin fixtures failed: {e}\n{diagnostics}")
-        });
+        let message = message
+            .unwrap_or_else(|e| panic!("building the plugin fixtures failed: {e}\n{diagnostics}"));
         match message.decode() {
             Ok(Message::CompilerArtifact(artifact)) => {
                 if !artifact.target.kind.iter().any(|kind| kind == "cdylib") {

@@ -25,7 +25,16 @@ fn good_plugins_load_and_bad_files_are_error_entries() {
 
     let report = load_plugins::<dyn Greeter>(dir.path()).unwrap();
     let paths: Vec<_> = report.files().iter().map(|f| f.path.clone()).collect();
-    assert_eq!(paths, [foreign.clone(), good.clone(), text.clone(), empty.clone(), other_trait.clone()]);
+    assert_eq!(
+        paths,
+        [
+            foreign.clone(),
+            good.clone(),
+            text.clone(),
+            empty.clone(),
+            other_trait.clone()
+        ]
+    );
     assert_eq!(report.ignored(), [readme]);
 
     let greetings: Vec<String> = report.plugins().map(|p| p.greet("dir")).collect();
@@ -50,7 +59,10 @@ fn good_plugins_load_and_bad_files_are_error_entries() {
     );
     for error in errors {
         let line = error.to_string();
-        assert!(line.starts_with(&error.library().display().to_string()), "{line}");
+        assert!(
+            line.starts_with(&error.library().display().to_string()),
+            "{line}"
+        );
         assert!(!line.contains('\n'), "{line}");
     }
 }

@@ -53,7 +53,10 @@ fn two_traits_in_one_library() {
     let calculator = &mut calculators[0];
     assert_eq!(calculator.name(), "arithmetic");
     assert_eq!(calculator.evaluate("1 + 2 * (3 - 4)"), Ok(-1.0));
-    assert_eq!(calculator.evaluate("1 / 0"), Err("division by zero".to_owned()));
+    assert_eq!(
+        calculator.evaluate("1 / 0"),
+        Err("division by zero".to_owned())
+    );
     assert_eq!(calculator.tokens("2*(3)"), ["2", "*", "(", "3", ")"]);
     assert_eq!(calculator.stats(&[]), None);
     assert_eq!(
@@ -126,9 +129,11 @@ fn unknown_entry_lists_the_available_ones() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(error.to_string().ends_with(
-        "no `Greeter` entry named `German` (available: French, Pirate)"
-    ));
+    assert!(
+        error
+            .to_string()
+            .ends_with("no `Greeter` entry named `German` (available: French, Pirate)")
+    );
 }
 
 #[test]
@@ -140,7 +145,10 @@ fn asking_for_a_trait_the_library_lacks_names_what_it_has() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        format!("{}: does not export trait `Calculator` (it exports: Greeter)", path.display())
+        format!(
+            "{}: does not export trait `Calculator` (it exports: Greeter)",
+            path.display()
+        )
     );
 }
 
@@ -162,16 +170,30 @@ fn canary_describes_the_build() {
     let library = PluginLibrary::open(plugins().path("english-plugin")).unwrap();
     let canary = library.canary();
     assert_eq!(canary.abi_epoch, plugin_interface::abi::ABI_EPOCH);
-    assert_eq!(canary.framework_version, plugin_interface::abi::FRAMEWORK_VERSION);
-    assert!(canary.rustc_version.starts_with("rustc "), "{}", canary.rustc_version);
+    assert_eq!(
+        canary.framework_version,
+        plugin_interface::abi::FRAMEWORK_VERSION
+    );
+    assert!(
+        canary.rustc_version.starts_with("rustc "),
+        "{}",
+        canary.rustc_version
+    );
     assert_eq!(canary.target, plugin_interface::abi::TARGET);
     let greeter = &canary.traits[0];
     assert_eq!(greeter.name, "Greeter");
     assert_eq!(greeter.interface_crate, "greeter-interface");
     assert_eq!(greeter.interface_version, "1.0.0");
-    let signatures: Vec<&str> = greeter.methods.iter().map(|m| m.signature.as_str()).collect();
+    let signatures: Vec<&str> = greeter
+        .methods
+        .iter()
+        .map(|m| m.signature.as_str())
+        .collect();
     assert_eq!(
         signatures,
-        ["fn name(&self) -> String", "fn greet(&self, target: &str) -> String"]
+        [
+            "fn name(&self) -> String",
+            "fn greet(&self, target: &str) -> String"
+        ]
     );
 }

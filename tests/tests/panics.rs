@@ -67,14 +67,22 @@ fn panics_in_methods_returning_values_and_unit() {
         for round in 0..3 {
             let message = format!("boom {round} ✗");
             match proxy.try_fail(&message) {
-                Err(PluginError::Panicked { method, message: got, .. }) => {
+                Err(PluginError::Panicked {
+                    method,
+                    message: got,
+                    ..
+                }) => {
                     assert_eq!(method, "fail");
                     assert_eq!(got, message);
                 }
                 other => panic!("{other:?}"),
             }
             match proxy.try_fail_unit("") {
-                Err(PluginError::Panicked { method, message: got, .. }) => {
+                Err(PluginError::Panicked {
+                    method,
+                    message: got,
+                    ..
+                }) => {
                     assert_eq!(method, "fail_unit");
                     assert_eq!(got, "");
                 }

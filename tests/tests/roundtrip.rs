@@ -82,21 +82,45 @@ fn options_and_results_including_none_and_err() {
 
 #[test]
 fn repr_c_structs_by_value_in_slices_and_in_vectors() {
-    let a = Point { x: 1.0, y: -2.0, id: 7, visible: false };
-    let b = Point { x: 0.5, y: 4.0, id: 3, visible: true };
+    let a = Point {
+        x: 1.0,
+        y: -2.0,
+        id: 7,
+        visible: false,
+    };
+    let b = Point {
+        x: 0.5,
+        y: 4.0,
+        id: 3,
+        visible: true,
+    };
     for p in echoes() {
         assert_eq!(p.echo_point(a), a);
         assert_eq!(
             p.sum_points(&[a, b]),
-            Point { x: 1.5, y: 2.0, id: 7, visible: true }
+            Point {
+                x: 1.5,
+                y: 2.0,
+                id: 7,
+                visible: true
+            }
         );
         assert_eq!(
             p.sum_points(&[]),
-            Point { x: 0.0, y: 0.0, id: 0, visible: false }
+            Point {
+                x: 0.0,
+                y: 0.0,
+                id: 0,
+                visible: false
+            }
         );
         assert_eq!(
             p.mirror(vec![a]),
-            [Point { x: -1.0, y: 2.0, ..a }]
+            [Point {
+                x: -1.0,
+                y: 2.0,
+                ..a
+            }]
         );
         assert_eq!(p.mirror(Vec::new()), Vec::<Point>::new());
     }

@@ -13,11 +13,17 @@ fn exports(path: &Path, name: &str) -> bool {
     unsafe { library.get::<*const u8>(&plugin_symbols::c_name(name)) }.is_ok()
 }
 
+/// A trait and the types implementing it in one library.
+type TraitImpls = (&'static str, &'static [&'static str]);
+
 #[test]
 fn per_impl_per_trait_and_canary_symbols_are_exported() {
-    let cases: &[(&str, &[(&str, &[&str])])] = &[
+    let cases: &[(&str, &[TraitImpls])] = &[
         ("english-plugin", &[("Greeter", &["English"])]),
-        ("multi-greeter-plugin", &[("Greeter", &["French", "Pirate"])]),
+        (
+            "multi-greeter-plugin",
+            &[("Greeter", &["French", "Pirate"])],
+        ),
         (
             "calculator-plugin",
             &[("Calculator", &["Arithmetic"]), ("Greeter", &["Counting"])],

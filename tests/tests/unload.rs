@@ -120,6 +120,10 @@ fn hundred_open_and_close_cycles_report_each_unload() {
         assert_eq!(proxies.len(), 2);
         drop(proxies);
         let report = library.close().unwrap();
-        assert_eq!(report.counter("Greeter"), Some(2), "cycle {cycle}: counter reset on reload");
+        assert_eq!(
+            report.counter("Greeter"),
+            Some(2),
+            "cycle {cycle}: counter reset on reload"
+        );
     }
 }

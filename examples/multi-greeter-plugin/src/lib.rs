@@ -27,15 +27,15 @@ pub struct Pirate {
 }
 
 impl Pirate {
-    /// The usual pirate.
-    pub fn new() -> Self {
+    /// A pirate who says "Ahoy".
+    pub fn ahoy() -> Self {
         Self {
             exclamation: "Ahoy",
         }
     }
 }
 
-#[plugin_impl(Greeter, constructor = Pirate::new)]
+#[plugin_impl(Greeter, constructor = Pirate::ahoy)]
 impl Greeter for Pirate {
     fn name(&self) -> String {
         "pirate".into()

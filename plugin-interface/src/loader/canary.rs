@@ -9,6 +9,7 @@ use crate::abi::{
     ABI_EPOCH, CANARY_MAGIC, CANARY_VERSION, FRAMEWORK_VERSION, PanicStrategy, PluginCanary,
     TraitDescriptor,
 };
+use crate::error::InterfaceVersions;
 
 /// What a library's canary says, copied into host memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,10 +145,12 @@ pub(crate) fn check_interface(
         library: path.to_path_buf(),
         trait_name: found.name.clone(),
         reason,
-        expected_crate: expected.interface_crate.as_str().to_owned(),
-        expected_version: expected.interface_version.as_str().to_owned(),
-        found_crate: found.interface_crate.clone(),
-        found_version: found.interface_version.clone(),
+        versions: Box::new(InterfaceVersions {
+            host_crate: expected.interface_crate.as_str().to_owned(),
+            host_version: expected.interface_version.as_str().to_owned(),
+            plugin_crate: found.interface_crate.clone(),
+            plugin_version: found.interface_version.clone(),
+        }),
     };
     if found.interface_crate != expected.interface_crate.as_str() {
         return Err(mismatch("declared by another interface crate".to_owned()));

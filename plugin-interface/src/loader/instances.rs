@@ -101,8 +101,10 @@ impl PluginLibrary {
         // `plugin_register_all_*` functions have this type.
         let register_all: RegisterAll = unsafe { self.function(&register_symbol) }?;
         let unregister_all: Option<UnregisterAll> = match unload {
-            // SAFETY: as above, for `plugin_unregister_all_*`.
-            UnloadPath::Auto => unsafe { self.function(&plugin_symbols::unregister_all(trait_name)) }.ok(),
+            UnloadPath::Auto => {
+                // SAFETY: as above, for `plugin_unregister_all_*`.
+                unsafe { self.function(&plugin_symbols::unregister_all(trait_name)) }.ok()
+            }
             UnloadPath::PerFactory => None,
         };
         let mut slot = PanicSlot::new();
@@ -140,9 +142,11 @@ impl PluginLibrary {
                 // SAFETY: `index < count`, both arrays hold `count` items.
                 let registration = unsafe { *array.registrations.add(index) };
                 // SAFETY: checked for null, owned by `group`.
-                let registration = unsafe { registration.as_ref() }.ok_or_else(|| bad("null registration"))?;
+                let registration =
+                    unsafe { registration.as_ref() }.ok_or_else(|| bad("null registration"))?;
                 // SAFETY: as above.
-                unsafe { proxy::<I>(self.shared_path(), &group, registration) }.map_err(|reason| bad(&reason))
+                unsafe { proxy::<I>(self.shared_path(), &group, registration) }
+                    .map_err(|reason| bad(&reason))
             })
             .collect()
     }
@@ -151,7 +155,10 @@ impl PluginLibrary {
     /// name, e.g. `English`) through its own maker,
     /// `plugin_register_<Trait>_<Type>_v1`, and frees it through its own
     /// unmaker when the proxy is dropped.
-    pub fn instantiate_entry<I: ?Sized + PluginInterface>(&self, entry: &str) -> Result<I::Proxy, PluginError> {
+    pub fn instantiate_entry<I: ?Sized + PluginInterface>(
+        &self,
+        entry: &str,
+    ) -> Result<I::Proxy, PluginError> {
         self.check_interface::<I>()?;
         let trait_name = I::DESCRIPTOR.name.as_str();
         let entries = self.entries(trait_name)?;
@@ -250,4 +257,3 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
     };
     Ok(I::wrap(raw))
 }
-

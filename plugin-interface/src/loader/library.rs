@@ -89,12 +89,11 @@ impl PluginLibrary {
         // SAFETY: loading a library runs its initialisers. Plugin libraries
         // are trusted native code; a file that is not a library is refused
         // by the dynamic loader with an error.
-        let library = unsafe { libloading::Library::new(path) }.map_err(|error| {
-            PluginError::Open {
+        let library =
+            unsafe { libloading::Library::new(path) }.map_err(|error| PluginError::Open {
                 library: path.to_path_buf(),
-                message: error.to_string(),
-            }
-        })?;
+                message: loader_message(path, &error),
+            })?;
         let symbol = plugin_symbols::c_name(plugin_symbols::CANARY);
         // SAFETY: the canary is looked up as an address only; `canary::read`
         // checks what it points to before trusting it.
@@ -251,17 +250,23 @@ unsafe extern "C" fn collect_entry(context: *mut c_void, factory: *const Registr
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: `entries` passes its vector as the context and the plugin
         // passes a factory that outlives the call.
-        let (entries, factory) = unsafe {
-            (
-                &mut *context.cast::<Vec<EntryInfo>>(),
-                &*factory,
-            )
-        };
+        let (entries, factory) = unsafe { (&mut *context.cast::<Vec<EntryInfo>>(), &*factory) };
         entries.push(EntryInfo {
             trait_name: factory.trait_name.as_str().to_owned(),
             entry: factory.entry.as_str().to_owned(),
         });
     });
+}
+
+/// The dynamic loader's message without the path it starts with, which
+/// the error names already.
+fn loader_message(path: &Path, error: &libloading::Error) -> String {
+    let message = error.to_string();
+    let prefix = format!("{}: ", path.display());
+    match message.find(&prefix) {
+        Some(at) => format!("{}{}", &message[..at], &message[at + prefix.len()..]),
+        None => message,
+    }
 }
 
 impl fmt::Debug for PluginLibrary {

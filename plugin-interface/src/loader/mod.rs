@@ -9,7 +9,8 @@ mod scan;
 pub use canary::{CanaryInfo, MethodInfo, TraitInfo};
 pub use library::{EntryInfo, PluginLibrary, UnloadReport};
 pub use scan::{
-    FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins, load_plugins_with,
+    DirectoryScan, FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins,
+    load_plugins_with, scan_directory,
 };
 
 use crate::PluginError;

@@ -135,7 +135,9 @@ impl<I: ?Sized + PluginInterface> LoadReport<I> {
 
     /// The files that failed, with their errors.
     pub fn errors(&self) -> impl Iterator<Item = &PluginError> {
-        self.files.iter().filter_map(|file| file.result.as_ref().err())
+        self.files
+            .iter()
+            .filter_map(|file| file.result.as_ref().err())
     }
 
     /// Number of proxies that loaded.
@@ -227,7 +229,10 @@ pub fn load_plugins_with<I: ?Sized + PluginInterface>(
     options: &LoadOptions,
 ) -> Result<LoadReport<I>, PluginError> {
     let source = source.as_ref();
-    if let Some(spec) = source.to_str().filter(|s| s.starts_with(PluginSpec::PREFIX)) {
+    if let Some(spec) = source
+        .to_str()
+        .filter(|s| s.starts_with(PluginSpec::PREFIX))
+    {
         let spec = PluginSpec::parse(spec)?;
         let result = load_file::<I>(&spec.path, spec.entry.as_deref(), options);
         return Ok(LoadReport {
@@ -252,7 +257,7 @@ pub fn load_plugins_with<I: ?Sized + PluginInterface>(
             ignored: Vec::new(),
         });
     }
-    let (libraries, ignored) = scan_dir(source)?;
+    let DirectoryScan { libraries, ignored } = scan_directory(source)?;
     let files = libraries
         .into_iter()
         .map(|path| {
@@ -263,14 +268,23 @@ pub fn load_plugins_with<I: ?Sized + PluginInterface>(
     Ok(LoadReport { files, ignored })
 }
 
-/// The library files and the other files of `dir`, each sorted.
-pub(crate) fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), PluginError> {
+/// The files of a plugin directory, as [`scan_directory`] sorts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryScan {
+    /// Files with this platform's library suffix, in path order.
+    pub libraries: Vec<PathBuf>,
+    /// The other files, in path order. Subdirectories are not listed.
+    pub ignored: Vec<PathBuf>,
+}
+
+/// Sorts the files of `dir` into libraries (this platform's library suffix:
+/// `.so`, `.dylib` or `.dll`) and others, the way [`load_plugins`] does.
+pub fn scan_directory(dir: &Path) -> Result<DirectoryScan, PluginError> {
     let io = |source| PluginError::Io {
         library: dir.to_path_buf(),
         source,
     };
-    let mut libraries = Vec::new();
-    let mut ignored = Vec::new();
+    let mut scan = DirectoryScan::default();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
@@ -280,14 +294,14 @@ pub(crate) fn scan_dir(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Plugi
             .extension()
             .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
         if is_library {
-            libraries.push(path);
+            scan.libraries.push(path);
         } else {
-            ignored.push(path);
+            scan.ignored.push(path);
         }
     }
-    libraries.sort();
-    ignored.sort();
-    Ok((libraries, ignored))
+    scan.libraries.sort();
+    scan.ignored.sort();
+    Ok(scan)
 }
 
 fn load_file<I: ?Sized + PluginInterface>(
@@ -325,12 +339,18 @@ mod tests {
         for (spec, reason) in [
             ("plugins/libx.so", "expected `lib:<path>[?entry=<name>]`"),
             ("lib:", "empty library path"),
-            ("lib:x.so?name=a", "the only query parameter is `entry=<name>`"),
+            (
+                "lib:x.so?name=a",
+                "the only query parameter is `entry=<name>`",
+            ),
             ("lib:x.so?entry=", "`entry=` takes one type name"),
             ("lib:x.so?entry=a&b=c", "`entry=` takes one type name"),
         ] {
             match PluginSpec::parse(spec) {
-                Err(PluginError::InvalidSpec { library, reason: got }) => {
+                Err(PluginError::InvalidSpec {
+                    library,
+                    reason: got,
+                }) => {
                     assert_eq!(library, Path::new(spec));
                     assert_eq!(got, reason, "{spec}");
                 }
@@ -343,11 +363,15 @@ mod tests {
     fn scan_sorts_libraries_and_reports_other_files() {
         let dir = tempfile::tempdir().unwrap();
         let suffix = std::env::consts::DLL_EXTENSION;
-        for name in [format!("b.{suffix}"), format!("a.{suffix}"), "notes.txt".to_owned()] {
+        for name in [
+            format!("b.{suffix}"),
+            format!("a.{suffix}"),
+            "notes.txt".to_owned(),
+        ] {
             std::fs::write(dir.path().join(name), b"x").unwrap();
         }
         std::fs::create_dir(dir.path().join(format!("sub.{suffix}"))).unwrap();
-        let (libraries, ignored) = scan_dir(dir.path()).unwrap();
+        let DirectoryScan { libraries, ignored } = scan_directory(dir.path()).unwrap();
         let names: Vec<_> = libraries
             .iter()
             .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())

@@ -1,0 +1,48 @@
+//! `plugin-host check LIB...`: one verdict line per library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use greeter_interface::Greeter;
+use plugin_interface::{PluginError, PluginLibrary};
+
+use crate::describe::{self, Status};
+
+/// Checks each library and prints `ok: <path>: Trait (crate version)
+/// [entries], ...` on stdout, or `error: <path>: <why>` on stderr. Exits
+/// with 1 if any library failed.
+pub fn check(libraries: &[PathBuf]) -> ExitCode {
+    let mut status = Status::default();
+    for path in libraries {
+        match verdict(path) {
+            Ok(traits) => println!("ok: {}: {traits}", path.display()),
+            Err(error) => status.fail(error),
+        }
+    }
+    status.exit_code()
+}
+
+/// Opens `path`, lists the entries of every trait it exports, and checks
+/// the traits this host knows against its own interface crates.
+///
+/// The error is boxed: `PluginError` is large.
+fn verdict(path: &Path) -> Result<String, Box<PluginError>> {
+    let library = PluginLibrary::open(path)?;
+    let canary = library.canary();
+    if canary.trait_info(describe::greeter_name()).is_some() {
+        library.check_interface::<dyn Greeter>()?;
+    }
+    if canary.traits.is_empty() {
+        return Ok("no traits".to_owned());
+    }
+    let mut traits = Vec::with_capacity(canary.traits.len());
+    for info in &canary.traits {
+        let entries = library.entries(&info.name)?;
+        traits.push(format!(
+            "{} [{}]",
+            describe::trait_heading(info),
+            describe::entry_names(&entries)
+        ));
+    }
+    Ok(traits.join(", "))
+}

@@ -1,0 +1,162 @@
+//! What the commands share: how canaries, traits, entries and failures are
+//! shown, and the exit status.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use greeter_interface::Greeter;
+use plugin_interface::abi::PanicStrategy;
+use plugin_interface::{CanaryInfo, EntryInfo, PluginError, PluginInterface, TraitInfo};
+
+/// Name of the one trait this host knows: `Greeter`.
+pub fn greeter_name() -> &'static str {
+    <dyn Greeter as PluginInterface>::DESCRIPTOR.name.as_str()
+}
+
+/// Whether a command has met a failure so far.
+#[derive(Debug, Default)]
+pub struct Status {
+    /// Whether a failure was reported.
+    failed: bool,
+}
+
+impl Status {
+    /// Prints `error: <error>` on stderr and remembers the failure.
+    pub fn fail(&mut self, error: impl Display) {
+        eprintln!("error: {error}");
+        self.failed = true;
+    }
+
+    /// 1 after a failure, else 0.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The library files and the other files of `dir`, each sorted;
+/// subdirectories are left out. A file given instead of a directory is
+/// taken as a library whatever its name. The error is boxed: `PluginError`
+/// is large.
+pub fn scan(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Box<PluginError>> {
+    let io = |source| {
+        Box::new(PluginError::Io {
+            library: dir.to_path_buf(),
+            source,
+        })
+    };
+    if !std::fs::metadata(dir).map_err(io)?.is_dir() {
+        return Ok((vec![dir.to_path_buf()], Vec::new()));
+    }
+    let scan = plugin_interface::scan_directory(dir).map_err(Box::new)?;
+    Ok((scan.libraries, scan.ignored))
+}
+
+/// The line for a file of a directory that was not tried.
+pub fn ignored_line(path: &Path) -> String {
+    format!(
+        "ignored: {} (not a .{} library)",
+        path.display(),
+        std::env::consts::DLL_EXTENSION
+    )
+}
+
+/// The file name of `path`, or the whole path if it has none.
+pub fn file_name(path: &Path) -> Cow<'_, str> {
+    match path.file_name() {
+        Some(name) => name.to_string_lossy(),
+        None => path.to_string_lossy(),
+    }
+}
+
+/// `unwind`, `abort` or `unknown`.
+pub fn panic_strategy(strategy: Option<PanicStrategy>) -> &'static str {
+    match strategy {
+        Some(PanicStrategy::Unwind) => "unwind",
+        Some(PanicStrategy::Abort) => "abort",
+        None => "unknown",
+    }
+}
+
+/// The canary in one line: framework, compiler, target and panic strategy.
+pub fn canary_summary(canary: &CanaryInfo) -> String {
+    format!(
+        "framework ABI epoch {}, plugin-interface {}, {}, target {}, panic={}",
+        canary.abi_epoch,
+        canary.framework_version,
+        canary.rustc_version,
+        canary.target,
+        panic_strategy(canary.panic_strategy)
+    )
+}
+
+/// `Trait (interface-crate version)`.
+pub fn trait_heading(info: &TraitInfo) -> String {
+    format!(
+        "{} ({} {})",
+        info.name, info.interface_crate, info.interface_version
+    )
+}
+
+/// The entry names, comma-separated, or `none`.
+pub fn entry_names(entries: &[EntryInfo]) -> String {
+    list(entries.iter().map(|info| info.entry.as_str()))
+}
+
+/// The items, comma-separated, or `none`.
+pub fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<&str> = items.into_iter().collect();
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_sorts_and_separates_libraries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let suffix = std::env::consts::DLL_EXTENSION;
+        for name in [
+            format!("b.{suffix}"),
+            format!("a.{suffix}"),
+            "notes.txt".to_owned(),
+        ] {
+            std::fs::write(dir.path().join(name), b"x").expect("write");
+        }
+        std::fs::create_dir(dir.path().join(format!("sub.{suffix}"))).expect("mkdir");
+        let (libraries, ignored) = scan(dir.path()).expect("scan");
+        assert_eq!(
+            libraries,
+            [
+                dir.path().join(format!("a.{suffix}")),
+                dir.path().join(format!("b.{suffix}"))
+            ]
+        );
+        assert_eq!(ignored, [dir.path().join("notes.txt")]);
+    }
+
+    #[test]
+    fn a_file_is_scanned_as_itself() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("notes.txt");
+        std::fs::write(&file, b"x").expect("write");
+        assert_eq!(scan(&file).expect("scan"), (vec![file], Vec::new()));
+    }
+
+    #[test]
+    fn empty_lists_say_none() {
+        assert_eq!(list([]), "none");
+        assert_eq!(list(["English", "French"]), "English, French");
+        assert_eq!(greeter_name(), "Greeter");
+    }
+}

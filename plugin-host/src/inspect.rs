@@ -1,0 +1,76 @@
+//! `plugin-host inspect LIB`: one library in detail.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use greeter_interface::Greeter;
+use plugin_interface::{PluginInterface, PluginLibrary};
+
+use crate::describe::{self, Status};
+
+/// Prints everything the canary of `path` says: framework, compiler,
+/// target, panic strategy, and for each trait its interface crate and
+/// version, vtable size, method signatures and entries. For `Greeter` it
+/// also says whether this host can use it. No plugin instance is made.
+/// Exits with 1 if the library cannot be opened or fails a check.
+pub fn inspect(path: &Path) -> ExitCode {
+    let mut status = Status::default();
+    let library = match PluginLibrary::open(path) {
+        Ok(library) => library,
+        Err(error) => {
+            status.fail(error);
+            return status.exit_code();
+        }
+    };
+    let canary = library.canary();
+    println!("{}", path.display());
+    println!("  canary version:   {}", canary.canary_version);
+    println!("  ABI epoch:        {}", canary.abi_epoch);
+    println!("  plugin-interface: {}", canary.framework_version);
+    println!("  compiler:         {}", canary.rustc_version);
+    println!("  target:           {}", canary.target);
+    println!(
+        "  panic strategy:   {}",
+        describe::panic_strategy(canary.panic_strategy)
+    );
+    if canary.traits.is_empty() {
+        println!("  traits:           none");
+    }
+    for info in &canary.traits {
+        println!("  trait {}", info.name);
+        println!(
+            "    interface: {} {}",
+            info.interface_crate, info.interface_version
+        );
+        println!(
+            "    vtable:    {} bytes, {} methods",
+            info.vtable_size,
+            info.methods.len()
+        );
+        for method in &info.methods {
+            println!("      {}", method.signature);
+        }
+        match library.entries(&info.name) {
+            Ok(entries) => println!("    entries:   {}", describe::entry_names(&entries)),
+            Err(error) => {
+                println!("    entries:   unavailable");
+                status.fail(error);
+            }
+        }
+        if info.name == describe::greeter_name() {
+            let host = <dyn Greeter as PluginInterface>::DESCRIPTOR;
+            match library.check_interface::<dyn Greeter>() {
+                Ok(()) => println!(
+                    "    host:      compatible with {} {}",
+                    host.interface_crate.as_str(),
+                    host.interface_version.as_str()
+                ),
+                Err(error) => {
+                    println!("    host:      incompatible");
+                    status.fail(error);
+                }
+            }
+        }
+    }
+    status.exit_code()
+}

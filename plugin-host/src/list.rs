@@ -1,0 +1,58 @@
+//! `plugin-host list DIR`: every library of a directory, briefly.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use plugin_interface::PluginLibrary;
+
+use crate::describe::{self, Status};
+
+/// Lists the library files of `dir` in sorted order: each plugin's canary
+/// and, per trait, its interface and entries; each failure as one error
+/// line on stderr. Other files are mentioned as ignored. No plugin instance
+/// is made. Exits with 1 if any library failed.
+pub fn list(dir: &Path) -> ExitCode {
+    let mut status = Status::default();
+    let (libraries, ignored) = match describe::scan(dir) {
+        Ok(files) => files,
+        Err(error) => {
+            status.fail(error);
+            return status.exit_code();
+        }
+    };
+    if libraries.is_empty() {
+        println!("no plugin libraries in {}", dir.display());
+    }
+    for path in &libraries {
+        let library = match PluginLibrary::open(path) {
+            Ok(library) => library,
+            Err(error) => {
+                status.fail(error);
+                continue;
+            }
+        };
+        let canary = library.canary();
+        println!("{}", path.display());
+        println!("    {}", describe::canary_summary(canary));
+        if canary.traits.is_empty() {
+            println!("    no traits");
+        }
+        for info in &canary.traits {
+            match library.entries(&info.name) {
+                Ok(entries) => println!(
+                    "    {}: {}",
+                    describe::trait_heading(info),
+                    describe::entry_names(&entries)
+                ),
+                Err(error) => {
+                    println!("    {}: entries unavailable", describe::trait_heading(info));
+                    status.fail(error);
+                }
+            }
+        }
+    }
+    for path in &ignored {
+        println!("{}", describe::ignored_line(path));
+    }
+    status.exit_code()
+}

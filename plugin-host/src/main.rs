@@ -1,0 +1,31 @@
+//! `plugin-host`: a command-line host for plugin libraries built with
+//! `plugin-interface`. It lists, inspects and checks libraries of any
+//! trait, and runs `Greeter` plugins.
+//!
+//! Without arguments it builds the example plugins of this workspace and
+//! runs them. Exit codes: 0 on success, 1 when a plugin (or the build of
+//! the examples) failed, 2 for usage errors.
+
+mod check;
+mod cli;
+mod describe;
+mod examples;
+mod inspect;
+mod list;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        None => run::run(None, run::DEFAULT_NAME),
+        Some(Command::List { dir }) => list::list(&dir),
+        Some(Command::Inspect { library }) => inspect::inspect(&library),
+        Some(Command::Check { libraries }) => check::check(&libraries),
+        Some(Command::Run { source, name }) => run::run(source.as_deref(), &name),
+    }
+}

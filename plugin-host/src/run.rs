@@ -1,0 +1,96 @@
+//! `plugin-host run [DIR]`: load the `Greeter` plugins and greet.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use greeter_interface::Greeter;
+use plugin_interface::{PluginError, load_plugins};
+
+use crate::describe::{self, Status};
+use crate::examples;
+
+/// Who is greeted unless `--name` says otherwise.
+pub const DEFAULT_NAME: &str = "world";
+
+/// Greets `name` with every `Greeter` plugin of `source`: a directory, a
+/// library file or a `lib:<path>?entry=<name>` spec; the example plugins of
+/// this workspace, built first, when `None`.
+///
+/// Prints `<entry> (<file name>): <greeting>` per plugin on stdout.
+/// Libraries that export only other traits are reported as skipped; every
+/// other failure is one error line on stderr and makes the exit code 1.
+pub fn run(source: Option<&Path>, name: &str) -> ExitCode {
+    match source {
+        Some(source) => greet_all(source, name),
+        None => match examples::prepare() {
+            Ok(dir) => {
+                println!(
+                    "loading the example plugins ({}) from {}",
+                    examples::PACKAGES.join(", "),
+                    dir.display()
+                );
+                greet_all(&dir, name)
+            }
+            Err(error) => {
+                let mut status = Status::default();
+                status.fail(error);
+                status.exit_code()
+            }
+        },
+    }
+}
+
+/// Loads `source` and greets `name` with each plugin.
+fn greet_all(source: &Path, name: &str) -> ExitCode {
+    let mut status = Status::default();
+    let report = match load_plugins::<dyn Greeter>(source) {
+        Ok(report) => report,
+        Err(error) => {
+            status.fail(error);
+            return status.exit_code();
+        }
+    };
+    for file in report.files() {
+        match &file.result {
+            Ok(plugins) => {
+                for plugin in plugins {
+                    let info = plugin.info();
+                    match plugin.try_greet(name) {
+                        Ok(greeting) => println!(
+                            "{} ({}): {greeting}",
+                            info.entry(),
+                            describe::file_name(info.library())
+                        ),
+                        Err(error) => status.fail(error),
+                    }
+                }
+            }
+            Err(PluginError::TraitNotExported { available, .. }) => {
+                let exports = if available.is_empty() {
+                    "no traits".to_owned()
+                } else {
+                    describe::list(available.iter().map(String::as_str))
+                };
+                println!(
+                    "skipped: {}: exports {exports}, not {}",
+                    describe::file_name(&file.path),
+                    describe::greeter_name()
+                );
+            }
+            Err(error) => status.fail(error),
+        }
+    }
+    for path in report.ignored() {
+        println!("{}", describe::ignored_line(path));
+    }
+    if report.files().is_empty() {
+        println!("no plugins found in {}", source.display());
+    } else if report.is_empty() {
+        println!(
+            "no {} plugins loaded from {}",
+            describe::greeter_name(),
+            source.display()
+        );
+    }
+    status.exit_code()
+}

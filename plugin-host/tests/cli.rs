@@ -1,0 +1,106 @@
+//! Runs the `plugin-host` binary as a user would.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `plugin-host` with `args`.
+fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugin-host"))
+        .args(args)
+        .output()
+        .expect("plugin-host starts")
+}
+
+/// Stdout and stderr, for assertion messages.
+fn shown(output: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout\n{}--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The non-empty lines of stdout and stderr.
+fn lines(output: &Output) -> Vec<String> {
+    [&output.stdout, &output.stderr]
+        .into_iter()
+        .flat_map(|bytes| {
+            String::from_utf8_lossy(bytes)
+                .lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A text file with a library's name, in a fresh directory.
+fn fake_library(dir: &Path) -> String {
+    let path = dir.join(format!("x.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::write(&path, "not a library\n").expect("write x.so");
+    path.to_str().expect("temp paths are UTF-8").to_owned()
+}
+
+#[test]
+fn without_arguments_builds_and_runs_the_example_plugins() {
+    let output = host(&[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", shown(&output));
+    for expected in [
+        "Hello, world!",
+        "Bonjour, world !",
+        "Ahoy, world! Arr!",
+        "the answer is 42",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "no {expected:?} in\n{}",
+            shown(&output)
+        );
+    }
+}
+
+#[test]
+fn check_reports_a_text_file_in_one_line_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = fake_library(dir.path());
+    let output = host(&["check", &path]);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let lines = lines(&output);
+    assert_eq!(lines.len(), 1, "{}", shown(&output));
+    assert!(lines[0].contains(&path), "{}", shown(&output));
+}
+
+#[test]
+fn run_on_an_empty_directory_finds_nothing_and_succeeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_str().expect("temp paths are UTF-8");
+    let output = host(&["run", path]);
+    assert!(output.status.success(), "{}", shown(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("no plugins found"), "{}", shown(&output));
+}
+
+#[test]
+fn list_reports_failures_and_ignored_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = fake_library(dir.path());
+    std::fs::write(dir.path().join("notes.txt"), "hello\n").expect("write notes");
+    let output = host(&["list", dir.path().to_str().expect("temp paths are UTF-8")]);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("ignored: ") && stdout.contains("notes.txt"),
+        "{}",
+        shown(&output)
+    );
+    assert!(stderr.contains(&library), "{}", shown(&output));
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    assert_eq!(host(&["check"]).status.code(), Some(2));
+    assert_eq!(host(&["frobnicate"]).status.code(), Some(2));
+}

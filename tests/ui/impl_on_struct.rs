@@ -1,0 +1,6 @@
+use plugin_interface::plugin_impl;
+
+#[plugin_impl(Greeter)]
+pub struct English;
+
+fn main() {}

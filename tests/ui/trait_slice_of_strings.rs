@@ -1,0 +1,8 @@
+use plugin_interface::plugin_trait;
+
+#[plugin_trait]
+pub trait Joiner {
+    fn join(&self, parts: &[String]) -> String;
+}
+
+fn main() {}
