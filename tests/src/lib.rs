@@ -114,3 +114,10 @@ fn build() -> Plugins {
     }
     Plugins { libraries }
 }
+
+/// The README's code blocks, compiled (and run, unless marked `no_run`) as
+/// doctests of this crate, whose dev-dependencies include the example
+/// interfaces the tutorial uses.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
