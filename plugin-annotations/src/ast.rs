@@ -10,8 +10,10 @@ use crate::types::{self, ArgKind, RetKind};
 pub struct PluginTrait<'a> {
     pub item: &'a ItemTrait,
     pub methods: Vec<Method<'a>>,
-    pub send: bool,
-    pub sync: bool,
+    /// The `Send` supertrait bound, if any.
+    pub send: Option<&'a syn::Path>,
+    /// The `Sync` supertrait bound, if any.
+    pub sync: Option<&'a syn::Path>,
 }
 
 pub struct Method<'a> {
@@ -43,18 +45,14 @@ impl<'a> PluginTrait<'a> {
                 "plugin traits cannot be generic: the vtable needs concrete types",
             );
         }
-        let (mut send, mut sync) = (false, false);
+        let (mut send, mut sync) = (None, None);
         for bound in &item.supertraits {
             match bound {
-                TypeParamBound::Trait(bound)
-                    if bound.path.is_ident("Send") || path_ends(&bound.path, "Send") =>
-                {
-                    send = true
+                TypeParamBound::Trait(bound) if is_marker(&bound.path, "Send") => {
+                    send = Some(&bound.path)
                 }
-                TypeParamBound::Trait(bound)
-                    if bound.path.is_ident("Sync") || path_ends(&bound.path, "Sync") =>
-                {
-                    sync = true
+                TypeParamBound::Trait(bound) if is_marker(&bound.path, "Sync") => {
+                    sync = Some(&bound.path)
                 }
                 other => errors.error(
                     other,
@@ -98,15 +96,20 @@ impl<'a> PluginTrait<'a> {
     }
 }
 
-fn path_ends(path: &syn::Path, name: &str) -> bool {
+/// `Send`, `core::marker::Send` or `std::marker::Send` (likewise `Sync`).
+/// What the name resolves to is checked by the generated code.
+fn is_marker(path: &syn::Path, name: &str) -> bool {
     let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    matches!(
-        names.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-        ["core" | "std", "marker", last] if *last == name
-    ) || matches!(
-        names.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-        ["", "core" | "std", "marker", last] if *last == name
-    )
+    match names
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [last] => *last == name,
+        ["core" | "std", "marker", last] => *last == name,
+        _ => false,
+    }
 }
 
 impl<'a> Method<'a> {

@@ -40,6 +40,7 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
     let proxy = model.proxy();
     let name = ident.to_string();
     let method_count = model.methods.len() as u32;
+    let (send_flag, sync_flag) = (model.send.is_some(), model.sync.is_some());
 
     let fields = model.methods.iter().map(|m| vtable_field(m, &private));
     let shims = model.methods.iter().map(|m| shim(m, ident, &private));
@@ -62,15 +63,21 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
     let trait_methods = model.methods.iter().map(|m| trait_method(m, &private));
     let assertions = model.methods.iter().flat_map(|m| assertions(m, &private));
 
-    let send = model.send.then(|| {
+    let send = model.send.map(|bound| {
+        let check = quote_spanned!(bound.span()=> #private::assert_send::<dyn #ident>);
         quote! {
+            // `Send` must be the real marker trait, whatever it is named.
+            const _: fn() = #check;
             // SAFETY: `#ident: Send`, so every instance behind the proxy is
             // `Send`, and the library handle it holds may move between threads.
             unsafe impl ::core::marker::Send for #proxy {}
         }
     });
-    let sync = model.sync.then(|| {
+    let sync = model.sync.map(|bound| {
+        let check = quote_spanned!(bound.span()=> #private::assert_sync::<dyn #ident>);
         quote! {
+            // `Sync` must be the real marker trait, whatever it is named.
+            const _: fn() = #check;
             // SAFETY: `#ident: Sync`, so `&self` methods may run on the
             // instance from several threads at once.
             unsafe impl ::core::marker::Sync for #proxy {}
@@ -118,6 +125,8 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
                 interface_version: #private::RStr::from_str(::core::env!("CARGO_PKG_VERSION")),
                 vtable_size: #private::size_u32::<#vtable>(),
                 method_count: #method_count,
+                send: #send_flag,
+                sync: #sync_flag,
                 methods: #private::RSlice::from_slice(&[#(#descriptors),*]),
             };
             type VTable = #vtable;

@@ -323,11 +323,12 @@ impl Shape {
         }
     }
 
-    /// The named types inside that must be `PluginData`.
+    /// The named types inside that must be `PluginData`: user structs, and
+    /// primitives too, so a local `type u64 = ...` cannot pass for one.
     pub fn plain_types(&self, out: &mut Vec<Type>) {
         match self {
-            Shape::Plain(ty) => out.push((**ty).clone()),
-            Shape::Primitive(_) | Shape::Unit | Shape::String => {}
+            Shape::Plain(ty) | Shape::Primitive(ty) => out.push((**ty).clone()),
+            Shape::Unit | Shape::String => {}
             Shape::Vec(inner) | Shape::Option(inner) => inner.plain_types(out),
             Shape::Result(ok, err) => {
                 ok.plain_types(out);

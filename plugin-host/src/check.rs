@@ -24,9 +24,7 @@ pub fn check(libraries: &[PathBuf]) -> ExitCode {
 
 /// Opens `path`, lists the entries of every trait it exports, and checks
 /// the traits this host knows against its own interface crates.
-///
-/// The error is boxed: `PluginError` is large.
-fn verdict(path: &Path) -> Result<String, Box<PluginError>> {
+fn verdict(path: &Path) -> Result<String, PluginError> {
     let library = PluginLibrary::open(path)?;
     let canary = library.canary();
     if canary.trait_info(describe::greeter_name()).is_some() {

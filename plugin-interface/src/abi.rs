@@ -34,7 +34,8 @@ pub const TARGET: &str = env!("PLUGIN_INTERFACE_TARGET");
 /// calling any function of the library.
 ///
 /// The first three fields never move: a host reads `magic`, then
-/// `canary_version`, then `abi_epoch`, and only then trusts the rest.
+/// `canary_version`; the version fixes the layout of everything after it,
+/// and `abi_epoch` decides whether the plugin's functions can be called.
 #[repr(C)]
 pub struct PluginCanary {
     /// Always [`CANARY_MAGIC`].
@@ -139,6 +140,10 @@ pub struct TraitDescriptor {
     pub vtable_size: u32,
     /// Number of methods in the vtable.
     pub method_count: u32,
+    /// Whether the trait has `Send` as a supertrait.
+    pub send: bool,
+    /// Whether the trait has `Sync` as a supertrait.
+    pub sync: bool,
     /// One entry per method, in vtable order.
     pub methods: RSlice<'static, MethodDescriptor>,
 }

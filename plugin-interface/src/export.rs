@@ -60,10 +60,15 @@ fn panic_message(payload: Box<dyn core::any::Any + Send>) -> String {
     } else {
         "<non-string panic payload>".to_owned()
     };
+    drop_payload(payload);
+    message
+}
+
+/// Drops a caught panic payload; one whose drop panics again is leaked.
+pub(crate) fn drop_payload(payload: Box<dyn core::any::Any + Send>) {
     if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         core::mem::forget(second);
     }
-    message
 }
 
 /// The instance behind a shim's `this` pointer.
@@ -240,6 +245,11 @@ unsafe fn register_all<I: ?Sized + PluginInterface>(
 
 /// The `release` function of every [`RegistrationArray`]: frees the array
 /// and its two buffers, not the registrations.
+///
+/// # Safety
+///
+/// `array` must be null or come from [`register_all`] in this library, and
+/// not be used afterwards.
 unsafe extern "C" fn release_array(array: *mut RegistrationArray) {
     if array.is_null() {
         return;
@@ -290,8 +300,12 @@ unsafe fn visit_factories<I: ?Sized + PluginInterface>(
     visit: FactoryVisitor,
     context: *mut c_void,
 ) {
-    let Ok(factories) = catch_unwind(factories::<I>) else {
-        return;
+    let factories = match catch_unwind(factories::<I>) {
+        Ok(factories) => factories,
+        Err(payload) => {
+            drop_payload(payload);
+            return;
+        }
     };
     for factory in &factories {
         // SAFETY: per the contract; the factory outlives the call.

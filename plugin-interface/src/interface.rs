@@ -45,7 +45,7 @@ pub unsafe trait PluginInterface: 'static {
 /// # Safety
 ///
 /// Every function of `VTABLE` must treat its instance pointer as a
-/// `Box<T>` made by [`make`](crate::__private::make) for this `T`.
+/// `Box<T>` made by the `Export::make` of an implementation for this `T`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a plugin interface that `{T}` can export",
     label = "not a trait declared with `#[plugin_trait]`",

@@ -32,6 +32,12 @@ pub fn raise(error: PluginError) -> ! {
     panic!("{error}")
 }
 
+/// Compile-time check that `T` is `Send`.
+pub fn assert_send<T: ?Sized + Send>() {}
+
+/// Compile-time check that `T` is `Sync`.
+pub fn assert_sync<T: ?Sized + Sync>() {}
+
 /// Compile-time check that a named type crosses as plain data.
 pub const fn assert_plain<T: PluginData>() {}
 

@@ -53,6 +53,10 @@ pub struct TraitInfo {
     pub interface_version: String,
     /// Size of the trait's vtable in the plugin.
     pub vtable_size: u32,
+    /// Whether the trait has `Send` as a supertrait.
+    pub send: bool,
+    /// Whether the trait has `Sync` as a supertrait.
+    pub sync: bool,
     /// The trait's methods, in vtable order.
     pub methods: Vec<MethodInfo>,
 }
@@ -68,12 +72,15 @@ pub struct MethodInfo {
 
 /// Reads the canary of `library` at `address`.
 ///
+/// Any library exporting the canary symbol is taken to be a plugin: the
+/// symbol is assumed to be at least as large as the canary header.
+///
 /// # Safety
 ///
-/// `address` must be the address of the canary symbol of a library that is
-/// loaded and stays loaded during the call.
+/// `address` must be the non-null address of the canary symbol of a
+/// library that is loaded and stays loaded during the call.
 pub(crate) unsafe fn read(path: &Path, address: *const u8) -> Result<CanaryInfo, PluginError> {
-    // SAFETY: a symbol of at least the header's 16 bytes; the header is
+    // SAFETY: a symbol assumed to span the 16-byte header; the header is
     // read field by field, each only after the one before matched, and
     // unaligned in case a foreign library put something else there.
     let magic = unsafe { address.cast::<[u8; 8]>().read_unaligned() };
@@ -93,8 +100,16 @@ pub(crate) unsafe fn read(path: &Path, address: *const u8) -> Result<CanaryInfo,
             found: version,
         });
     }
-    // SAFETY: the magic and version matched: this is a `PluginCanary` of
-    // the host's layout, a static of the loaded library.
+    if address.align_offset(core::mem::align_of::<PluginCanary>()) != 0 {
+        return Err(PluginError::BadMagic {
+            library: path.to_path_buf(),
+            expected: "an aligned canary".to_owned(),
+            found: format!("a canary at the misaligned address {address:p}"),
+        });
+    }
+    // SAFETY: the magic and version matched and the address is aligned:
+    // this is a `PluginCanary` of the host's layout, a static of the
+    // loaded library.
     let canary = unsafe { &*address.cast::<PluginCanary>() };
     if canary.abi_epoch != ABI_EPOCH {
         return Err(PluginError::AbiEpoch {
@@ -122,6 +137,8 @@ fn trait_info(descriptor: &TraitDescriptor) -> TraitInfo {
         interface_crate: text(descriptor.interface_crate),
         interface_version: text(descriptor.interface_version),
         vtable_size: descriptor.vtable_size,
+        send: descriptor.send,
+        sync: descriptor.sync,
         methods: descriptor
             .methods
             .iter()
@@ -181,6 +198,21 @@ pub(crate) fn check_interface(
                 host.name.as_str()
             )));
         }
+        if host.signature.as_str() != plugin.signature {
+            return Err(mismatch(format!(
+                "`{}` is `{}` in the plugin, expected `{}`",
+                plugin.name,
+                plugin.signature,
+                host.signature.as_str()
+            )));
+        }
+    }
+    if (found.send, found.sync) != (expected.send, expected.sync) {
+        return Err(mismatch(format!(
+            "supertraits differ: plugin has {}, host has {}",
+            markers(found.send, found.sync),
+            markers(expected.send, expected.sync)
+        )));
     }
     Ok(())
 }
@@ -190,6 +222,7 @@ pub(crate) fn check_interface(
 struct Semver {
     major: u64,
     minor: u64,
+    patch: u64,
 }
 
 impl Semver {
@@ -198,18 +231,36 @@ impl Semver {
         let mut parts = core.split('.');
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next()?.parse().ok()?;
-        let _patch: u64 = parts.next()?.parse().ok()?;
-        parts.next().is_none().then_some(Self { major, minor })
+        let patch = parts.next()?.parse().ok()?;
+        parts.next().is_none().then_some(Self {
+            major,
+            minor,
+            patch,
+        })
     }
 
-    /// Same major; for `0.x` versions, the minor is the major.
+    /// Cargo's rule: same major; for `0.x` the minor is the major, and for
+    /// `0.0.x` the patch.
     fn compatible_with(self, other: Self) -> bool {
-        self.major == other.major && (self.major != 0 || self.minor == other.minor)
+        match (self.major, self.minor) {
+            (0, 0) => self == other,
+            (0, _) => other.major == 0 && self.minor == other.minor,
+            _ => self.major == other.major,
+        }
+    }
+}
+
+fn markers(send: bool, sync: bool) -> &'static str {
+    match (send, sync) {
+        (true, true) => "`Send + Sync`",
+        (true, false) => "`Send`",
+        (false, true) => "`Sync`",
+        (false, false) => "neither `Send` nor `Sync`",
     }
 }
 
 fn text(value: RStr<'_>) -> String {
-    String::from_utf8_lossy(value.as_str().as_bytes()).into_owned()
+    String::from_utf8_lossy(value.as_rslice().as_slice()).into_owned()
 }
 
 fn escape(bytes: &[u8]) -> String {
@@ -227,10 +278,84 @@ mod tests {
         assert!(!v("1.0.0").compatible_with(v("2.0.0")));
         assert!(v("0.3.1").compatible_with(v("0.3.0")));
         assert!(!v("0.3.1").compatible_with(v("0.4.0")));
+        assert!(v("0.0.3").compatible_with(v("0.0.3")));
+        assert!(!v("0.0.3").compatible_with(v("0.0.4")));
         assert!(v("1.2.3-beta.1+build").compatible_with(v("1.0.0")));
         assert_eq!(Semver::parse("1.2"), None);
         assert_eq!(Semver::parse("1.2.3.4"), None);
         assert_eq!(Semver::parse("one.two.three"), None);
+    }
+
+    use crate::abi::MethodDescriptor;
+    use abi_stable::std_types::RSlice;
+
+    static METHODS: [MethodDescriptor; 1] = [MethodDescriptor {
+        name: RStr::from_str("greet"),
+        signature: RStr::from_str("fn greet(&self, target: &str) -> String"),
+    }];
+
+    static HOST: TraitDescriptor = TraitDescriptor {
+        name: RStr::from_str("Greeter"),
+        interface_crate: RStr::from_str("greeter-interface"),
+        interface_version: RStr::from_str("1.2.0"),
+        vtable_size: 24,
+        method_count: 1,
+        send: true,
+        sync: true,
+        methods: RSlice::from_slice(&METHODS),
+    };
+
+    fn plugin() -> TraitInfo {
+        trait_info(&HOST)
+    }
+
+    fn reason(found: &TraitInfo) -> String {
+        check_interface(Path::new("libx.so"), &HOST, found)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn the_same_interface_passes() {
+        check_interface(Path::new("libx.so"), &HOST, &plugin()).unwrap();
+    }
+
+    #[test]
+    fn a_changed_signature_is_refused_with_both_versions() {
+        let mut found = plugin();
+        found.methods[0].signature = "fn greet(&self, target: String) -> String".into();
+        assert_eq!(
+            reason(&found),
+            "libx.so: Greeter: `greet` is `fn greet(&self, target: String) -> String` in the plugin, \
+             expected `fn greet(&self, target: &str) -> String` \
+             (plugin built against greeter-interface 1.2.0, host has greeter-interface 1.2.0)"
+        );
+    }
+
+    #[test]
+    fn other_mismatches_are_refused() {
+        let mut found = plugin();
+        found.sync = false;
+        assert!(
+            reason(&found)
+                .contains("supertraits differ: plugin has `Send`, host has `Send + Sync`")
+        );
+
+        let mut found = plugin();
+        found.interface_version = "2.0.0".into();
+        assert!(reason(&found).contains("incompatible interface versions"));
+
+        let mut found = plugin();
+        found.interface_crate = "other-interface".into();
+        assert!(reason(&found).contains("declared by another interface crate"));
+
+        let mut found = plugin();
+        found.methods[0].name = "hello".into();
+        assert!(reason(&found).contains("method 0 is `hello`, expected `greet`"));
+
+        let mut found = plugin();
+        found.vtable_size = 32;
+        assert!(reason(&found).contains("vtable has 1 methods (32 bytes), expected 1 (24 bytes)"));
     }
 
     #[test]

@@ -111,6 +111,10 @@ impl PluginLibrary {
         // SAFETY: `slot` is live for the call.
         let array = unsafe { register_all(&mut slot) };
         if let Some(message) = slot.take() {
+            if let (false, Some(unregister_all)) = (array.is_null(), unregister_all) {
+                // SAFETY: an array from register_all, given back once.
+                unsafe { unregister_all(array) };
+            }
             return Err(PluginError::MakeFailed {
                 library: self.path().to_path_buf(),
                 trait_name: trait_name.to_owned(),
@@ -125,6 +129,13 @@ impl PluginLibrary {
         if array.is_null() {
             return Err(bad("returned null without a panic"));
         }
+        // SAFETY: a non-null array from register_all; it stays valid until
+        // it is given back, which only the group below does.
+        let header = unsafe { &*array };
+        if header.count > 0 && (header.registrations.is_null() || header.factories.is_null()) {
+            // A malformed array cannot be given back safely: leak it.
+            return Err(bad("null registration or factory array"));
+        }
         let group = Arc::new(Group {
             _library: self.clone(),
             made: Made::Array {
@@ -132,15 +143,10 @@ impl PluginLibrary {
                 unregister_all,
             },
         });
-        // SAFETY: a non-null array from register_all, alive while `group` is.
-        let array = unsafe { &*array };
-        if array.count > 0 && (array.registrations.is_null() || array.factories.is_null()) {
-            return Err(bad("null registration or factory array"));
-        }
-        (0..array.count)
+        (0..header.count)
             .map(|index| {
                 // SAFETY: `index < count`, both arrays hold `count` items.
-                let registration = unsafe { *array.registrations.add(index) };
+                let registration = unsafe { *header.registrations.add(index) };
                 // SAFETY: checked for null, owned by `group`.
                 let registration =
                     unsafe { registration.as_ref() }.ok_or_else(|| bad("null registration"))?;
@@ -183,6 +189,9 @@ impl PluginLibrary {
         // SAFETY: `slot` is live for the call.
         let registration = unsafe { maker(&mut slot) };
         if let Some(message) = slot.take() {
+            // SAFETY: made by the paired maker (or null, which it ignores),
+            // given back once.
+            unsafe { unmaker(registration) };
             return Err(PluginError::MakeFailed {
                 library: self.path().to_path_buf(),
                 trait_name: trait_name.to_owned(),

@@ -99,12 +99,14 @@ impl PluginLibrary {
         // checks what it points to before trusting it.
         let address = unsafe { library.get::<*const u8>(&symbol) }
             .map(|symbol| *symbol)
-            .map_err(|_| PluginError::NotAPlugin {
+            .ok()
+            .filter(|address| !address.is_null())
+            .ok_or_else(|| PluginError::NotAPlugin {
                 library: path.to_path_buf(),
                 symbol: plugin_symbols::CANARY.to_owned(),
             })?;
-        // SAFETY: the address is the canary symbol of `library`, which is
-        // loaded for the whole call.
+        // SAFETY: the address is the non-null canary symbol of `library`,
+        // which is loaded for the whole call.
         let canary = unsafe { canary::read(path, address) }?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -245,17 +247,28 @@ impl Inner {
     }
 }
 
+/// Copies one factory's names into the `Vec<EntryInfo>` behind `context`.
+///
+/// # Safety
+///
+/// `context` must point to a `Vec<EntryInfo>` not otherwise borrowed, and
+/// `factory` must be null or point to a factory that outlives the call.
 unsafe extern "C" fn collect_entry(context: *mut c_void, factory: *const RegistrationFactory) {
+    if context.is_null() || factory.is_null() {
+        return;
+    }
     // Never unwind into the plugin: a failure here only drops one entry.
-    let _ = std::panic::catch_unwind(|| {
-        // SAFETY: `entries` passes its vector as the context and the plugin
-        // passes a factory that outlives the call.
+    let copied = std::panic::catch_unwind(|| {
+        // SAFETY: both non-null, valid per the contract above.
         let (entries, factory) = unsafe { (&mut *context.cast::<Vec<EntryInfo>>(), &*factory) };
         entries.push(EntryInfo {
             trait_name: factory.trait_name.as_str().to_owned(),
             entry: factory.entry.as_str().to_owned(),
         });
     });
+    if let Err(payload) = copied {
+        crate::export::drop_payload(payload);
+    }
 }
 
 /// The dynamic loader's message without the path it starts with, which

@@ -201,7 +201,9 @@ impl<'a, I: ?Sized + PluginInterface> IntoIterator for &'a LoadReport<I> {
 /// - a directory: every file with this platform's library suffix, in sorted
 ///   order, one [`FileReport`] each;
 /// - a library file: that file;
-/// - a spec `lib:<path>?entry=<name>`: one implementation of that library.
+/// - a spec `lib:<path>?entry=<name>`: one implementation of that library
+///   (a path given as a string starting with `lib:` is always read as a
+///   spec).
 ///
 /// The outer `Err` is only for a `source` that cannot be read at all.
 ///
