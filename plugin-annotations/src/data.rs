@@ -56,17 +56,42 @@ fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
 
     let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
     let ident = &input.ident;
-    let checks = fields.into_iter().flatten().map(|field| {
-        let ty = &field.ty;
-        quote_spanned!(ty.span()=> #private::assert_plain::<#ty>();)
-    });
+    let name = ident.to_string();
+    let field_layouts = fields
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, field)| {
+            let ty = &field.ty;
+            let member = match &field.ident {
+                Some(ident) => quote!(#ident),
+                None => {
+                    let index = syn::Index::from(index);
+                    quote!(#index)
+                }
+            };
+            let field_name = match &field.ident {
+                Some(ident) => ident.to_string(),
+                None => index.to_string(),
+            };
+            let layout = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::LAYOUT);
+            quote! {
+                #private::FieldLayout {
+                    name: #private::RStr::from_str(#field_name),
+                    offset: ::core::mem::offset_of!(#ident, #member) as u32,
+                    ty: #layout,
+                }
+            }
+        });
     Ok(quote! {
-        // SAFETY: `#[repr(C)]` with plain-data fields only (checked below):
-        // the same bytes mean the same value in every library.
-        unsafe impl #private::PluginData for #ident {}
-
-        const _: () = {
-            #(#checks)*
-        };
+        // SAFETY: `#[repr(C)]`, and every field is `PluginData` (its layout
+        // is required below): the same bytes mean the same value in every
+        // library.
+        unsafe impl #private::PluginData for #ident {
+            const LAYOUT: &'static #private::TypeLayout = &#private::TypeLayout::structure::<#ident>(
+                #name,
+                &[#(#field_layouts),*],
+            );
+        }
     })
 }

@@ -49,19 +49,14 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         let shim = shim_ident(m);
         quote!(#method: #vtable::#shim::<__T>)
     });
-    let descriptors = model.methods.iter().map(|m| {
-        let method = m.ident.to_string();
-        let signature = m.signature();
-        quote! {
-            #private::MethodDescriptor {
-                name: #private::RStr::from_str(#method),
-                signature: #private::RStr::from_str(#signature),
-            }
-        }
-    });
-    let try_methods = model.methods.iter().map(|m| try_method(m, ident, &private));
+    let descriptors = model.methods.iter().map(|m| method_descriptor(m, &private));
+    let try_methods = model
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(slot, m)| try_method(m, slot, ident, &private));
+    let defaults = model.methods.iter().filter_map(default_method);
     let trait_methods = model.methods.iter().map(|m| trait_method(m, &private));
-    let assertions = model.methods.iter().flat_map(|m| assertions(m, &private));
 
     let send = model.send.map(|bound| {
         let check = quote_spanned!(bound.span()=> #private::assert_send::<dyn #ident>);
@@ -119,16 +114,15 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         // SAFETY: `VTable` is the generated `#[repr(C)]` vtable, described
         // by `DESCRIPTOR` method by method.
         unsafe impl #private::PluginInterface for dyn #ident {
-            const DESCRIPTOR: &'static #private::TraitDescriptor = &#private::TraitDescriptor {
-                name: #private::RStr::from_str(#name),
-                interface_crate: #private::RStr::from_str(::core::env!("CARGO_PKG_NAME")),
-                interface_version: #private::RStr::from_str(::core::env!("CARGO_PKG_VERSION")),
-                vtable_size: #private::size_u32::<#vtable>(),
-                method_count: #method_count,
-                send: #send_flag,
-                sync: #sync_flag,
-                methods: #private::RSlice::from_slice(&[#(#descriptors),*]),
-            };
+            const DESCRIPTOR: &'static #private::TraitDescriptor = &#private::TraitDescriptor::new(
+                #name,
+                ::core::env!("CARGO_PKG_NAME"),
+                ::core::env!("CARGO_PKG_VERSION"),
+                ::core::mem::size_of::<#vtable>(),
+                #send_flag,
+                #sync_flag,
+                &[#(#descriptors),*],
+            );
             type VTable = #vtable;
             type Proxy = #proxy;
 
@@ -154,6 +148,8 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             }
 
             #(#try_methods)*
+
+            #(#defaults)*
         }
 
         impl #ident for #proxy {
@@ -169,9 +165,6 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         #send
         #sync
 
-        const _: () = {
-            #(#assertions)*
-        };
     }
 }
 
@@ -276,7 +269,25 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
     }
 }
 
-fn try_method(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> TokenStream {
+/// The trait's default body of a method, as a private method of the proxy:
+/// what a plugin built against an older interface without the method runs.
+fn default_method(method: &Method<'_>) -> Option<TokenStream> {
+    let body = method.item.default.as_ref()?;
+    let mut sig = method.item.sig.clone();
+    sig.ident = format_ident!("__default_{}", method.ident);
+    Some(quote! {
+        #[allow(clippy::unused_self)]
+        #sig #body
+    })
+}
+
+fn try_method(
+    method: &Method<'_>,
+    slot: usize,
+    trait_ident: &syn::Ident,
+    private: &syn::Path,
+) -> TokenStream {
+    let slot = slot as u32;
     let ident = method.ident;
     let try_ident = format_ident!("try_{}", method.ident);
     let receiver = method.receiver();
@@ -312,13 +323,24 @@ fn try_method(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path
         RetKind::Unit => None,
         _ => Some(quote!(let __ret =)),
     };
+    let absent = match &method.item.default {
+        Some(_) => {
+            let default = format_ident!("__default_{}", method.ident);
+            let names = method.args.iter().map(|arg| &arg.ident);
+            quote!(::core::result::Result::Ok(self.#default(#(#names),*)))
+        }
+        None => quote!(::core::result::Result::Err(self.raw.missing(#name))),
+    };
     let doc = format!(
-        "Calls [`{trait_ident}::{name}`] on the plugin instance; a panic in the plugin comes back as `PluginError::Panicked`."
+        "Calls [`{trait_ident}::{name}`] on the plugin instance; a panic in the plugin comes back as `PluginError::Panicked`. A plugin built against an older interface without the method runs the trait's default body, or returns `PluginError::MethodMissing` when there is none."
     );
     quote! {
         #[doc = #doc]
         #[inline]
         pub fn #try_ident(#receiver, #(#params),*) -> ::core::result::Result<#ret_ty, #private::PluginError> {
+            if #slot >= self.raw.slots() {
+                return #absent;
+            }
             let mut __slot = #private::PanicSlot::new();
             // The instance and vtable come from one registration checked
             // against this interface, and the library stays loaded while
@@ -355,21 +377,28 @@ fn trait_method(method: &Method<'_>, private: &syn::Path) -> TokenStream {
     }
 }
 
-/// Compile-time checks spanned at the user's types, so a named type that
-/// is not plain data is reported once, where it is written.
-fn assertions(method: &Method<'_>, private: &syn::Path) -> Vec<TokenStream> {
-    let mut named = Vec::new();
-    for arg in &method.args {
-        match &arg.kind {
-            ArgKind::Str => {}
-            ArgKind::Slice(shape) | ArgKind::Owned(shape) => shape.plain_types(&mut named),
-        }
-    }
-    if let RetKind::Owned(shape) = &method.ret {
-        shape.plain_types(&mut named);
-    }
-    named
-        .iter()
-        .map(|ty| quote_spanned! {ty.span()=> #private::assert_plain::<#ty>();})
-        .collect()
+/// The method's descriptor: name, signature, receiver and the layout of
+/// every argument and of the return value.
+fn method_descriptor(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+    let name = method.ident.to_string();
+    let signature = method.signature();
+    let mutable = method.mutable;
+    let args = method.args.iter().map(|arg| {
+        let name = arg.ident.to_string();
+        let layout = match &arg.kind {
+            ArgKind::Str => quote!(#private::known::RSTR),
+            ArgKind::Slice(elem) => {
+                let (ffi, inner) = (elem.ffi(private), elem.layout(private));
+                quote!(&#private::TypeLayout::framework::<#private::RSlice<'static, #ffi>>("RSlice", &[#inner]))
+            }
+            ArgKind::Owned(shape) => shape.layout(private),
+        };
+        quote!(#private::ArgLayout { name: #private::RStr::from_str(#name), ty: #layout })
+    });
+    let ret = match &method.ret {
+        RetKind::Unit => quote!(#private::known::NOTHING),
+        RetKind::Str => quote!(#private::known::RSTR),
+        RetKind::Owned(shape) => shape.layout(private),
+    };
+    quote!(#private::MethodDescriptor::new(#name, #signature, #mutable, &[#(#args),*], #ret))
 }

@@ -323,16 +323,30 @@ impl Shape {
         }
     }
 
-    /// The named types inside that must be `PluginData`: user structs, and
-    /// primitives too, so a local `type u64 = ...` cannot pass for one.
-    pub fn plain_types(&self, out: &mut Vec<Type>) {
+    /// The structural layout of the FFI form, as a `&'static TypeLayout`
+    /// expression. Named types take theirs from `PluginData`, spanned at
+    /// the user's type: this is where a type that cannot cross is reported.
+    pub fn layout(&self, private: &syn::Path) -> TokenStream {
         match self {
-            Shape::Plain(ty) | Shape::Primitive(ty) => out.push((**ty).clone()),
-            Shape::Unit | Shape::String => {}
-            Shape::Vec(inner) | Shape::Option(inner) => inner.plain_types(out),
+            Shape::Primitive(ty) | Shape::Plain(ty) => {
+                quote::quote_spanned!(syn::spanned::Spanned::span(&**ty)=> <#ty as #private::PluginData>::LAYOUT)
+            }
+            Shape::Unit => quote!(#private::known::UNIT),
+            Shape::String => quote!(#private::known::RSTRING),
+            Shape::Vec(inner) | Shape::Option(inner) => {
+                let name = if matches!(self, Shape::Vec(_)) {
+                    "RVec"
+                } else {
+                    "ROption"
+                };
+                let ffi = self.ffi(private);
+                let inner = inner.layout(private);
+                quote!(&#private::TypeLayout::framework::<#ffi>(#name, &[#inner]))
+            }
             Shape::Result(ok, err) => {
-                ok.plain_types(out);
-                err.plain_types(out);
+                let ffi = self.ffi(private);
+                let (ok, err) = (ok.layout(private), err.layout(private));
+                quote!(&#private::TypeLayout::framework::<#ffi>("RResult", &[#ok, #err]))
             }
         }
     }

@@ -10,6 +10,8 @@ use core::mem::MaybeUninit;
 
 use abi_stable::std_types::{RSlice, RStr, RString};
 
+use crate::layout::{ArgLayout, Fnv, TypeLayout};
+
 pub use plugin_symbols::CANARY_VERSION;
 
 /// Version of the calling convention between hosts and plugins: the shape of
@@ -146,9 +148,51 @@ pub struct TraitDescriptor {
     pub sync: bool,
     /// One entry per method, in vtable order.
     pub methods: RSlice<'static, MethodDescriptor>,
+    /// Fingerprint of the supertraits and every method's fingerprint: equal
+    /// fingerprints mean the same vtable.
+    pub fingerprint: u64,
 }
 
-/// Describes one method of a plugin trait.
+impl TraitDescriptor {
+    /// A descriptor; computes the fingerprint.
+    pub const fn new(
+        name: &'static str,
+        interface_crate: &'static str,
+        interface_version: &'static str,
+        vtable_size: usize,
+        send: bool,
+        sync: bool,
+        methods: &'static [MethodDescriptor],
+    ) -> Self {
+        let mut hash = Fnv::new()
+            .byte(send as u8)
+            .byte(sync as u8)
+            .u32(methods.len() as u32);
+        let mut index = 0;
+        while index < methods.len() {
+            let bytes = methods[index].fingerprint.to_le_bytes();
+            let mut byte = 0;
+            while byte < 8 {
+                hash = hash.byte(bytes[byte]);
+                byte += 1;
+            }
+            index += 1;
+        }
+        Self {
+            name: RStr::from_str(name),
+            interface_crate: RStr::from_str(interface_crate),
+            interface_version: RStr::from_str(interface_version),
+            vtable_size: vtable_size as u32,
+            method_count: methods.len() as u32,
+            send,
+            sync,
+            methods: RSlice::from_slice(methods),
+            fingerprint: hash.finish(),
+        }
+    }
+}
+
+/// Describes one method of a plugin trait: its vtable slot.
 #[repr(C)]
 #[derive(Debug)]
 pub struct MethodDescriptor {
@@ -157,6 +201,45 @@ pub struct MethodDescriptor {
     /// The method's signature as written in the trait, e.g.
     /// `fn greet(&self, target: &str) -> String`.
     pub signature: RStr<'static>,
+    /// Whether the receiver is `&mut self`.
+    pub mutable: bool,
+    /// The arguments after the receiver, as they cross.
+    pub args: RSlice<'static, ArgLayout>,
+    /// The return value as it crosses.
+    pub ret: &'static TypeLayout,
+    /// Fingerprint of the name, receiver, argument and return layouts (not
+    /// of argument names): equal fingerprints mean the same slot.
+    pub fingerprint: u64,
+}
+
+impl MethodDescriptor {
+    /// A descriptor; computes the fingerprint.
+    pub const fn new(
+        name: &'static str,
+        signature: &'static str,
+        mutable: bool,
+        args: &'static [ArgLayout],
+        ret: &'static TypeLayout,
+    ) -> Self {
+        let name = RStr::from_str(name);
+        let mut hash = Fnv::new()
+            .str(name)
+            .byte(mutable as u8)
+            .u32(args.len() as u32);
+        let mut index = 0;
+        while index < args.len() {
+            hash = hash.layout(args[index].ty);
+            index += 1;
+        }
+        Self {
+            name,
+            signature: RStr::from_str(signature),
+            mutable,
+            args: RSlice::from_slice(args),
+            ret,
+            fingerprint: hash.layout(ret).finish(),
+        }
+    }
 }
 
 /// The start of every generated vtable: how big it is and how to drop the

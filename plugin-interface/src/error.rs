@@ -115,6 +115,77 @@ pub enum PluginError {
         versions: Box<InterfaceVersions>,
     },
 
+    /// A vtable slot's layout differs between the plugin and the host.
+    #[error(
+        "{}: {}: expected {}, found {} ({})",
+        library.display(),
+        difference.place,
+        difference.expected,
+        difference.found,
+        difference.versions
+    )]
+    LayoutMismatch {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// Where the layouts differ, and both full layouts.
+        difference: Box<LayoutDifference>,
+    },
+
+    /// The plugin was built against an older interface that lacks the
+    /// method called, and the trait has no default body for it.
+    #[error(
+        "{}: {trait_name}::{method} is not in the plugin: it was built against {interface}, which lacks it",
+        library.display()
+    )]
+    MethodMissing {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The method called.
+        method: String,
+        /// Interface crate and version the plugin was built against.
+        interface: String,
+    },
+
+    /// The plugin was built with `panic = "abort"`: a panic in it would end
+    /// the host process, so it is refused unless the host allows it.
+    #[error(
+        "{}: built with panic = \"{strategy}\"; a panic in it would abort the host (allow it with `LoadOptions::allow_panic_abort`)",
+        library.display()
+    )]
+    PanicStrategy {
+        /// The library.
+        library: PathBuf,
+        /// The plugin's panic strategy, as its canary says.
+        strategy: String,
+    },
+
+    /// The plugin was built for another target.
+    #[error(
+        "{}: built for target {found}, this host is {expected}",
+        library.display()
+    )]
+    TargetMismatch {
+        /// The library.
+        library: PathBuf,
+        /// The host's target.
+        expected: String,
+        /// The plugin's target.
+        found: String,
+    },
+
+    /// The file is not a shared library this host can load.
+    #[error("{}: {reason}", library.display())]
+    NotALibrary {
+        /// The file.
+        library: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A symbol the canary promises is missing.
     #[error("{}: missing symbol `{symbol}`: {message}", library.display())]
     SymbolMissing {
@@ -233,6 +304,22 @@ pub struct InterfaceVersions {
     pub plugin_version: String,
 }
 
+/// Where a plugin's vtable layout differs from the host's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutDifference {
+    /// The place, e.g. `Greeter::greet argument 1` or
+    /// `Shapes::area argument 1 (Point) field `y``.
+    pub place: String,
+    /// What the host has there.
+    pub expected: String,
+    /// What the plugin has there.
+    pub found: String,
+    /// The interface crates and versions on both sides.
+    pub versions: InterfaceVersions,
+    /// Both layouts of the trait in full.
+    pub detail: String,
+}
+
 impl std::fmt::Display for InterfaceVersions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -244,6 +331,16 @@ impl std::fmt::Display for InterfaceVersions {
 }
 
 impl PluginError {
+    /// The full report behind the one-line message, where there is one: for
+    /// [`PluginError::LayoutMismatch`], both layouts of the trait, method by
+    /// method.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::LayoutMismatch { difference, .. } => Some(&difference.detail),
+            _ => None,
+        }
+    }
+
     /// The library (or path) the error is about.
     pub fn library(&self) -> &Path {
         match self {
@@ -255,6 +352,11 @@ impl PluginError {
             | Self::AbiEpoch { library, .. }
             | Self::TraitNotExported { library, .. }
             | Self::InterfaceMismatch { library, .. }
+            | Self::LayoutMismatch { library, .. }
+            | Self::MethodMissing { library, .. }
+            | Self::PanicStrategy { library, .. }
+            | Self::TargetMismatch { library, .. }
+            | Self::NotALibrary { library, .. }
             | Self::SymbolMissing { library, .. }
             | Self::EntryNotFound { library, .. }
             | Self::Panicked { library, .. }

@@ -103,6 +103,7 @@ mod carry;
 mod error;
 mod export;
 mod interface;
+pub mod layout;
 mod proxy;
 
 #[cfg(feature = "host")]
@@ -113,7 +114,7 @@ mod loader;
 pub mod __private;
 
 pub use carry::{PluginData, Unit};
-pub use error::{InterfaceVersions, PluginError};
+pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
 pub use proxy::{PluginInfo, RawProxy};

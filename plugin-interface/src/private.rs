@@ -22,6 +22,7 @@ pub use crate::export::{
     Aggregate, Export, call, guard, instance, instance_mut, returned_str, vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
+pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, known};
 pub use crate::proxy::{PluginInfo, RawProxy};
 
 /// Turns a failed proxy call into a host panic carrying the error message;
@@ -37,14 +38,6 @@ pub fn assert_send<T: ?Sized + Send>() {}
 
 /// Compile-time check that `T` is `Sync`.
 pub fn assert_sync<T: ?Sized + Sync>() {}
-
-/// Compile-time check that a named type crosses as plain data.
-pub const fn assert_plain<T: PluginData>() {}
-
-/// The size of `T` as the `u32` a descriptor stores.
-pub const fn size_u32<T>() -> u32 {
-    core::mem::size_of::<T>() as u32
-}
 
 /// `a == b` in a const context.
 pub const fn str_eq(a: RStr<'_>, b: &str) -> bool {

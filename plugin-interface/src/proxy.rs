@@ -15,16 +15,29 @@ pub struct PluginInfo {
     library: Arc<Path>,
     trait_name: &'static str,
     entry: Arc<str>,
+    interface: Arc<str>,
 }
 
 impl PluginInfo {
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
-    pub(crate) fn new(library: Arc<Path>, trait_name: &'static str, entry: Arc<str>) -> Self {
+    pub(crate) fn new(
+        library: Arc<Path>,
+        trait_name: &'static str,
+        entry: Arc<str>,
+        interface: Arc<str>,
+    ) -> Self {
         Self {
             library,
             trait_name,
             entry,
+            interface,
         }
+    }
+
+    /// Interface crate and version the plugin was built against, e.g.
+    /// `greeter-interface 1.0.0`.
+    pub fn interface(&self) -> &str {
+        &self.interface
     }
 
     /// Path of the library the instance lives in.
@@ -48,7 +61,10 @@ impl PluginInfo {
 pub struct RawProxy<V: 'static> {
     instance: *mut c_void,
     vtable: &'static V,
+    slots: u32,
     info: PluginInfo,
+    /// A full-size copy of a plugin vtable shorter than the host's.
+    _extended: Option<Box<V>>,
     _owner: Arc<dyn Any + Send + Sync>,
 }
 
@@ -58,23 +74,54 @@ impl<V: 'static> RawProxy<V> {
     /// # Safety
     ///
     /// `instance` and `vtable` must come from one registration of a trait
-    /// whose vtable type is `V`, checked against the host's interface, and
-    /// `owner` must keep that registration alive and its library mapped.
+    /// whose vtable type is `V`, checked against the host's interface; the
+    /// first `slots` method slots of `vtable` must be the plugin's, and the
+    /// whole of `V` readable (the plugin's table, or `extended`, a copy of
+    /// it with the missing slots filled). `owner` must keep the
+    /// registration alive and its library mapped.
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) unsafe fn new(
         instance: *mut c_void,
         vtable: *const V,
+        slots: u32,
+        extended: Option<Box<V>>,
         info: PluginInfo,
         owner: Arc<dyn Any + Send + Sync>,
     ) -> Self {
+        let vtable = match &extended {
+            Some(copy) => &raw const **copy,
+            None => vtable,
+        };
         Self {
             instance,
-            // SAFETY: the caller guarantees the vtable stays valid while
-            // `owner` lives, and this struct holds `owner`; the `'static`
-            // never escapes: `vtable()` hands it out for `&self` only.
+            // SAFETY: the caller guarantees the table is valid while `owner`
+            // lives; this struct holds `owner` and the copy, whose heap
+            // address does not move. The `'static` never escapes:
+            // `vtable()` hands it out for `&self` only.
             vtable: unsafe { &*vtable },
+            slots,
             info,
+            _extended: extended,
             _owner: owner,
+        }
+    }
+
+    /// How many of the trait's methods the plugin has: all of them, unless
+    /// it was built against an older minor version of the interface.
+    #[inline(always)]
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+
+    /// The error for a call of `method`, which the plugin lacks.
+    #[cold]
+    #[inline(never)]
+    pub fn missing(&self, method: &'static str) -> PluginError {
+        PluginError::MethodMissing {
+            library: self.info.library.to_path_buf(),
+            trait_name: self.info.trait_name.to_owned(),
+            method: method.to_owned(),
+            interface: self.info.interface.to_string(),
         }
     }
 

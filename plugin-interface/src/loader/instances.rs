@@ -1,6 +1,5 @@
 //! Making plugin instances and freeing them again.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::PluginError;
@@ -94,7 +93,7 @@ impl PluginLibrary {
         &self,
         unload: UnloadPath,
     ) -> Result<Vec<I::Proxy>, PluginError> {
-        self.check_interface::<I>()?;
+        let slots = self.slots::<I>()?;
         let trait_name = I::DESCRIPTOR.name.as_str();
         let register_symbol = plugin_symbols::register_all(trait_name);
         // SAFETY: the canary matched this framework's epoch, whose
@@ -151,7 +150,7 @@ impl PluginLibrary {
                 let registration =
                     unsafe { registration.as_ref() }.ok_or_else(|| bad("null registration"))?;
                 // SAFETY: as above.
-                unsafe { proxy::<I>(self.shared_path(), &group, registration) }
+                unsafe { proxy::<I>(self, slots, &group, registration) }
                     .map_err(|reason| bad(&reason))
             })
             .collect()
@@ -165,7 +164,7 @@ impl PluginLibrary {
         &self,
         entry: &str,
     ) -> Result<I::Proxy, PluginError> {
-        self.check_interface::<I>()?;
+        let slots = self.slots::<I>()?;
         let trait_name = I::DESCRIPTOR.name.as_str();
         let entries = self.entries(trait_name)?;
         if !entries.iter().any(|info| info.entry == entry) {
@@ -214,7 +213,7 @@ impl PluginLibrary {
             },
         });
         // SAFETY: non-null, made by the maker, owned by `group`.
-        unsafe { proxy::<I>(self.shared_path(), &group, &*registration) }.map_err(bad)
+        unsafe { proxy::<I>(self, slots, &group, &*registration) }.map_err(bad)
     }
 }
 
@@ -222,10 +221,11 @@ impl PluginLibrary {
 ///
 /// # Safety
 ///
-/// `registration` must be owned by `group`, from a library whose canary was
-/// checked against `I`.
+/// `registration` must be owned by `group`, from `library`, whose canary
+/// says the plugin fills `slots` of `I`'s method slots.
 unsafe fn proxy<I: ?Sized + PluginInterface>(
-    library: Arc<Path>,
+    library: &PluginLibrary,
+    slots: u32,
     group: &Arc<Group>,
     registration: &Registration,
 ) -> Result<I::Proxy, String> {
@@ -242,27 +242,80 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
     }
     // SAFETY: every generated vtable starts with a `VTablePrefix`.
     let prefix = unsafe { &*registration.vtable.cast::<VTablePrefix>() };
-    if prefix.size != expected.vtable_size || prefix.method_count != expected.method_count {
+    let full = size_of::<I::VTable>();
+    let size = size_of::<VTablePrefix>() + slots as usize * size_of::<usize>();
+    if prefix.method_count != slots || prefix.size as usize != size || size > full {
         return Err(format!(
-            "vtable has {} methods in {} bytes, expected {} in {}",
-            prefix.method_count, prefix.size, expected.method_count, expected.vtable_size
+            "vtable has {} methods in {} bytes, the canary promised {slots} in {size}",
+            prefix.method_count, prefix.size
         ));
     }
+    let extended = (size < full).then(|| {
+        // SAFETY: the plugin's table has `size` readable bytes (checked
+        // against its canary above) and `I::VTable` is `size` bytes of the
+        // same prefix and slots followed by more function pointers.
+        unsafe { extend::<I::VTable>(registration.vtable, size) }
+    });
+    let trait_info = library
+        .trait_info(expected.name.as_str())
+        .map_err(|e| e.to_string())?;
     let info = PluginInfo::new(
-        library,
+        library.shared_path(),
         expected.name.as_str(),
         Arc::from(registration.entry.as_str()),
+        Arc::from(format!(
+            "{} {}",
+            trait_info.interface_crate, trait_info.interface_version
+        )),
     );
     let owner: Arc<dyn core::any::Any + Send + Sync> = group.clone();
-    // SAFETY: the vtable matches `I::VTable` in size and method count after
-    // the canary check, and `owner` keeps the registration and library.
+    // SAFETY: the vtable's first `slots` slots passed the layout check,
+    // `extended` covers the rest, and `owner` keeps the registration and
+    // library.
     let raw = unsafe {
         RawProxy::new(
             registration.instance,
             registration.vtable.cast::<I::VTable>(),
+            slots,
+            extended,
             info,
             owner,
         )
     };
     Ok(I::wrap(raw))
+}
+
+/// A full-size copy of a plugin vtable that is `size` bytes long; the
+/// slots it lacks point to a function that aborts, and are never called:
+/// the proxy checks a method's index against its slot count first.
+///
+/// # Safety
+///
+/// `vtable` must point to `size` readable bytes, `size` must be at most
+/// `size_of::<V>()`, and `V` must be a `#[repr(C)]` vtable whose bytes from
+/// `size` on are function pointers.
+unsafe fn extend<V>(vtable: *const core::ffi::c_void, size: usize) -> Box<V> {
+    let mut copy = Box::<V>::new_uninit();
+    let base = copy.as_mut_ptr().cast::<u8>();
+    // SAFETY: per the contract, `size` bytes are readable at `vtable` and
+    // fit the copy.
+    unsafe { core::ptr::copy_nonoverlapping(vtable.cast::<u8>(), base, size) };
+    let mut offset = size;
+    while offset < size_of::<V>() {
+        // SAFETY: per the contract, `V` holds a function pointer at every
+        // pointer-sized offset from `size` on.
+        unsafe {
+            base.add(offset)
+                .cast::<extern "C" fn()>()
+                .write(absent_slot)
+        };
+        offset += size_of::<usize>();
+    }
+    // SAFETY: every byte is initialised: the plugin's part, then pointers.
+    unsafe { copy.assume_init() }
+}
+
+/// Stands in for a method slot the plugin does not have. Never called.
+extern "C" fn absent_slot() {
+    std::process::abort()
 }

@@ -8,8 +8,12 @@ use std::sync::Arc;
 
 use crate::PluginError;
 use crate::abi::{FactoryVisitor, RegistrationFactory, UnmakerCounter, VisitFactories};
+use crate::abi::{PanicStrategy, PluginCanary, TARGET};
 use crate::interface::PluginInterface;
+use crate::layout::bytes;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
+use crate::loader::compat::{self, Slots};
+use crate::loader::scan::LoadOptions;
 
 /// A plugin library, opened and with its canary checked.
 ///
@@ -37,9 +41,18 @@ pub struct PluginLibrary {
 struct Inner {
     path: Arc<Path>,
     canary: CanaryInfo,
+    /// The canary static itself, for the layouts behind a mismatch. Valid
+    /// while `library` is loaded.
+    raw_canary: *const PluginCanary,
     // `None` only while `close` consumes it.
     library: Option<libloading::Library>,
 }
+
+// SAFETY: `raw_canary` points to immutable static data of the library,
+// which `Inner` keeps loaded; it is only read. The rest is `Send`.
+unsafe impl Send for Inner {}
+// SAFETY: as above; shared reads of immutable data.
+unsafe impl Sync for Inner {}
 
 /// One implementation of a trait in a library, as its factory lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +88,12 @@ impl PluginLibrary {
     /// Plugins are trusted native code: the checks catch mistakes, such as
     /// a stale build or a library that is not a plugin, not attacks.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, PluginError> {
+        Self::open_with(path, &LoadOptions::default())
+    }
+
+    /// [`open`](Self::open) with options: whether a plugin built with
+    /// `panic = "abort"` is accepted.
+    pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|source| PluginError::Io {
             library: path.to_path_buf(),
@@ -107,11 +126,27 @@ impl PluginLibrary {
             })?;
         // SAFETY: the address is the non-null canary symbol of `library`,
         // which is loaded for the whole call.
-        let canary = unsafe { canary::read(path, address) }?;
+        let (canary, raw_canary) = unsafe { canary::read(path, address) }?;
+        if canary.target != TARGET {
+            return Err(PluginError::TargetMismatch {
+                library: path.to_path_buf(),
+                expected: TARGET.to_owned(),
+                found: canary.target.clone(),
+            });
+        }
+        if canary.panic_strategy != Some(PanicStrategy::Unwind) && !options.allow_panic_abort {
+            return Err(PluginError::PanicStrategy {
+                library: path.to_path_buf(),
+                strategy: canary
+                    .panic_strategy
+                    .map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+            });
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 path: Arc::from(path),
                 canary,
+                raw_canary,
                 library: Some(library),
             }),
         })
@@ -138,10 +173,27 @@ impl PluginLibrary {
     }
 
     /// Checks that the library implements `I` compatibly with the host's
-    /// copy of the interface.
+    /// copy of the interface: the same interface crate, a semver-compatible
+    /// version no newer than the host's, and the same layout in every
+    /// vtable slot the plugin has. Reads statics only.
     pub fn check_interface<I: ?Sized + PluginInterface>(&self) -> Result<(), PluginError> {
-        let info = self.trait_info(I::DESCRIPTOR.name.as_str())?;
-        canary::check_interface(self.path(), I::DESCRIPTOR, info)
+        self.slots::<I>().map(drop)
+    }
+
+    /// [`check_interface`](Self::check_interface), returning how many of
+    /// the host's vtable slots the plugin fills.
+    pub(crate) fn slots<I: ?Sized + PluginInterface>(&self) -> Result<Slots, PluginError> {
+        let name = I::DESCRIPTOR.name.as_str();
+        self.trait_info(name)?;
+        // SAFETY: the canary is a static of the library, loaded while `self`
+        // lives; it passed the header checks in `open`.
+        let canary = unsafe { &*self.inner.raw_canary };
+        let plugin = canary
+            .traits
+            .iter()
+            .find(|descriptor| bytes(descriptor.name) == name.as_bytes())
+            .expect("the canary lists the trait");
+        compat::check(self.path(), I::DESCRIPTOR, plugin)
     }
 
     /// The implementations of `trait_name` in this library, in entry-name

@@ -2,6 +2,7 @@
 //! instances and unloading. Enabled by the `host` feature.
 
 mod canary;
+mod compat;
 mod instances;
 mod library;
 mod scan;

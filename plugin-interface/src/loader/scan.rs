@@ -24,12 +24,21 @@ pub enum UnloadPath {
 pub struct LoadOptions {
     /// How the instances are freed.
     pub unload: UnloadPath,
+    /// Accept plugins built with `panic = "abort"` (refused by default: a
+    /// panic in them ends the host process).
+    pub allow_panic_abort: bool,
 }
 
 impl LoadOptions {
     /// Sets how the instances are freed.
     pub fn unload(mut self, unload: UnloadPath) -> Self {
         self.unload = unload;
+        self
+    }
+
+    /// Accepts plugins built with `panic = "abort"`.
+    pub fn allow_panic_abort(mut self, allow: bool) -> Self {
+        self.allow_panic_abort = allow;
         self
     }
 }
@@ -311,7 +320,7 @@ fn load_file<I: ?Sized + PluginInterface>(
     entry: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Vec<I::Proxy>, PluginError> {
-    let library = PluginLibrary::open(path)?;
+    let library = PluginLibrary::open_with(path, options)?;
     match entry {
         Some(entry) => Ok(vec![library.instantiate_entry::<I>(entry)?]),
         None => library.instantiate_with::<I>(options.unload),
