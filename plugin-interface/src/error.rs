@@ -56,7 +56,7 @@ pub enum PluginError {
 
     /// The canary's layout version is not the host's.
     #[error(
-        "{}: canary version {found}, expected {expected}",
+        "{}: canary version {found}, this host reads version {expected} (plugin built with another release of plugin-interface)",
         library.display()
     )]
     CanaryVersion {

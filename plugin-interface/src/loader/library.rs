@@ -13,6 +13,7 @@ use crate::interface::PluginInterface;
 use crate::layout::bytes;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
 use crate::loader::compat::{self, Slots};
+use crate::loader::file;
 use crate::loader::scan::LoadOptions;
 
 /// A plugin library, opened and with its canary checked.
@@ -81,9 +82,11 @@ impl UnloadReport {
 }
 
 impl PluginLibrary {
-    /// Opens the library at `path` and checks its canary: magic, canary
-    /// version and framework ABI epoch. No function of the library runs
-    /// before the check (the dynamic loader runs its initialisers).
+    /// Opens the library at `path`: checks the file (on Linux: an ELF shared
+    /// object for this machine, no loadable segment cut off), loads it, and
+    /// checks its canary (magic, canary version, framework ABI epoch,
+    /// target, panic strategy). No function of the library runs before
+    /// these checks; the dynamic loader runs its initialisers.
     ///
     /// Plugins are trusted native code: the checks catch mistakes, such as
     /// a stale build or a library that is not a plugin, not attacks.
@@ -105,6 +108,7 @@ impl PluginLibrary {
                 message: "not a regular file".to_owned(),
             });
         }
+        file::validate(path)?;
         // SAFETY: loading a library runs its initialisers. Plugin libraries
         // are trusted native code; a file that is not a library is refused
         // by the dynamic loader with an error.
@@ -120,9 +124,16 @@ impl PluginLibrary {
             .map(|symbol| *symbol)
             .ok()
             .filter(|address| !address.is_null())
-            .ok_or_else(|| PluginError::NotAPlugin {
-                library: path.to_path_buf(),
-                symbol: plugin_symbols::CANARY.to_owned(),
+            .ok_or_else(|| match file::other_canary_version(path) {
+                Some(found) => PluginError::CanaryVersion {
+                    library: path.to_path_buf(),
+                    expected: plugin_symbols::CANARY_VERSION,
+                    found,
+                },
+                None => PluginError::NotAPlugin {
+                    library: path.to_path_buf(),
+                    symbol: plugin_symbols::CANARY.to_owned(),
+                },
             })?;
         // SAFETY: the address is the non-null canary symbol of `library`,
         // which is loaded for the whole call.

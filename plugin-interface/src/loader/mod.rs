@@ -3,6 +3,7 @@
 
 mod canary;
 mod compat;
+mod file;
 mod instances;
 mod library;
 mod scan;

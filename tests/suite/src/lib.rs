@@ -16,13 +16,16 @@ pub const PACKAGES: &[&str] = &[
     "calculator-plugin",
     "roundtrip-plugin",
     "not-a-plugin",
+    "greeter-plugin-1-1",
+    "greeter-plugin-2-0",
 ];
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("tests/suite/ is inside the workspace")
         .to_path_buf()
 }
 
@@ -119,5 +122,49 @@ fn build() -> Plugins {
 /// doctests of this crate, whose dev-dependencies include the example
 /// interfaces the tutorial uses.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// Runs `body` in a child process that re-executes this test binary with
+/// only the test `name`, and asserts that the child exited normally. A
+/// crash (say, `SIGBUS` inside `dlopen`) then fails one test with its
+/// output, instead of killing the whole test run.
+pub fn in_child_process(name: &str, body: impl FnOnce()) {
+    const CHILD: &str = "PLUGIN_TESTS_IN_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        body();
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = std::process::Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads", "1"])
+        .env(CHILD, "1")
+        .output()
+        .expect("re-executing the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the child process running `{name}` did not exit normally ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child process did not run `{name}`:\n{stdout}"
+    );
+}
+
+/// Replaces every occurrence of `from` in `bytes` by `to` (same length) and
+/// returns how many there were.
+pub fn patch(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len(), "a patch keeps the file's layout");
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + found;
+        bytes[start..start + to.len()].copy_from_slice(to);
+        count += 1;
+        at = start + to.len();
+    }
+    count
+}
