@@ -93,7 +93,19 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
         }
     });
 
+    let listed = traits.iter().map(|path| {
+        let interface = quote_spanned!(path.span()=> dyn #path);
+        quote!(impl #private::Aggregates<#interface> for __PluginAggregates {})
+    });
     Ok(quote! {
+        /// Marks the traits this crate aggregates; `#[plugin_impl]` checks
+        /// its trait is one of them.
+        #[doc(hidden)]
+        #[allow(missing_debug_implementations, dead_code)]
+        pub(crate) struct __PluginAggregates;
+
+        #(#listed)*
+
         const _: () = {
             #(#per_trait)*
 

@@ -30,6 +30,14 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 }
 
+/// FNV-1a of `bytes`: a compact id for an entry, shared by no two entries
+/// of one crate in practice.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// The first few tokens of an item, so an error points at its start, not
 /// at the whole body.
 fn first_tokens(input: &TokenStream) -> TokenStream {
@@ -101,6 +109,11 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
         "#[plugin_impl({trait_name})]: name the trait by its declared name; it is exported under that name"
     );
     let interface = quote_spanned!(trait_path.span()=> dyn #trait_path);
+    // Only the name takes the trait's span, so an error lands on the trait
+    // and `crate::` stays the macro's (no `unused_qualifications`).
+    let marker = syn::Ident::new("__PluginAggregates", trait_path.span());
+    let aggregates = quote!(crate::#marker);
+    let entry_id = fnv1a(format!("{trait_name}/{entry}").as_bytes());
 
     Ok(quote! {
         #item
@@ -122,6 +135,13 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
                 #private::str_eq(<__Export as #private::Export>::TRAIT_NAME, #trait_name),
                 #name_check,
             );
+
+            // `#[plugin_aggregates(...)]`, on an item at the crate root,
+            // must list the trait.
+            #private::listed_in_aggregates::<#aggregates, #interface>();
+
+            // One export per trait and type name in the crate.
+            impl #private::Entry<#entry_id> for #aggregates {}
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]

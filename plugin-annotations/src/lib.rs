@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `#[plugin_trait]` | a trait in an interface crate | `<Trait>VTable`, `<Trait>Proxy`, the trait's descriptor |
 //! | `#[plugin_impl(Trait)]` | `impl Trait for Type` in a plugin crate | `plugin_register_<Trait>_<Type>_v1`, `plugin_unregister_<Trait>_<Type>_v1`, an `inventory` registration |
-//! | `#[plugin_aggregates(Trait, ...)]` | any one item of a plugin crate | the canary, `plugin_register_all_<Trait>_v1`, `plugin_unregister_all_<Trait>_v1`, `plugin_unmaker_counter_<Trait>_v1`, `plugin_factories_<Trait>_v1` |
+//! | `#[plugin_aggregates(Trait, ...)]` | any one item at the root of a plugin crate | the canary, `plugin_register_all_<Trait>_v1`, `plugin_unregister_all_<Trait>_v1`, `plugin_unmaker_counter_<Trait>_v1`, `plugin_factories_<Trait>_v1` |
 //! | `#[derive(PluginData)]` | a `#[repr(C)]` struct | the impls that let it cross the boundary |
 
 mod aggregates;
@@ -44,7 +44,9 @@ pub fn plugin_trait(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `plugin_register_Greeter_English_v1` and
 /// `plugin_unregister_Greeter_English_v1` and registers the pair for
 /// `#[plugin_aggregates]`. Instances are made with `Default::default()`, or
-/// with `#[plugin_impl(Greeter, constructor = English::new)]`.
+/// with `#[plugin_impl(Greeter, constructor = English::new)]`. The crate
+/// needs `#[plugin_aggregates(...)]` listing the trait, on an item at the
+/// crate root.
 #[proc_macro_attribute]
 pub fn plugin_impl(args: TokenStream, input: TokenStream) -> TokenStream {
     impls::expand(args.into(), input.into()).into()
@@ -52,7 +54,8 @@ pub fn plugin_impl(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Exports the per-library symbols, once per plugin crate, listing every
 /// trait the crate implements: `#[plugin_aggregates(Greeter, Calculator)]`
-/// on any item.
+/// on any one item at the crate root. `#[plugin_impl]` checks that its
+/// trait is listed, and that no two implementations export the same entry.
 #[proc_macro_attribute]
 pub fn plugin_aggregates(args: TokenStream, input: TokenStream) -> TokenStream {
     aggregates::expand(args.into(), input.into()).into()

@@ -266,8 +266,12 @@ impl Shape {
         match self {
             Shape::Primitive(_) | Shape::Plain(_) => value,
             Shape::Unit => quote!({ let () = #value; #private::Unit::VALUE }),
-            Shape::String => quote!(#private::RString::from(#value)),
-            Shape::Vec(elem) if elem.is_identity() => quote!(#private::RVec::from(#value)),
+            Shape::String => {
+                quote!(<#private::RString as ::core::convert::From<#private::String>>::from(#value))
+            }
+            Shape::Vec(elem) if elem.is_identity() => {
+                quote!(<#private::RVec<_> as ::core::convert::From<#private::Vec<_>>>::from(#value))
+            }
             Shape::Vec(elem) => {
                 let convert = elem.lower(quote!(__item), private);
                 quote!(::core::iter::Iterator::collect::<#private::RVec<_>>(

@@ -50,6 +50,7 @@
 //!         format!("Hello, {target}!")
 //!     }
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! A host (with the `host` feature) loads every plugin of a directory and

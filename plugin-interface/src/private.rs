@@ -10,6 +10,7 @@ pub use core::sync::atomic::AtomicU64;
 
 pub use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 pub use inventory;
+pub use std::string::String;
 pub use std::vec::Vec;
 
 pub use crate::abi::{
@@ -24,6 +25,23 @@ pub use crate::export::{
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, known};
 pub use crate::proxy::{PluginInfo, RawProxy};
+
+/// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as
+/// implementations for the crate's `__PluginAggregates` marker.
+#[diagnostic::on_unimplemented(
+    message = "the plugin trait `{I}` is not listed in this crate's `#[plugin_aggregates(...)]`",
+    label = "implemented here, but not aggregated",
+    note = "add the trait to the crate's `#[plugin_aggregates(...)]`"
+)]
+pub trait Aggregates<I: ?Sized> {}
+
+/// Compile-time check that `#[plugin_aggregates]` lists the trait `I`.
+pub const fn listed_in_aggregates<C: Aggregates<I>, I: ?Sized>() {}
+
+/// One implementation per trait and type name in a crate: two
+/// `#[plugin_impl]`s exporting the same entry implement this twice, with
+/// the same `ID` (a hash of trait and type name), and conflict.
+pub trait Entry<const ID: u64> {}
 
 /// Turns a failed proxy call into a host panic carrying the error message;
 /// what a proxy's trait method does where its `try_` twin returns `Err`.

@@ -40,7 +40,8 @@ impl FreshCopies {
     ///
     /// If the copy fails.
     pub fn copy(&mut self, library: &Path) -> PathBuf {
-        let path = self.dir.join(self.unique_name(library));
+        let name = self.unique_name(library);
+        let path = self.dir.join(name);
         fs::copy(library, &path).unwrap_or_else(|e| panic!("cannot copy {library:?}: {e}"));
         path
     }
@@ -55,7 +56,8 @@ impl FreshCopies {
         let dir = self.dir.join(format!("set-{}", self.next));
         fs::create_dir(&dir).unwrap_or_else(|e| panic!("cannot create {dir:?}: {e}"));
         for _ in 0..count {
-            let path = dir.join(self.unique_name(library));
+            let name = self.unique_name(library);
+            let path = dir.join(name);
             fs::copy(library, &path).unwrap_or_else(|e| panic!("cannot copy {library:?}: {e}"));
         }
         dir

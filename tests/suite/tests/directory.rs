@@ -48,12 +48,12 @@ fn good_plugins_load_and_bad_files_are_error_entries() {
         errors[0]
     );
     assert!(
-        matches!(errors[1], PluginError::Open { library, .. } if *library == text),
+        matches!(errors[1], PluginError::NotALibrary { library, .. } if *library == text),
         "{:?}",
         errors[1]
     );
     assert!(
-        matches!(errors[2], PluginError::Open { library, .. } if *library == empty),
+        matches!(errors[2], PluginError::NotALibrary { library, .. } if *library == empty),
         "{:?}",
         errors[2]
     );

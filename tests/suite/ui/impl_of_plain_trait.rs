@@ -1,9 +1,10 @@
-use plugin_interface::plugin_impl;
+use plugin_interface::{plugin_aggregates, plugin_impl};
 
 pub trait Plain {
     fn value(&self) -> u32;
 }
 
+#[plugin_aggregates(Plain)]
 #[derive(Default)]
 pub struct Thing;
 

@@ -1,6 +1,10 @@
 //! The benchmark trait as an abi_stable `#[sabi_trait]`, reached through a
 //! `RootModule` whose only function makes an instance.
 
+// `#[sabi_trait]` (abi_stable 0.11) implements traits inside a generated
+// module, which this newer lint flags.
+#![allow(non_local_definitions)]
+
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RBox, RSlice, RStr, RString};
@@ -22,6 +26,7 @@ pub trait BenchObj: Send + Sync {
 pub type BenchBox = BenchObj_TO<'static, RBox<()>>;
 
 /// The root module: what the library exports.
+#[allow(missing_debug_implementations)] // a prefix type: read through `BenchModRef`
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = BenchModRef)))]

@@ -5,7 +5,7 @@ use plugin_interface::{plugin_aggregates, plugin_impl};
 
 /// The benchmark implementation.
 #[plugin_aggregates(Bench)]
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Impl;
 
 #[plugin_impl(Bench)]

@@ -1,0 +1,23 @@
+//! Generated code compiles in a module that forbids unsafe code.
+use greeter_interface::Greeter;
+use plugin_interface::{plugin_aggregates, plugin_impl};
+
+#[plugin_aggregates(Greeter)]
+#[derive(Default)]
+pub struct Library;
+
+mod safe_code {
+    #![forbid(unsafe_code)]
+    use super::*;
+
+    #[derive(Default)]
+    pub struct English;
+
+    #[plugin_impl(Greeter)]
+    impl Greeter for English {
+        fn name(&self) -> String { "english".into() }
+        fn greet(&self, target: &str) -> String { format!("Hello, {target}!") }
+    }
+}
+
+fn main() {}

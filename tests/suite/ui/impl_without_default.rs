@@ -1,0 +1,20 @@
+use greeter_interface::Greeter;
+use plugin_interface::{plugin_aggregates, plugin_impl};
+
+#[plugin_aggregates(Greeter)]
+pub struct English {
+    pub greeting: &'static str,
+}
+
+#[plugin_impl(Greeter)]
+impl Greeter for English {
+    fn name(&self) -> String {
+        "english".into()
+    }
+
+    fn greet(&self, target: &str) -> String {
+        format!("{}, {target}!", self.greeting)
+    }
+}
+
+fn main() {}
