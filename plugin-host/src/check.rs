@@ -9,14 +9,21 @@ use plugin_interface::{PluginError, PluginLibrary};
 use crate::describe::{self, Status};
 
 /// Checks each library and prints `ok: <path>: Trait (crate version)
-/// [entries], ...` on stdout, or `error: <path>: <why>` on stderr. Exits
-/// with 1 if any library failed.
-pub fn check(libraries: &[PathBuf]) -> ExitCode {
+/// [entries], ...` on stdout, or `error: <path>: <why>` on stderr, followed
+/// with `detail` by the full report behind the line, where there is one.
+/// Exits with 1 if any library failed.
+pub fn check(libraries: &[PathBuf], detail: bool) -> ExitCode {
     let mut status = Status::default();
     for path in libraries {
         match verdict(path) {
             Ok(traits) => println!("ok: {}: {traits}", path.display()),
-            Err(error) => status.fail(error),
+            Err(error) => {
+                let report = error.detail().filter(|_| detail).map(str::to_owned);
+                status.fail(error);
+                if let Some(report) = report {
+                    eprint!("{report}");
+                }
+            }
         }
     }
     status.exit_code()

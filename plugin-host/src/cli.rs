@@ -44,6 +44,10 @@ pub enum Command {
         /// The library files.
         #[arg(value_name = "LIB", required = true)]
         libraries: Vec<PathBuf>,
+
+        /// After a layout mismatch, print both layouts of the trait in full.
+        #[arg(long)]
+        detail: bool,
     },
 
     /// Loads every `Greeter` plugin and prints its greeting.

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         None => run::run(None, run::DEFAULT_NAME),
         Some(Command::List { dir }) => list::list(&dir),
         Some(Command::Inspect { library }) => inspect::inspect(&library),
-        Some(Command::Check { libraries }) => check::check(&libraries),
+        Some(Command::Check { libraries, detail }) => check::check(&libraries, detail),
         Some(Command::Run { source, name }) => run::run(source.as_deref(), &name),
     }
 }

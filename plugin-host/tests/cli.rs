@@ -59,6 +59,38 @@ fn without_arguments_builds_and_runs_the_example_plugins() {
             shown(&output)
         );
     }
+    // The examples are now in <target>/example-plugins; `check` opens one
+    // by its bare file name from the working directory. (Kept in this test:
+    // every run without arguments rewrites that directory.)
+    check_opens_a_bare_file_name_from_the_working_directory();
+}
+
+fn check_opens_a_bare_file_name_from_the_working_directory() {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        std::path::PathBuf::from,
+    );
+    // A name found on no library search path (cargo puts target/debug on
+    // `LD_LIBRARY_PATH`): only the working directory holds it.
+    let suffix = std::env::consts::DLL_EXTENSION;
+    let name = format!("bare-name-check.{suffix}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let built = target
+        .join("example-plugins")
+        .join(format!("libenglish_plugin.{suffix}"));
+    std::fs::copy(built, dir.path().join(&name)).expect("copy the example plugin");
+    let output = Command::new(env!("CARGO_BIN_EXE_plugin-host"))
+        .args(["check", &name])
+        .current_dir(dir.path())
+        .output()
+        .expect("plugin-host starts");
+    assert!(output.status.success(), "{}", shown(&output));
+    assert_eq!(
+        lines(&output),
+        [format!(
+            "ok: {name}: Greeter (greeter-interface 1.0.0) [English]"
+        )]
+    );
 }
 
 #[test]

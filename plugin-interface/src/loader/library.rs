@@ -109,13 +109,19 @@ impl PluginLibrary {
             });
         }
         file::validate(path)?;
+        // A bare file name would make the dynamic loader search its library
+        // path instead of opening this file.
+        let load_path = match path.parent() {
+            Some(parent) if parent.as_os_str().is_empty() => Path::new(".").join(path),
+            _ => path.to_path_buf(),
+        };
         // SAFETY: loading a library runs its initialisers. Plugin libraries
-        // are trusted native code; a file that is not a library is refused
-        // by the dynamic loader with an error.
+        // are trusted native code; the file was checked above, and a file
+        // that is still not a library is refused by the dynamic loader.
         let library =
-            unsafe { libloading::Library::new(path) }.map_err(|error| PluginError::Open {
+            unsafe { libloading::Library::new(&load_path) }.map_err(|error| PluginError::Open {
                 library: path.to_path_buf(),
-                message: loader_message(path, &error),
+                message: loader_message(&load_path, &error),
             })?;
         let symbol = plugin_symbols::c_name(plugin_symbols::CANARY);
         // SAFETY: the canary is looked up as an address only; `canary::read`

@@ -12,7 +12,9 @@
 //!
 //! Criterion's own arguments work as usual (`cargo bench -- greet` runs the
 //! benchmarks whose name contains `greet`). Without `--bench` (as under
-//! `cargo test --benches`), each benchmark runs once, untimed.
+//! `cargo test --benches`), each benchmark runs once, untimed; with
+//! `--profile-time <s>`, each runs for that long without analysis or
+//! report, for a profiler (`perf record`).
 
 mod approaches;
 mod calls;
@@ -31,7 +33,8 @@ use criterion::Criterion;
 fn main() {
     let args: Vec<String> = env::args().collect();
     let has = |flag: &str| args.iter().any(|arg| arg == flag);
-    let benchmarking = has("--bench") && !has("--list") && !has("--test");
+    // `--profile-time` (for `perf record`) runs without analysis: no report.
+    let benchmarking = has("--bench") && !has("--list") && !has("--test") && !has("--profile-time");
     let started = Instant::now();
 
     let plugins = plugins::build();
