@@ -301,8 +301,8 @@ impl Shape {
         match self {
             Shape::Primitive(_) | Shape::Plain(_) => value,
             Shape::Unit => quote!({ let _: #private::Unit = #value; }),
-            Shape::String => quote!(#private::RString::into_string(#value)),
-            Shape::Vec(elem) if elem.is_identity() => quote!(#private::RVec::into_vec(#value)),
+            Shape::String => quote!(#private::lift_string(#value)),
+            Shape::Vec(elem) if elem.is_identity() => quote!(#private::lift_plain_vec(#value)),
             Shape::Vec(elem) => {
                 let convert = elem.lift(quote!(__item), private);
                 quote!(::core::iter::Iterator::collect::<#private::Vec<_>>(

@@ -310,6 +310,14 @@ impl PanicSlot {
     }
 
     fn clear(&mut self) {
+        if self.raised {
+            self.clear_raised();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn clear_raised(&mut self) {
         drop(self.take());
     }
 }
@@ -321,8 +329,12 @@ impl Default for PanicSlot {
 }
 
 impl Drop for PanicSlot {
+    /// Free when nothing was raised: one inlined test of a stack byte.
+    #[inline(always)]
     fn drop(&mut self) {
-        self.clear();
+        if self.raised {
+            self.clear_raised();
+        }
     }
 }
 

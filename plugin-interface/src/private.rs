@@ -74,3 +74,21 @@ pub const fn str_eq(a: RStr<'_>, b: &str) -> bool {
     }
     true
 }
+
+/// A string from the other side, copied into this side's memory; the
+/// original is freed through the allocator that made it.
+#[inline]
+pub fn lift_string(value: RString) -> String {
+    let copy = value.as_str().to_owned();
+    drop(value);
+    copy
+}
+
+/// A vector of plain data from the other side, copied into this side's
+/// memory; the original is freed through the allocator that made it.
+#[inline]
+pub fn lift_plain_vec<T: Copy>(value: RVec<T>) -> Vec<T> {
+    let copy = value.as_slice().to_vec();
+    drop(value);
+    copy
+}

@@ -85,7 +85,7 @@ pub struct MethodInfo {
 pub(crate) unsafe fn read(
     path: &Path,
     address: *const u8,
-) -> Result<(CanaryInfo, *const PluginCanary), PluginError> {
+) -> Result<*const PluginCanary, PluginError> {
     // SAFETY: a symbol assumed to span the 16-byte header; the header is
     // read field by field, each only after the one before matched, and
     // unaligned in case a foreign library put something else there.
@@ -126,16 +126,20 @@ pub(crate) unsafe fn read(
             host_framework: FRAMEWORK_VERSION.to_owned(),
         });
     }
-    let info = CanaryInfo {
-        canary_version: version,
+    Ok(canary)
+}
+
+/// The canary, copied into host memory.
+pub(crate) fn info(canary: &PluginCanary) -> CanaryInfo {
+    CanaryInfo {
+        canary_version: canary.canary_version,
         abi_epoch: canary.abi_epoch,
         framework_version: text(canary.framework_version),
         rustc_version: text(canary.rustc_version),
         target: text(canary.target),
         panic_strategy: PanicStrategy::from_u8(canary.panic_strategy),
         traits: canary.traits.iter().map(|d| trait_info(d)).collect(),
-    };
-    Ok((info, canary))
+    }
 }
 
 fn trait_info(descriptor: &TraitDescriptor) -> TraitInfo {
@@ -159,7 +163,7 @@ fn trait_info(descriptor: &TraitDescriptor) -> TraitInfo {
     }
 }
 
-fn text(value: RStr<'_>) -> String {
+pub(crate) fn text(value: RStr<'_>) -> String {
     String::from_utf8_lossy(value.as_rslice().as_slice()).into_owned()
 }
 

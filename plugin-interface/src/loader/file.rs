@@ -11,42 +11,51 @@ use std::path::Path;
 
 use crate::PluginError;
 
-/// Refuses files that are not ELF shared objects for this machine, or whose
-/// loadable segments run past the end of the file.
+/// How much of the file is read at first: the ELF header and, in every
+/// library seen, the program headers behind it.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+const HEAD: usize = 4096;
+
+/// Refuses anything but a regular file that is an ELF shared object for
+/// this machine whose loadable segments all lie inside the file.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
+    use std::os::unix::fs::FileExt as _;
+
     use object::Endian as _;
     use object::elf;
     use object::read::elf::{FileHeader as _, ProgramHeader as _};
 
+    let io = |source| PluginError::Io {
+        library: path.to_path_buf(),
+        source,
+    };
     let refuse = |reason: String| PluginError::NotALibrary {
         library: path.to_path_buf(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|source| PluginError::Io {
-        library: path.to_path_buf(),
-        source,
-    })?;
-    let length = file
-        .metadata()
-        .map_err(|source| PluginError::Io {
-            library: path.to_path_buf(),
-            source,
-        })?
-        .len();
+    let file = std::fs::File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(refuse("not a regular file".to_owned()));
+    }
+    let length = metadata.len();
     if length == 0 {
         return Err(refuse("empty file, not a shared library".to_owned()));
     }
-    let data = object::ReadCache::new(file);
-    let ident = object::ReadRef::read_bytes_at(&data, 0, 16.min(length))
-        .map_err(|()| refuse("unreadable file".to_owned()))?;
-    if !ident.starts_with(&elf::ELFMAG) {
+    let read = |offset: u64, size: usize| -> Result<Vec<u8>, PluginError> {
+        let mut buffer = vec![0; size];
+        file.read_exact_at(&mut buffer, offset).map_err(io)?;
+        Ok(buffer)
+    };
+    let mut head = read(0, HEAD.min(length as usize))?;
+    if !head.starts_with(&elf::ELFMAG) {
         return Err(refuse(format!(
             "not an ELF file (it starts with \"{}\")",
-            ident.escape_ascii()
+            head[..head.len().min(16)].escape_ascii()
         )));
     }
-    let header = elf::FileHeader64::<object::Endianness>::parse(&data).map_err(|error| {
+    let header = elf::FileHeader64::<object::Endianness>::parse(&*head).map_err(|error| {
         refuse(format!(
             "not a 64-bit ELF file for this machine, or its header is cut off ({error}); the file has {length} bytes"
         ))
@@ -76,11 +85,22 @@ pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
             )));
         }
     }
-    let segments = header.program_headers(endian, &data).map_err(|error| {
-        refuse(format!(
-            "truncated: its program headers do not fit in its {length} bytes ({error})"
-        ))
-    })?;
+    let table_end = header
+        .e_phoff(endian)
+        .saturating_add(u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian)));
+    if table_end > length {
+        return Err(refuse(format!(
+            "truncated: its program headers end at byte {table_end}, but the file has {length} bytes"
+        )));
+    }
+    if table_end > head.len() as u64 {
+        head = read(0, table_end as usize)?;
+    }
+    let header = elf::FileHeader64::<object::Endianness>::parse(&*head)
+        .map_err(|error| refuse(error.to_string()))?;
+    let segments = header
+        .program_headers(endian, &*head)
+        .map_err(|error| refuse(format!("unreadable program headers ({error})")))?;
     for (index, segment) in segments.iter().enumerate() {
         if segment.p_type(endian) != elf::PT_LOAD {
             continue;
@@ -101,10 +121,22 @@ pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
     Ok(())
 }
 
-/// On other platforms the dynamic loader checks the file.
+/// On other platforms the dynamic loader checks the file's contents; only
+/// that it is a regular file is checked here.
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-pub(crate) fn validate(_path: &Path) -> Result<(), PluginError> {
-    Ok(())
+pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
+    let metadata = std::fs::metadata(path).map_err(|source| PluginError::Io {
+        library: path.to_path_buf(),
+        source,
+    })?;
+    if metadata.is_file() {
+        Ok(())
+    } else {
+        Err(PluginError::NotALibrary {
+            library: path.to_path_buf(),
+            reason: "not a regular file".to_owned(),
+        })
+    }
 }
 
 /// The ELF machine of this host, when known.

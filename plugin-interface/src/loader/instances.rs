@@ -256,8 +256,8 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
         // same prefix and slots followed by more function pointers.
         unsafe { extend::<I::VTable>(registration.vtable, size) }
     });
-    let trait_info = library
-        .trait_info(expected.name.as_str())
+    let descriptor = library
+        .descriptor(expected.name.as_str())
         .map_err(|e| e.to_string())?;
     let info = PluginInfo::new(
         library.shared_path(),
@@ -265,7 +265,8 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
         Arc::from(registration.entry.as_str()),
         Arc::from(format!(
             "{} {}",
-            trait_info.interface_crate, trait_info.interface_version
+            descriptor.interface_crate.as_str(),
+            descriptor.interface_version.as_str()
         )),
     );
     let owner: Arc<dyn core::any::Any + Send + Sync> = group.clone();

@@ -4,11 +4,11 @@ use core::ffi::c_void;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::PluginError;
 use crate::abi::{FactoryVisitor, RegistrationFactory, UnmakerCounter, VisitFactories};
-use crate::abi::{PanicStrategy, PluginCanary, TARGET};
+use crate::abi::{PanicStrategy, PluginCanary, TARGET, TraitDescriptor};
 use crate::interface::PluginInterface;
 use crate::layout::bytes;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
@@ -41,9 +41,10 @@ pub struct PluginLibrary {
 
 struct Inner {
     path: Arc<Path>,
-    canary: CanaryInfo,
-    /// The canary static itself, for the layouts behind a mismatch. Valid
-    /// while `library` is loaded.
+    /// The canary copied into host memory, made when first asked for.
+    canary: OnceLock<CanaryInfo>,
+    /// The canary static itself, which the checks read. Valid while
+    /// `library` is loaded.
     raw_canary: *const PluginCanary,
     // `None` only while `close` consumes it.
     library: Option<libloading::Library>,
@@ -98,16 +99,6 @@ impl PluginLibrary {
     /// `panic = "abort"` is accepted.
     pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let metadata = std::fs::metadata(path).map_err(|source| PluginError::Io {
-            library: path.to_path_buf(),
-            source,
-        })?;
-        if !metadata.is_file() {
-            return Err(PluginError::Open {
-                library: path.to_path_buf(),
-                message: "not a regular file".to_owned(),
-            });
-        }
         file::validate(path)?;
         // A bare file name would make the dynamic loader search its library
         // path instead of opening this file.
@@ -143,26 +134,28 @@ impl PluginLibrary {
             })?;
         // SAFETY: the address is the non-null canary symbol of `library`,
         // which is loaded for the whole call.
-        let (canary, raw_canary) = unsafe { canary::read(path, address) }?;
-        if canary.target != TARGET {
+        let raw_canary = unsafe { canary::read(path, address) }?;
+        // SAFETY: `read` checked the header: a canary of the host's layout,
+        // a static of `library`, which is loaded.
+        let header = unsafe { &*raw_canary };
+        if bytes(header.target) != TARGET.as_bytes() {
             return Err(PluginError::TargetMismatch {
                 library: path.to_path_buf(),
                 expected: TARGET.to_owned(),
-                found: canary.target.clone(),
+                found: canary::text(header.target),
             });
         }
-        if canary.panic_strategy != Some(PanicStrategy::Unwind) && !options.allow_panic_abort {
+        let panic = PanicStrategy::from_u8(header.panic_strategy);
+        if panic != Some(PanicStrategy::Unwind) && !options.allow_panic_abort {
             return Err(PluginError::PanicStrategy {
                 library: path.to_path_buf(),
-                strategy: canary
-                    .panic_strategy
-                    .map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+                strategy: panic.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
             });
         }
         Ok(Self {
             inner: Arc::new(Inner {
                 path: Arc::from(path),
-                canary,
+                canary: OnceLock::new(),
                 raw_canary,
                 library: Some(library),
             }),
@@ -180,7 +173,7 @@ impl PluginLibrary {
 
     /// What the library's canary says.
     pub fn canary(&self) -> &CanaryInfo {
-        &self.inner.canary
+        self.inner.canary()
     }
 
     /// The canary entry of `trait_name`, or an error listing the traits the
@@ -200,23 +193,19 @@ impl PluginLibrary {
     /// [`check_interface`](Self::check_interface), returning how many of
     /// the host's vtable slots the plugin fills.
     pub(crate) fn slots<I: ?Sized + PluginInterface>(&self) -> Result<Slots, PluginError> {
-        let name = I::DESCRIPTOR.name.as_str();
-        self.trait_info(name)?;
-        // SAFETY: the canary is a static of the library, loaded while `self`
-        // lives; it passed the header checks in `open`.
-        let canary = unsafe { &*self.inner.raw_canary };
-        let plugin = canary
-            .traits
-            .iter()
-            .find(|descriptor| bytes(descriptor.name) == name.as_bytes())
-            .expect("the canary lists the trait");
+        let plugin = self.inner.descriptor(I::DESCRIPTOR.name.as_str())?;
         compat::check(self.path(), I::DESCRIPTOR, plugin)
+    }
+
+    /// The plugin's descriptor of `trait_name`, read from its canary.
+    pub(crate) fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
+        self.inner.descriptor(trait_name)
     }
 
     /// The implementations of `trait_name` in this library, in entry-name
     /// order, without making any instance.
     pub fn entries(&self, trait_name: &str) -> Result<Vec<EntryInfo>, PluginError> {
-        self.trait_info(trait_name)?;
+        self.inner.descriptor(trait_name)?;
         // SAFETY: the canary matched this framework's epoch, whose
         // `plugin_factories_*` functions have this type.
         let visit: VisitFactories =
@@ -262,7 +251,7 @@ impl PluginLibrary {
             holders: Arc::strong_count(&inner) - 1,
         })?;
         let counters = inner
-            .canary
+            .canary()
             .traits
             .iter()
             .map(|info| Ok((info.name.clone(), inner.unmaker_counter(&info.name)?)))
@@ -280,13 +269,34 @@ impl PluginLibrary {
 }
 
 impl Inner {
-    fn trait_info(&self, trait_name: &str) -> Result<&TraitInfo, PluginError> {
+    fn canary(&self) -> &CanaryInfo {
+        // SAFETY: the canary is a static of the library, loaded while `self`
+        // lives; it passed the header checks in `open`.
         self.canary
+            .get_or_init(|| canary::info(unsafe { &*self.raw_canary }))
+    }
+
+    fn trait_info(&self, trait_name: &str) -> Result<&TraitInfo, PluginError> {
+        self.descriptor(trait_name)?;
+        Ok(self
+            .canary()
             .trait_info(trait_name)
+            .expect("the copy lists what the canary lists"))
+    }
+
+    /// The canary's descriptor of `trait_name`, without copying anything.
+    fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
+        // SAFETY: as in `canary`.
+        let canary = unsafe { &*self.raw_canary };
+        canary
+            .traits
+            .iter()
+            .copied()
+            .find(|descriptor| bytes(descriptor.name) == trait_name.as_bytes())
             .ok_or_else(|| PluginError::TraitNotExported {
                 library: self.path.to_path_buf(),
                 trait_name: trait_name.to_owned(),
-                available: self.canary.trait_names(),
+                available: self.canary().trait_names(),
             })
     }
 
@@ -306,7 +316,7 @@ impl Inner {
     }
 
     fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
-        self.trait_info(trait_name)?;
+        self.descriptor(trait_name)?;
         // SAFETY: the canary matched this framework's epoch, whose
         // `plugin_unmaker_counter_*` functions have this type.
         let counter: UnmakerCounter =
@@ -355,7 +365,7 @@ impl fmt::Debug for PluginLibrary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginLibrary")
             .field("path", &self.inner.path)
-            .field("traits", &self.inner.canary.trait_names())
+            .field("traits", &self.canary().trait_names())
             .finish()
     }
 }

@@ -67,8 +67,8 @@ fn truncated_copies_are_refused_before_dlopen() {
         let cuts = [
             (0, "empty file"),
             (63, "header is cut off"),
-            (64, "program headers do not fit"),
-            (200, "program headers do not fit"),
+            (64, "truncated: its program headers end at byte"),
+            (200, "truncated: its program headers end at byte"),
             ((first_start + first_end) / 2, "truncated: loadable segment"),
             (last_end - 1, "truncated: loadable segment"),
         ];
