@@ -44,6 +44,12 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
 
     let fields = model.methods.iter().map(|m| vtable_field(m, &private));
     let shims = model.methods.iter().map(|m| shim(m, ident, &private));
+    let absent_stubs = model.methods.iter().map(|m| absent_stub(m, &private));
+    let absent_slots = model.methods.iter().map(|m| {
+        let method = m.ident;
+        let stub = format_ident!("__absent_{}", m.ident);
+        quote!(#method: #vtable::#stub)
+    });
     let slots = model.methods.iter().map(|m| {
         let method = m.ident;
         let shim = shim_ident(m);
@@ -100,6 +106,8 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         #[allow(clippy::needless_lifetimes)]
         impl #vtable {
             #(#shims)*
+
+            #(#absent_stubs)*
         }
 
         // SAFETY: every slot is the shim of its method for `__T`, and each
@@ -125,6 +133,11 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             );
             type VTable = #vtable;
             type Proxy = #proxy;
+
+            const ABSENT: &'static #vtable = &#vtable {
+                __prefix: #private::absent_prefix::<#vtable>(#method_count),
+                #(#absent_slots,)*
+            };
 
             fn unmaker_counter() -> &'static #private::AtomicU64 {
                 static COUNTER: #private::AtomicU64 = #private::AtomicU64::new(0);
@@ -281,6 +294,28 @@ fn default_method(method: &Method<'_>) -> Option<TokenStream> {
     })
 }
 
+/// The host-side stand-in for a method a plugin built against an older
+/// interface lacks: it frees its arguments and marks the slot absent.
+fn absent_stub(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+    let stub = format_ident!("__absent_{}", method.ident);
+    let this = this_ptr(method, private);
+    let params = method.args.iter().map(|arg| arg_ffi(&arg.kind, private));
+    match ret_ffi(&method.ret, private) {
+        None => quote! {
+            unsafe extern "C" fn #stub(_: #this, #(_: #params,)* __panic: *mut #private::PanicSlot) {
+                // `__panic` is the caller's live slot.
+                let _: #private::MaybeUninit<()> = unsafe { #private::absent(__panic) };
+            }
+        },
+        Some(ret) => quote! {
+            unsafe extern "C" fn #stub(_: #this, #(_: #params,)* __panic: *mut #private::PanicSlot) -> #ret {
+                // `__panic` is the caller's live slot.
+                unsafe { #private::absent(__panic) }
+            }
+        },
+    }
+}
+
 fn try_method(
     method: &Method<'_>,
     slot: usize,
@@ -323,14 +358,19 @@ fn try_method(
         RetKind::Unit => None,
         _ => Some(quote!(let __ret =)),
     };
-    let absent = match &method.item.default {
-        Some(_) => {
-            let default = format_ident!("__default_{}", method.ident);
-            let names = method.args.iter().map(|arg| &arg.ident);
-            quote!(::core::result::Result::Ok(self.#default(#(#names),*)))
+    // A plugin built against an older interface may lack the method. With
+    // a default body, the slot count is checked first, while the arguments
+    // are still there for the body; without one, the absent stand-in in
+    // the vtable reports it through the slot, at no cost to the call.
+    let absent = method.item.default.as_ref().map(|_| {
+        let default = format_ident!("__default_{}", method.ident);
+        let names = method.args.iter().map(|arg| &arg.ident);
+        quote! {
+            if #slot >= self.raw.slots() {
+                return ::core::result::Result::Ok(self.#default(#(#names),*));
+            }
         }
-        None => quote!(::core::result::Result::Err(self.raw.missing(#name))),
-    };
+    });
     let doc = format!(
         "Calls [`{trait_ident}::{name}`] on the plugin instance; a panic in the plugin comes back as `PluginError::Panicked`. A plugin built against an older interface without the method runs the trait's default body, or returns `PluginError::MethodMissing` when there is none."
     );
@@ -338,9 +378,7 @@ fn try_method(
         #[doc = #doc]
         #[inline]
         pub fn #try_ident(#receiver, #(#params),*) -> ::core::result::Result<#ret_ty, #private::PluginError> {
-            if #slot >= self.raw.slots() {
-                return #absent;
-            }
+            #absent
             let mut __slot = #private::PanicSlot::new();
             // The instance and vtable come from one registration checked
             // against this interface, and the library stays loaded while
@@ -349,7 +387,7 @@ fn try_method(
                 (self.raw.vtable().#ident)(self.raw.instance(), #(#values,)* &mut __slot)
             };
             if __slot.is_raised() {
-                return ::core::result::Result::Err(self.raw.panicked(#name, &mut __slot));
+                return ::core::result::Result::Err(self.raw.failed(#name, &mut __slot));
             }
             // No panic, so the shim initialised the return value.
             ::core::result::Result::Ok(#value)

@@ -263,61 +263,82 @@ impl fmt::Debug for VTablePrefix {
     }
 }
 
-/// Where a plugin function reports a panic. The caller passes a fresh slot;
-/// the plugin writes a message into it only when the call panicked, and then
-/// leaves the return value uninitialised.
+/// Where a plugin function reports a failure. The caller passes a fresh
+/// slot; the callee writes into it only when the call failed, and then
+/// leaves the return value uninitialised: either a panic message, or (from
+/// a host-side stand-in for a method the plugin lacks) an absence mark.
 #[repr(C)]
 pub struct PanicSlot {
-    raised: bool,
+    state: u8,
     message: MaybeUninit<RString>,
 }
+
+/// Nothing happened.
+const CLEAR: u8 = 0;
+/// A panic; `message` holds its text.
+const PANICKED: u8 = 1;
+/// The method is not in the plugin's vtable.
+const ABSENT: u8 = 2;
 
 impl PanicSlot {
     /// An empty slot.
     #[inline]
     pub const fn new() -> Self {
         Self {
-            raised: false,
+            state: CLEAR,
             message: MaybeUninit::uninit(),
         }
     }
 
-    /// Whether the call that received this slot panicked.
-    #[inline]
+    /// Whether the call that received this slot failed.
+    #[inline(always)]
     pub fn is_raised(&self) -> bool {
-        self.raised
+        self.state != CLEAR
+    }
+
+    /// Whether the call failed because the plugin lacks the method.
+    #[inline]
+    pub fn is_absent(&self) -> bool {
+        self.state == ABSENT
     }
 
     /// Records a panic message. A second message replaces the first.
     pub fn raise(&mut self, message: String) {
         self.clear();
         self.message.write(RString::from(message));
-        self.raised = true;
+        self.state = PANICKED;
     }
 
-    /// Takes the message out, copied into memory of the calling side, and
-    /// empties the slot. Call it while the library that wrote the message
-    /// is still loaded: the message is freed through that library.
+    /// Records that the method called is not in the plugin.
+    pub fn mark_absent(&mut self) {
+        self.clear();
+        self.state = ABSENT;
+    }
+
+    /// Takes a panic message out, copied into memory of the calling side,
+    /// and empties the slot. Call it while the library that wrote the
+    /// message is still loaded: the message is freed through that library.
     pub fn take(&mut self) -> Option<String> {
-        if !self.raised {
+        if self.state != PANICKED {
             return None;
         }
-        self.raised = false;
-        // SAFETY: `raised` was true, so `raise` initialised `message`, and
-        // clearing the flag first means it is read exactly once.
+        self.state = CLEAR;
+        // SAFETY: the state was `PANICKED`, so `raise` initialised
+        // `message`, and clearing the state first means it is read once.
         let message = unsafe { self.message.assume_init_read() };
         Some(message.into_string())
     }
 
     fn clear(&mut self) {
-        if self.raised {
-            self.clear_raised();
+        if self.state == PANICKED {
+            self.clear_message();
         }
+        self.state = CLEAR;
     }
 
     #[cold]
     #[inline(never)]
-    fn clear_raised(&mut self) {
+    fn clear_message(&mut self) {
         drop(self.take());
     }
 }
@@ -332,8 +353,8 @@ impl Drop for PanicSlot {
     /// Free when nothing was raised: one inlined test of a stack byte.
     #[inline(always)]
     fn drop(&mut self) {
-        if self.raised {
-            self.clear_raised();
+        if self.state == PANICKED {
+            self.clear_message();
         }
     }
 }
@@ -341,7 +362,7 @@ impl Drop for PanicSlot {
 impl fmt::Debug for PanicSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PanicSlot")
-            .field("raised", &self.raised)
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
@@ -434,7 +455,11 @@ mod tests {
         slot.raise("first".into());
         slot.raise("second".into());
         assert!(slot.is_raised());
+        assert!(!slot.is_absent());
         assert_eq!(slot.take().as_deref(), Some("second"));
+        assert_eq!(slot.take(), None);
+        slot.mark_absent();
+        assert!(slot.is_raised() && slot.is_absent());
         assert_eq!(slot.take(), None);
     }
 

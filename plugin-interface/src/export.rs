@@ -124,6 +124,32 @@ unsafe extern "C" fn drop_instance<T>(instance: *mut c_void) {
     }
 }
 
+/// The `drop` entry of a vtable of absent stand-ins; never called, as the
+/// plugin's own prefix replaces it.
+unsafe extern "C" fn absent_drop(_instance: *mut c_void) {}
+
+/// The prefix of a vtable of absent stand-ins (see
+/// `PluginInterface::ABSENT`).
+pub const fn absent_prefix<V>(method_count: u32) -> VTablePrefix {
+    VTablePrefix {
+        size: core::mem::size_of::<V>() as u32,
+        method_count,
+        drop: absent_drop,
+    }
+}
+
+/// The body of every absent stand-in: marks the slot.
+///
+/// # Safety
+///
+/// `panic` must point to a live [`PanicSlot`].
+#[inline]
+pub unsafe fn absent<R>(panic: *mut PanicSlot) -> MaybeUninit<R> {
+    // SAFETY: per the contract.
+    unsafe { (*panic).mark_absent() };
+    MaybeUninit::uninit()
+}
+
 /// The vtable prefix every generated vtable starts with.
 pub const fn vtable_prefix<V, T>(method_count: u32) -> VTablePrefix {
     VTablePrefix {

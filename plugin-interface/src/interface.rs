@@ -31,6 +31,12 @@ pub unsafe trait PluginInterface: 'static {
     /// The typed proxy hosts call, e.g. `GreeterProxy`.
     type Proxy: 'static;
 
+    /// A vtable of host-side stand-ins, one per method, that report the
+    /// method absent. A plugin built against an older interface, whose
+    /// vtable is shorter, gets the missing slots from here.
+    #[doc(hidden)]
+    const ABSENT: &'static Self::VTable;
+
     /// Counts unmaker calls of this trait in the library it is compiled into.
     #[doc(hidden)]
     fn unmaker_counter() -> &'static AtomicU64;

@@ -20,7 +20,8 @@ pub use crate::abi::{
 pub use crate::carry::{PluginData, Unit};
 pub use crate::error::PluginError;
 pub use crate::export::{
-    Aggregate, Export, call, guard, instance, instance_mut, returned_str, vtable_prefix,
+    Aggregate, Export, absent, absent_prefix, call, guard, instance, instance_mut, returned_str,
+    vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, known};

@@ -142,11 +142,14 @@ impl<V: 'static> RawProxy<V> {
         &self.info
     }
 
-    /// The error for a call of `method` that panicked, with the message the
-    /// plugin left in `slot`.
+    /// The error for a call of `method` that failed: the plugin lacks the
+    /// method, or it panicked with the message it left in `slot`.
     #[cold]
     #[inline(never)]
-    pub fn panicked(&self, method: &'static str, slot: &mut PanicSlot) -> PluginError {
+    pub fn failed(&self, method: &'static str, slot: &mut PanicSlot) -> PluginError {
+        if slot.is_absent() {
+            return self.missing(method);
+        }
         PluginError::Panicked {
             library: self.info.library.to_path_buf(),
             trait_name: self.info.trait_name.to_owned(),

@@ -252,9 +252,9 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
     }
     let extended = (size < full).then(|| {
         // SAFETY: the plugin's table has `size` readable bytes (checked
-        // against its canary above) and `I::VTable` is `size` bytes of the
-        // same prefix and slots followed by more function pointers.
-        unsafe { extend::<I::VTable>(registration.vtable, size) }
+        // against its canary above) and `I::ABSENT` is a whole
+        // `I::VTable` of function pointers.
+        unsafe { extend::<I::VTable>(registration.vtable, size, I::ABSENT) }
     });
     let descriptor = library
         .descriptor(expected.name.as_str())
@@ -286,37 +286,27 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
     Ok(I::wrap(raw))
 }
 
-/// A full-size copy of a plugin vtable that is `size` bytes long; the
-/// slots it lacks point to a function that aborts, and are never called:
-/// the proxy checks a method's index against its slot count first.
+/// A full-size copy of a plugin vtable that is `size` bytes long: the
+/// plugin's slots, then the host's absent stand-ins for the rest.
 ///
 /// # Safety
 ///
 /// `vtable` must point to `size` readable bytes, `size` must be at most
-/// `size_of::<V>()`, and `V` must be a `#[repr(C)]` vtable whose bytes from
-/// `size` on are function pointers.
-unsafe fn extend<V>(vtable: *const core::ffi::c_void, size: usize) -> Box<V> {
+/// `size_of::<V>()`, and `absent` must be a vtable of type `V` made only
+/// of function pointers, like the plugin's.
+unsafe fn extend<V>(vtable: *const core::ffi::c_void, size: usize, absent: &V) -> Box<V> {
     let mut copy = Box::<V>::new_uninit();
     let base = copy.as_mut_ptr().cast::<u8>();
-    // SAFETY: per the contract, `size` bytes are readable at `vtable` and
-    // fit the copy.
-    unsafe { core::ptr::copy_nonoverlapping(vtable.cast::<u8>(), base, size) };
-    let mut offset = size;
-    while offset < size_of::<V>() {
-        // SAFETY: per the contract, `V` holds a function pointer at every
-        // pointer-sized offset from `size` on.
-        unsafe {
-            base.add(offset)
-                .cast::<extern "C" fn()>()
-                .write(absent_slot)
-        };
-        offset += size_of::<usize>();
+    // SAFETY: `absent` is a whole `V`, and its fields are plain function
+    // pointers and integers, so a bitwise copy duplicates nothing owned;
+    // then the plugin's `size` readable bytes replace its start.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            core::ptr::from_ref(absent).cast::<u8>(),
+            base,
+            size_of::<V>(),
+        );
+        core::ptr::copy_nonoverlapping(vtable.cast::<u8>(), base, size);
+        copy.assume_init()
     }
-    // SAFETY: every byte is initialised: the plugin's part, then pointers.
-    unsafe { copy.assume_init() }
-}
-
-/// Stands in for a method slot the plugin does not have. Never called.
-extern "C" fn absent_slot() {
-    std::process::abort()
 }
