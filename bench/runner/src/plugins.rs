@@ -55,9 +55,11 @@ pub fn cargo() -> OsString {
 /// its output: a benchmark must never silently load a stale library.
 pub fn build() -> Plugins {
     let mut command = Command::new(cargo());
-    command
-        .current_dir(workspace_root())
-        .args(["build", "--release", "--message-format=json-render-diagnostics"]);
+    command.current_dir(workspace_root()).args([
+        "build",
+        "--release",
+        "--message-format=json-render-diagnostics",
+    ]);
     for (package, _) in PACKAGES {
         command.args(["-p", package]);
     }

@@ -2,6 +2,7 @@
 //! called, and a check that each method returns the right value. Shared by
 //! the suite and by `examples/memory.rs`.
 
+use core::ffi::c_void;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::path::Path;
@@ -10,9 +11,10 @@ use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RSlice, RStr};
 use bench_abi_stable_interface::BenchModRef;
 use bench_c_abi_interface::{CBenchObject, CBenchVTable, CString3, MAKE_SYMBOL, MakeBench};
-use bench_ours_interface::{Bench, BenchProxy};
+use bench_ours_interface::{Bench, BenchProxy, BenchVTable};
 use bench_stabby_interface::{BenchStabbyDyn, MakeBench as StabbyMake};
 use libloading::Library;
+use plugin_interface::abi::{PanicSlot, RegisterAll, RegistrationArray, UnregisterAll};
 use plugin_interface::{PluginLibrary, load_plugins};
 use stabby::libloading::StabbyLibrary;
 
@@ -230,10 +232,9 @@ impl Stabby {
         let library = unsafe { Library::new(path) }.expect("dlopen the stabby plugin");
         let object = {
             // SAFETY: `get_stabbied` checks the symbol's type report.
-            let make = unsafe {
-                library.get_stabbied::<StabbyMake>(bench_stabby_interface::MAKE_SYMBOL)
-            }
-            .unwrap_or_else(|error| panic!("stabby load of {path:?}: {error}"));
+            let make =
+                unsafe { library.get_stabbied::<StabbyMake>(bench_stabby_interface::MAKE_SYMBOL) }
+                    .unwrap_or_else(|error| panic!("stabby load of {path:?}: {error}"));
             make()
         };
         Self {
@@ -267,9 +268,7 @@ pub fn load_ours(path: &Path) -> BenchProxy {
 /// If loading fails.
 pub fn load_plugins_ours(path: &Path) -> BenchProxy {
     let report = load_plugins::<dyn Bench>(path).unwrap_or_else(|error| panic!("{error}"));
-    let mut proxies: Vec<BenchProxy> = report
-        .into_iter()
-        .collect::<Vec<_>>();
+    let mut proxies: Vec<BenchProxy> = report.into_iter().collect::<Vec<_>>();
     assert_eq!(proxies.len(), 1, "one proxy from {path:?}");
     proxies.pop().expect("one proxy")
 }
@@ -291,6 +290,137 @@ pub fn load_bare(path: &Path, symbol: &[u8]) -> (Library, usize) {
 }
 
 // ---------------------------------------------------------------------------
+// A prototype of a leaner host path for ours: NOT the framework's proxy.
+
+/// Ours' plugin library and its one instance, called through the very same
+/// generated `BenchVTable` shims as the framework's proxy, but with the host
+/// side written as the proposal in `BENCHMARKS.md` would generate it: the
+/// panic slot is checked inline and, when not raised, never dropped through
+/// an out-of-line `Drop` call. Everything the plugin does is unchanged. It
+/// skips the canary and interface checks: a measuring device only.
+pub struct OursInlineSlot {
+    instance: *const c_void,
+    vtable: &'static BenchVTable,
+    array: *mut RegistrationArray,
+    unregister_all: UnregisterAll,
+    // Declared last: dropped after the instances are freed.
+    _library: Library,
+}
+
+// SAFETY: `Bench: Send + Sync`, so the instance may be used from any thread.
+unsafe impl Send for OursInlineSlot {}
+// SAFETY: as above.
+unsafe impl Sync for OursInlineSlot {}
+
+impl std::fmt::Debug for OursInlineSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OursInlineSlot").finish_non_exhaustive()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn raised(method: &str, slot: &mut PanicSlot) -> ! {
+    panic!("plugin panicked in `{method}`: {:?}", slot.take())
+}
+
+impl OursInlineSlot {
+    /// `dlopen`, `plugin_register_all_Bench_v1`, and the first registration.
+    ///
+    /// # Panics
+    ///
+    /// If the library, its functions or its registration are missing.
+    pub fn load(path: &Path) -> Self {
+        // SAFETY: the benchmark's own framework plugin.
+        let library = unsafe { Library::new(path) }.expect("dlopen ours");
+        // SAFETY: the framework's `plugin_register_all_*` and
+        // `plugin_unregister_all_*` have these types in this ABI epoch.
+        let (register_all, unregister_all) = unsafe {
+            (
+                *library
+                    .get::<RegisterAll>(b"plugin_register_all_Bench_v1\0")
+                    .expect("register_all"),
+                *library
+                    .get::<UnregisterAll>(b"plugin_unregister_all_Bench_v1\0")
+                    .expect("unregister_all"),
+            )
+        };
+        let mut slot = PanicSlot::new();
+        // SAFETY: `slot` is live for the call.
+        let array = unsafe { register_all(&mut slot) };
+        assert!(!slot.is_raised() && !array.is_null(), "register_all failed");
+        // SAFETY: a non-null array of `count` registrations, alive until it
+        // is given back in `drop`; the vtable is `Bench`'s (same interface
+        // crate, same build).
+        let (instance, vtable) = unsafe {
+            assert_eq!((*array).count, 1);
+            let registration = &**(*array).registrations;
+            (
+                registration.instance.cast_const(),
+                &*registration.vtable.cast::<BenchVTable>(),
+            )
+        };
+        Self {
+            instance,
+            vtable,
+            array,
+            unregister_all,
+            _library: library,
+        }
+    }
+
+    /// `add`.
+    #[inline]
+    pub fn add(&self, a: u64, b: u64) -> u64 {
+        let mut slot = PanicSlot::new();
+        // SAFETY: the instance belongs to this vtable and is alive.
+        let value = unsafe { (self.vtable.add)(self.instance, a, b, &mut slot) };
+        if slot.is_raised() {
+            raised("add", &mut slot);
+        }
+        // Not raised, so dropping the slot would do nothing.
+        core::mem::forget(slot);
+        // SAFETY: no panic, so the shim initialised the value.
+        unsafe { value.assume_init() }
+    }
+
+    /// `greet`, copied into a host `String` as the framework does.
+    #[inline]
+    pub fn greet(&self, name: &str) -> String {
+        let mut slot = PanicSlot::new();
+        // SAFETY: as for `add`; `name` lives for the call.
+        let value = unsafe { (self.vtable.greet)(self.instance, RStr::from(name), &mut slot) };
+        if slot.is_raised() {
+            raised("greet", &mut slot);
+        }
+        core::mem::forget(slot);
+        // SAFETY: as for `add`.
+        unsafe { value.assume_init() }.into_string()
+    }
+
+    /// `sum`.
+    #[inline]
+    pub fn sum(&self, xs: &[u64]) -> u64 {
+        let mut slot = PanicSlot::new();
+        // SAFETY: as for `add`; `xs` lives for the call.
+        let value = unsafe { (self.vtable.sum)(self.instance, RSlice::from_slice(xs), &mut slot) };
+        if slot.is_raised() {
+            raised("sum", &mut slot);
+        }
+        core::mem::forget(slot);
+        // SAFETY: as for `add`.
+        unsafe { value.assume_init() }
+    }
+}
+
+impl Drop for OursInlineSlot {
+    fn drop(&mut self) {
+        // SAFETY: the array came from `register_all` and is given back once.
+        unsafe { (self.unregister_all)(self.array) }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Every approach loaded once, with every method checked.
 
 /// One loaded instance of every approach.
@@ -305,6 +435,8 @@ pub struct Loaded {
     pub stabby: Stabby,
     /// Ours.
     pub ours: BenchProxy,
+    /// The prototype of a leaner host path over ours' plugin.
+    pub ours_inline_slot: OursInlineSlot,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -322,6 +454,7 @@ impl Loaded {
             abi_stable: load_abi_stable(&plugins.abi_stable),
             stabby: Stabby::load(&plugins.stabby),
             ours: load_ours(&plugins.ours),
+            ours_inline_slot: OursInlineSlot::load(&plugins.ours),
         };
         loaded.check();
         loaded
@@ -355,5 +488,9 @@ impl Loaded {
         assert_eq!(self.ours.try_add(A, B).ok(), Some(A + B));
         assert_eq!(self.ours.try_greet(NAME).ok().as_deref(), Some(GREETING));
         assert_eq!(self.ours.try_sum(&xs).ok(), Some(SUM));
+
+        assert_eq!(self.ours_inline_slot.add(A, B), A + B);
+        assert_eq!(self.ours_inline_slot.greet(NAME), GREETING);
+        assert_eq!(self.ours_inline_slot.sum(&xs), SUM);
     }
 }

@@ -44,7 +44,9 @@ fn add(c: &mut Criterion, loaded: &Loaded) {
 
     let c_abi = black_box(&loaded.c_abi);
     assert_eq!(c_abi.add(A, B), expected);
-    group.bench_function("c_abi", |b| b.iter(|| c_abi.add(black_box(A), black_box(B))));
+    group.bench_function("c_abi", |b| {
+        b.iter(|| c_abi.add(black_box(A), black_box(B)))
+    });
 
     let abi_stable = black_box(&loaded.abi_stable);
     assert_eq!(abi_stable.add(A, B), expected);
@@ -67,6 +69,12 @@ fn add(c: &mut Criterion, loaded: &Loaded) {
             ours.try_add(black_box(A), black_box(B))
                 .expect("the plugin does not panic")
         })
+    });
+
+    let proto = black_box(&loaded.ours_inline_slot);
+    assert_eq!(proto.add(A, B), expected);
+    group.bench_function("ours_inline_slot", |b| {
+        b.iter(|| proto.add(black_box(A), black_box(B)))
     });
     group.finish();
 }
@@ -109,6 +117,12 @@ fn greet(c: &mut Criterion, loaded: &Loaded) {
                 .expect("the plugin does not panic")
         })
     });
+
+    let proto = black_box(&loaded.ours_inline_slot);
+    assert_eq!(proto.greet(NAME), GREETING);
+    group.bench_function("ours_inline_slot", |b| {
+        b.iter(|| proto.greet(black_box(NAME)))
+    });
     group.finish();
 }
 
@@ -141,7 +155,14 @@ fn sum(c: &mut Criterion, loaded: &Loaded) {
     group.bench_function("ours", |b| b.iter(|| ours.sum(black_box(xs))));
     assert_eq!(ours.try_sum(xs).ok(), Some(SUM));
     group.bench_function("ours_try", |b| {
-        b.iter(|| ours.try_sum(black_box(xs)).expect("the plugin does not panic"))
+        b.iter(|| {
+            ours.try_sum(black_box(xs))
+                .expect("the plugin does not panic")
+        })
     });
+
+    let proto = black_box(&loaded.ours_inline_slot);
+    assert_eq!(proto.sum(xs), SUM);
+    group.bench_function("ours_inline_slot", |b| b.iter(|| proto.sum(black_box(xs))));
     group.finish();
 }

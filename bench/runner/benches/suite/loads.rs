@@ -73,7 +73,13 @@ fn one(c: &mut Criterion, plugins: &Plugins, copies: &mut FreshCopies) {
     let ours_check = |proxy: &BenchProxy| assert_eq!(proxy.add(A, B), A + B);
 
     group.bench_function("ours_bare", |b| {
-        fresh_loads(b, copies, &plugins.ours, |p| load_bare(p, CANARY_SYMBOL), bare_check)
+        fresh_loads(
+            b,
+            copies,
+            &plugins.ours,
+            |p| load_bare(p, CANARY_SYMBOL),
+            bare_check,
+        )
     });
     group.bench_function("ours_open", |b| {
         fresh_loads(
@@ -92,7 +98,13 @@ fn one(c: &mut Criterion, plugins: &Plugins, copies: &mut FreshCopies) {
     });
 
     group.bench_function("c_abi_bare", |b| {
-        fresh_loads(b, copies, &plugins.c_abi, |p| load_bare(p, C_MAKE_SYMBOL), bare_check)
+        fresh_loads(
+            b,
+            copies,
+            &plugins.c_abi,
+            |p| load_bare(p, C_MAKE_SYMBOL),
+            bare_check,
+        )
     });
     group.bench_function("c_abi", |b| {
         fresh_loads(b, copies, &plugins.c_abi, CAbi::load, |plugin| {
@@ -101,7 +113,13 @@ fn one(c: &mut Criterion, plugins: &Plugins, copies: &mut FreshCopies) {
     });
 
     group.bench_function("stabby_bare", |b| {
-        fresh_loads(b, copies, &plugins.stabby, |p| load_bare(p, STABBY_SYMBOL), bare_check)
+        fresh_loads(
+            b,
+            copies,
+            &plugins.stabby,
+            |p| load_bare(p, STABBY_SYMBOL),
+            bare_check,
+        )
     });
     group.bench_function("stabby", |b| {
         fresh_loads(b, copies, &plugins.stabby, Stabby::load, |plugin| {
@@ -185,4 +203,3 @@ fn many(c: &mut Criterion, plugins: &Plugins, copies: &mut FreshCopies) {
     });
     group.finish();
 }
-

@@ -5,7 +5,7 @@
 //!    loads each approach once, asserting every method's result.
 //! 2. Runs `examples/memory.rs` in its own process (it needs a counting
 //!    global allocator, which must not slow down the timed calls here).
-//! 3. Runs every criterion benchmark `BENCH_PASSES` times (default 3):
+//! 3. Runs every criterion benchmark `BENCH_PASSES` times (default 5):
 //!    calls, two threads, loads, 1,000 files.
 //! 4. Prints the table of medians and ratios, and writes it with the raw
 //!    numbers and an SVG to `target/bench-report/`.
@@ -54,7 +54,7 @@ fn main() {
         env::var("BENCH_PASSES")
             .ok()
             .and_then(|passes| passes.parse().ok())
-            .unwrap_or(3usize)
+            .unwrap_or(5usize)
             .max(1)
     } else {
         1
