@@ -197,16 +197,14 @@ fn arg_ffi(kind: &ArgKind, private: &syn::Path) -> TokenStream {
     }
 }
 
-/// The FFI return type, `None` for unit.
-fn ret_ffi(kind: &RetKind, private: &syn::Path) -> Option<TokenStream> {
-    match kind {
-        RetKind::Unit => None,
-        RetKind::Str => Some(quote!(#private::MaybeUninit<#private::RStr<'static>>)),
-        RetKind::Owned(shape) => {
-            let ffi = shape.ffi(private);
-            Some(quote!(#private::MaybeUninit<#ffi>))
-        }
-    }
+/// What a shim returns: `Returned<T>` of the FFI return type.
+fn returned(kind: &RetKind, private: &syn::Path) -> TokenStream {
+    let value = match kind {
+        RetKind::Unit => quote!(#private::Unit),
+        RetKind::Str => quote!(#private::RStr<'static>),
+        RetKind::Owned(shape) => shape.ffi(private),
+    };
+    quote!(#private::Returned<#value>)
 }
 
 fn this_ptr(method: &Method<'_>, private: &syn::Path) -> TokenStream {
@@ -221,11 +219,11 @@ fn vtable_field(method: &Method<'_>, private: &syn::Path) -> TokenStream {
     let ident = method.ident;
     let this = this_ptr(method, private);
     let args = method.args.iter().map(|arg| arg_ffi(&arg.kind, private));
-    let ret = ret_ffi(&method.ret, private).map(|ty| quote!(-> #ty));
+    let ret = returned(&method.ret, private);
     let doc = format!("`{}`", method.signature());
     quote! {
         #[doc = #doc]
-        pub #ident: unsafe extern "C" fn(#this, #(#args,)* *mut #private::PanicSlot) #ret,
+        pub #ident: unsafe extern "C" fn(#this, #(#args,)*) -> #ret,
     }
 }
 
@@ -252,32 +250,30 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         quote!(#private::instance::<__T>(__this))
     };
     let call = quote!(<__T as #trait_ident>::#ident(#instance, #(#values),*));
-    let signature = quote! {
-        unsafe extern "C" fn #shim<__T: #trait_ident + 'static>(
-            __this: #this, #(#params,)* __panic: *mut #private::PanicSlot,
-        )
+    let ret = returned(&method.ret, private);
+    let body = match &method.ret {
+        RetKind::Unit => quote!({ #call; #private::Unit::VALUE }),
+        RetKind::Str => quote!(#private::returned_str(#call)),
+        RetKind::Owned(shape) => shape.lower(call, private),
     };
-    // In every shim, the instance pointer is a `Box<__T>` made for this
-    // vtable, and `__panic` is the caller's live slot.
-    match &method.ret {
-        RetKind::Unit => quote! {
-            #signature {
-                let _ = unsafe { #private::guard(__panic, || { #call; }) };
-            }
-        },
-        RetKind::Str => quote! {
-            #signature -> #private::MaybeUninit<#private::RStr<'static>> {
-                unsafe { #private::call(__panic, || #private::returned_str(#call)) }
-            }
-        },
-        RetKind::Owned(shape) => {
-            let ffi = shape.ffi(private);
-            let convert = shape.lower(call, private);
-            quote! {
-                #signature -> #private::MaybeUninit<#ffi> {
-                    unsafe { #private::call(__panic, || #convert) }
-                }
-            }
+    // The instance pointer is a `Box<__T>` made for this vtable.
+    quote! {
+        unsafe extern "C" fn #shim<__T: #trait_ident + 'static>(__this: #this, #(#params,)*) -> #ret {
+            unsafe { #private::call(|| #body) }
+        }
+    }
+}
+
+/// The host-side stand-in for a method a plugin built against an older
+/// interface lacks: it frees its arguments and marks the slot absent.
+fn absent_stub(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+    let stub = format_ident!("__absent_{}", method.ident);
+    let this = this_ptr(method, private);
+    let params = method.args.iter().map(|arg| arg_ffi(&arg.kind, private));
+    let ret = returned(&method.ret, private);
+    quote! {
+        unsafe extern "C" fn #stub(_: #this, #(_: #params,)*) -> #ret {
+            #private::absent()
         }
     }
 }
@@ -292,28 +288,6 @@ fn default_method(method: &Method<'_>) -> Option<TokenStream> {
         #[allow(clippy::unused_self)]
         #sig #body
     })
-}
-
-/// The host-side stand-in for a method a plugin built against an older
-/// interface lacks: it frees its arguments and marks the slot absent.
-fn absent_stub(method: &Method<'_>, private: &syn::Path) -> TokenStream {
-    let stub = format_ident!("__absent_{}", method.ident);
-    let this = this_ptr(method, private);
-    let params = method.args.iter().map(|arg| arg_ffi(&arg.kind, private));
-    match ret_ffi(&method.ret, private) {
-        None => quote! {
-            unsafe extern "C" fn #stub(_: #this, #(_: #params,)* __panic: *mut #private::PanicSlot) {
-                // `__panic` is the caller's live slot.
-                let _: #private::MaybeUninit<()> = unsafe { #private::absent(__panic) };
-            }
-        },
-        Some(ret) => quote! {
-            unsafe extern "C" fn #stub(_: #this, #(_: #params,)* __panic: *mut #private::PanicSlot) -> #ret {
-                // `__panic` is the caller's live slot.
-                unsafe { #private::absent(__panic) }
-            }
-        },
-    }
 }
 
 fn try_method(
@@ -341,7 +315,7 @@ fn try_method(
         RetKind::Str => (
             quote!(&str),
             // The string lives in the instance, which outlives `&self`.
-            quote!(unsafe { __ret.assume_init() }.as_str()),
+            quote!(unsafe { __ret.value.assume_init() }.as_str()),
         ),
         RetKind::Owned(shape) => {
             let ty = match &method.item.sig.output {
@@ -350,13 +324,9 @@ fn try_method(
             };
             (
                 ty,
-                shape.lift(quote!(unsafe { __ret.assume_init() }), private),
+                shape.lift(quote!(unsafe { __ret.value.assume_init() }), private),
             )
         }
-    };
-    let bind = match &method.ret {
-        RetKind::Unit => None,
-        _ => Some(quote!(let __ret =)),
     };
     // A plugin built against an older interface may lack the method. With
     // a default body, the slot count is checked first, while the arguments
@@ -379,17 +349,15 @@ fn try_method(
         #[inline]
         pub fn #try_ident(#receiver, #(#params),*) -> ::core::result::Result<#ret_ty, #private::PluginError> {
             #absent
-            let mut __slot = #private::PanicSlot::new();
             // The instance and vtable come from one registration checked
             // against this interface, and the library stays loaded while
             // `self.raw` lives.
-            #bind unsafe {
-                (self.raw.vtable().#ident)(self.raw.instance(), #(#values,)* &mut __slot)
-            };
-            if __slot.is_raised() {
-                return ::core::result::Result::Err(self.raw.failed(#name, &mut __slot));
+            let __ret = unsafe { (self.raw.vtable().#ident)(self.raw.instance(), #(#values,)*) };
+            if !__ret.failure.is_null() {
+                // A failure this call returned, taken once.
+                return ::core::result::Result::Err(unsafe { self.raw.failed(#name, __ret.failure) });
             }
-            // No panic, so the shim initialised the return value.
+            // No failure, so the shim initialised the value.
             ::core::result::Result::Ok(#value)
         }
     }

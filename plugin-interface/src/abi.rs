@@ -263,10 +263,113 @@ impl fmt::Debug for VTablePrefix {
     }
 }
 
-/// Where a plugin function reports a failure. The caller passes a fresh
-/// slot; the callee writes into it only when the call failed, and then
-/// leaves the return value uninitialised: either a panic message, or (from
-/// a host-side stand-in for a method the plugin lacks) an absence mark.
+/// What every method shim returns: the value, or a failure. For values of
+/// up to 8 bytes the whole struct travels in two registers, so a call
+/// that does not fail costs one test of `failure` and nothing in memory.
+#[repr(C)]
+pub struct Returned<T> {
+    /// The value; initialised exactly when `failure` is null.
+    pub value: MaybeUninit<T>,
+    /// Null, or [`Failure::ABSENT`], or a failure the callee allocated.
+    pub failure: *mut Failure,
+}
+
+impl<T> Returned<T> {
+    /// A value.
+    #[inline(always)]
+    pub fn ok(value: T) -> Self {
+        Self {
+            value: MaybeUninit::new(value),
+            failure: core::ptr::null_mut(),
+        }
+    }
+
+    /// A panic with its message.
+    #[cold]
+    pub fn panicked(message: String) -> Self {
+        Self {
+            value: MaybeUninit::uninit(),
+            failure: Box::into_raw(Box::new(Failure {
+                message: RString::from(message),
+                free: free_failure,
+            })),
+        }
+    }
+
+    /// The method is not in the plugin (returned by host-side stand-ins).
+    #[cold]
+    pub fn absent() -> Self {
+        Self {
+            value: MaybeUninit::uninit(),
+            failure: Failure::ABSENT,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Returned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Returned")
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed call's report, allocated by the side that failed and freed
+/// through its own `free`.
+#[repr(C)]
+pub struct Failure {
+    /// The panic message.
+    pub message: RString,
+    /// Frees this report.
+    pub free: unsafe extern "C" fn(failure: *mut Failure),
+}
+
+impl Failure {
+    /// Marks a method the plugin lacks; never dereferenced.
+    pub const ABSENT: *mut Failure = core::ptr::dangling_mut::<Failure>();
+
+    /// The message of a failure a call returned, copied into this side's
+    /// memory, and the failure freed; `None` for [`Failure::ABSENT`].
+    ///
+    /// # Safety
+    ///
+    /// `failure` must be a non-null failure returned by a call, not yet
+    /// taken, from a library that is still loaded.
+    pub unsafe fn take(failure: *mut Failure) -> Option<String> {
+        if failure == Self::ABSENT {
+            return None;
+        }
+        // SAFETY: per the contract, a live report of the callee's.
+        unsafe {
+            let message = (*failure).message.as_str().to_owned();
+            ((*failure).free)(failure);
+            Some(message)
+        }
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Failure")
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `free` of every [`Failure`] made by [`Returned::panicked`].
+///
+/// # Safety
+///
+/// `failure` must come from `Returned::panicked` in this library and not be
+/// used afterwards.
+unsafe extern "C" fn free_failure(failure: *mut Failure) {
+    // SAFETY: per the contract, a `Box` this library made.
+    drop(unsafe { Box::from_raw(failure) });
+}
+
+/// Where a maker or `register_all` reports a panic. The caller passes a
+/// fresh slot; the callee writes a message into it only when it panicked,
+/// and then returns null.
 #[repr(C)]
 pub struct PanicSlot {
     state: u8,
@@ -277,8 +380,6 @@ pub struct PanicSlot {
 const CLEAR: u8 = 0;
 /// A panic; `message` holds its text.
 const PANICKED: u8 = 1;
-/// The method is not in the plugin's vtable.
-const ABSENT: u8 = 2;
 
 impl PanicSlot {
     /// An empty slot.
@@ -290,16 +391,10 @@ impl PanicSlot {
         }
     }
 
-    /// Whether the call that received this slot failed.
+    /// Whether the call that received this slot panicked.
     #[inline(always)]
     pub fn is_raised(&self) -> bool {
         self.state != CLEAR
-    }
-
-    /// Whether the call failed because the plugin lacks the method.
-    #[inline]
-    pub fn is_absent(&self) -> bool {
-        self.state == ABSENT
     }
 
     /// Records a panic message. A second message replaces the first.
@@ -307,12 +402,6 @@ impl PanicSlot {
         self.clear();
         self.message.write(RString::from(message));
         self.state = PANICKED;
-    }
-
-    /// Records that the method called is not in the plugin.
-    pub fn mark_absent(&mut self) {
-        self.clear();
-        self.state = ABSENT;
     }
 
     /// Takes a panic message out, copied into memory of the calling side,
@@ -455,12 +544,9 @@ mod tests {
         slot.raise("first".into());
         slot.raise("second".into());
         assert!(slot.is_raised());
-        assert!(!slot.is_absent());
         assert_eq!(slot.take().as_deref(), Some("second"));
         assert_eq!(slot.take(), None);
-        slot.mark_absent();
-        assert!(slot.is_raised() && slot.is_absent());
-        assert_eq!(slot.take(), None);
+        assert!(!slot.is_raised());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! runs inside a plugin library and never lets a panic escape.
 
 use core::ffi::c_void;
-use core::mem::MaybeUninit;
 use core::ptr;
 use core::sync::atomic::Ordering;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use abi_stable::std_types::RStr;
 
 use crate::abi::{
-    FactoryVisitor, PanicSlot, Registration, RegistrationArray, RegistrationFactory,
+    FactoryVisitor, PanicSlot, Registration, RegistrationArray, RegistrationFactory, Returned,
     TraitDescriptor, VTablePrefix,
 };
 use crate::interface::{PluginInterface, VTableFor};
@@ -35,18 +34,13 @@ pub unsafe fn guard<R>(panic: *mut PanicSlot, f: impl FnOnce() -> R) -> Option<R
     }
 }
 
-/// [`guard`] for a method shim: the value, or uninitialised after a panic
-/// (the caller reads the slot first and never the value then).
-///
-/// # Safety
-///
-/// As for [`guard`].
+/// The body of every method shim: runs `f`, catching a panic into the
+/// returned [`Returned`].
 #[inline(always)]
-pub unsafe fn call<R>(panic: *mut PanicSlot, f: impl FnOnce() -> R) -> MaybeUninit<R> {
-    // SAFETY: forwarded from the caller.
-    match unsafe { guard(panic, f) } {
-        Some(value) => MaybeUninit::new(value),
-        None => MaybeUninit::uninit(),
+pub fn call<R>(f: impl FnOnce() -> R) -> Returned<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => Returned::ok(value),
+        Err(payload) => Returned::panicked(panic_message(payload)),
     }
 }
 
@@ -138,16 +132,10 @@ pub const fn absent_prefix<V>(method_count: u32) -> VTablePrefix {
     }
 }
 
-/// The body of every absent stand-in: marks the slot.
-///
-/// # Safety
-///
-/// `panic` must point to a live [`PanicSlot`].
+/// The body of every absent stand-in.
 #[inline]
-pub unsafe fn absent<R>(panic: *mut PanicSlot) -> MaybeUninit<R> {
-    // SAFETY: per the contract.
-    unsafe { (*panic).mark_absent() };
-    MaybeUninit::uninit()
+pub fn absent<R>() -> Returned<R> {
+    Returned::absent()
 }
 
 /// The vtable prefix every generated vtable starts with.

@@ -14,8 +14,8 @@ pub use std::string::String;
 pub use std::vec::Vec;
 
 pub use crate::abi::{
-    FactoryVisitor, MethodDescriptor, PanicSlot, PanicStrategy, PluginCanary, Registration,
-    RegistrationArray, RegistrationFactory, TraitDescriptor, VTablePrefix,
+    FactoryVisitor, Failure, MethodDescriptor, PanicSlot, PanicStrategy, PluginCanary,
+    Registration, RegistrationArray, RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
 pub use crate::carry::{PluginData, Unit};
 pub use crate::error::PluginError;

@@ -6,7 +6,7 @@ use core::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::abi::PanicSlot;
+use crate::abi::Failure;
 use crate::error::PluginError;
 
 /// Where a plugin instance came from.
@@ -142,19 +142,25 @@ impl<V: 'static> RawProxy<V> {
         &self.info
     }
 
-    /// The error for a call of `method` that failed: the plugin lacks the
-    /// method, or it panicked with the message it left in `slot`.
+    /// The error for a call of `method` that returned `failure`: the
+    /// plugin lacks the method, or it panicked.
+    ///
+    /// # Safety
+    ///
+    /// `failure` must be the non-null failure a call of this proxy just
+    /// returned, not yet taken.
     #[cold]
     #[inline(never)]
-    pub fn failed(&self, method: &'static str, slot: &mut PanicSlot) -> PluginError {
-        if slot.is_absent() {
-            return self.missing(method);
-        }
-        PluginError::Panicked {
-            library: self.info.library.to_path_buf(),
-            trait_name: self.info.trait_name.to_owned(),
-            method: method.to_owned(),
-            message: slot.take().unwrap_or_else(|| "<no message>".to_owned()),
+    pub unsafe fn failed(&self, method: &'static str, failure: *mut Failure) -> PluginError {
+        // SAFETY: per the contract; the library is loaded while `self` is.
+        match unsafe { Failure::take(failure) } {
+            None => self.missing(method),
+            Some(message) => PluginError::Panicked {
+                library: self.info.library.to_path_buf(),
+                trait_name: self.info.trait_name.to_owned(),
+                method: method.to_owned(),
+                message,
+            },
         }
     }
 }
