@@ -77,7 +77,7 @@ pub const APPROACHES: [(&str, &str); 8] = [
     ("ours_try", "ours: the proxy's `try_` method"),
     (
         "ours_inline_slot",
-        "prototype (not the framework): ours' shims, panic slot checked inline",
+        "ours' shims called directly, without the proxy (not an API)",
     ),
 ];
 
@@ -599,7 +599,7 @@ fn short_label(id: &str) -> &'static str {
         "stabby" => "stabby",
         "ours" => "ours (proxy)",
         "ours_try" => "ours (try_)",
-        "ours_inline_slot" => "prototype: inline slot",
+        "ours_inline_slot" => "shims, no proxy",
         _ => "?",
     }
 }

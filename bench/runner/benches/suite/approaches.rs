@@ -320,8 +320,8 @@ impl std::fmt::Debug for OursInlineSlot {
 
 #[cold]
 #[inline(never)]
-fn raised(method: &str, slot: &mut PanicSlot) -> ! {
-    panic!("plugin panicked in `{method}`: {:?}", slot.take())
+fn failed(method: &str) -> ! {
+    panic!("plugin call `{method}` failed")
 }
 
 impl OursInlineSlot {
@@ -372,44 +372,40 @@ impl OursInlineSlot {
     /// `add`.
     #[inline]
     pub fn add(&self, a: u64, b: u64) -> u64 {
-        let mut slot = PanicSlot::new();
         // SAFETY: the instance belongs to this vtable and is alive.
-        let value = unsafe { (self.vtable.add)(self.instance, a, b, &mut slot) };
-        if slot.is_raised() {
-            raised("add", &mut slot);
+        let returned = unsafe { (self.vtable.add)(self.instance, a, b) };
+        if !returned.failure.is_null() {
+            failed("add");
         }
-        // Not raised, so dropping the slot would do nothing.
-        core::mem::forget(slot);
-        // SAFETY: no panic, so the shim initialised the value.
-        unsafe { value.assume_init() }
+        // SAFETY: no failure, so the shim initialised the value.
+        unsafe { returned.value.assume_init() }
     }
 
     /// `greet`, copied into a host `String` as the framework does.
     #[inline]
     pub fn greet(&self, name: &str) -> String {
-        let mut slot = PanicSlot::new();
         // SAFETY: as for `add`; `name` lives for the call.
-        let value = unsafe { (self.vtable.greet)(self.instance, RStr::from(name), &mut slot) };
-        if slot.is_raised() {
-            raised("greet", &mut slot);
+        let returned = unsafe { (self.vtable.greet)(self.instance, RStr::from(name)) };
+        if !returned.failure.is_null() {
+            failed("greet");
         }
-        core::mem::forget(slot);
         // SAFETY: as for `add`.
-        unsafe { value.assume_init() }.into_string()
+        let value = unsafe { returned.value.assume_init() };
+        let copy = value.as_str().to_owned();
+        drop(value);
+        copy
     }
 
     /// `sum`.
     #[inline]
     pub fn sum(&self, xs: &[u64]) -> u64 {
-        let mut slot = PanicSlot::new();
         // SAFETY: as for `add`; `xs` lives for the call.
-        let value = unsafe { (self.vtable.sum)(self.instance, RSlice::from_slice(xs), &mut slot) };
-        if slot.is_raised() {
-            raised("sum", &mut slot);
+        let returned = unsafe { (self.vtable.sum)(self.instance, RSlice::from_slice(xs)) };
+        if !returned.failure.is_null() {
+            failed("sum");
         }
-        core::mem::forget(slot);
         // SAFETY: as for `add`.
-        unsafe { value.assume_init() }
+        unsafe { returned.value.assume_init() }
     }
 }
 
