@@ -15,7 +15,8 @@ use crate::layout::{ArgLayout, Fnv, TypeLayout};
 pub use plugin_symbols::CANARY_VERSION;
 
 /// Version of the calling convention between hosts and plugins: the shape of
-/// registrations, vtable prefixes, panic slots and the exported functions.
+/// registrations, vtable prefixes, returned values and failures, panic
+/// slots and the exported functions.
 /// A host refuses a plugin built with another epoch.
 pub const ABI_EPOCH: u32 = 1;
 
@@ -415,7 +416,9 @@ impl PanicSlot {
         // SAFETY: the state was `PANICKED`, so `raise` initialised
         // `message`, and clearing the state first means it is read once.
         let message = unsafe { self.message.assume_init_read() };
-        Some(message.into_string())
+        let copy = message.as_str().to_owned();
+        drop(message);
+        Some(copy)
     }
 
     fn clear(&mut self) {

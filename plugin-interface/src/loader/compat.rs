@@ -12,6 +12,7 @@ use crate::PluginError;
 use crate::abi::{MethodDescriptor, TraitDescriptor};
 use crate::error::{InterfaceVersions, LayoutDifference};
 use crate::layout::{FieldLayout, LayoutKind, TypeLayout, bytes};
+use crate::loader::canary::text;
 
 /// How many vtable slots of the host's trait the plugin fills: all of
 /// them, or fewer when it was built against an older minor version of the
@@ -25,14 +26,14 @@ pub(crate) fn check(
     plugin: &TraitDescriptor,
 ) -> Result<Slots, PluginError> {
     let versions = || InterfaceVersions {
-        host_crate: text(host.interface_crate.as_str().as_bytes()),
-        host_version: text(host.interface_version.as_str().as_bytes()),
-        plugin_crate: text(bytes(plugin.interface_crate)),
-        plugin_version: text(bytes(plugin.interface_version)),
+        host_crate: text(host.interface_crate),
+        host_version: text(host.interface_version),
+        plugin_crate: text(plugin.interface_crate),
+        plugin_version: text(plugin.interface_version),
     };
     let mismatch = |reason: String| PluginError::InterfaceMismatch {
         library: path.to_path_buf(),
-        trait_name: text(host.name.as_str().as_bytes()),
+        trait_name: text(host.name),
         reason,
         versions: Box::new(versions()),
     };
@@ -41,7 +42,7 @@ pub(crate) fn check(
     }
     let (Some(host_version), Some(plugin_version)) = (
         Semver::parse(host.interface_version.as_str()),
-        Semver::parse(&text(bytes(plugin.interface_version))),
+        Semver::parse(&text(plugin.interface_version)),
     ) else {
         return Err(mismatch("unreadable interface version".to_owned()));
     };
@@ -51,7 +52,7 @@ pub(crate) fn check(
     let difference = || {
         first_difference(host, plugin).map(|(place, expected, found)| PluginError::LayoutMismatch {
             library: path.to_path_buf(),
-            trait_name: text(host.name.as_str().as_bytes()),
+            trait_name: text(host.name),
             difference: Box::new(LayoutDifference {
                 place,
                 expected,
@@ -103,13 +104,13 @@ fn first_difference(
     host: &TraitDescriptor,
     plugin: &TraitDescriptor,
 ) -> Option<(String, String, String)> {
-    let trait_name = text(host.name.as_str().as_bytes());
+    let trait_name = text(host.name);
     for (index, (h, p)) in methods(host).iter().zip(methods(plugin)).enumerate() {
         if h.fingerprint == p.fingerprint {
             continue;
         }
-        let host_name = text(bytes(h.name));
-        let plugin_name = text(bytes(p.name));
+        let host_name = text(h.name);
+        let plugin_name = text(p.name);
         if host_name != plugin_name {
             return Some((
                 format!("{trait_name} method {index}"),
@@ -173,11 +174,7 @@ fn layout_difference(
         for (h, p) in hf.iter().zip(pf) {
             if bytes(h.name) != bytes(p.name) || h.offset != p.offset || !same_layout(h.ty, p.ty) {
                 return Some((
-                    format!(
-                        "{place} ({}) field `{}`",
-                        host.display_name(),
-                        text(bytes(h.name))
-                    ),
+                    format!("{place} ({}) field `{}`", host.display_name(), text(h.name)),
                     field(h),
                     field(p),
                 ));
@@ -232,9 +229,9 @@ fn report(host: &TraitDescriptor, plugin: &TraitDescriptor) -> String {
         let _ = writeln!(
             out,
             "{side}: trait {} from {} {}, {} methods, vtable {} bytes, fingerprint {:016x}",
-            text(bytes(descriptor.name)),
-            text(bytes(descriptor.interface_crate)),
-            text(bytes(descriptor.interface_version)),
+            text(descriptor.name),
+            text(descriptor.interface_crate),
+            text(descriptor.interface_version),
             descriptor.method_count,
             descriptor.vtable_size,
             descriptor.fingerprint
@@ -243,11 +240,11 @@ fn report(host: &TraitDescriptor, plugin: &TraitDescriptor) -> String {
             let _ = writeln!(
                 out,
                 "  {}  [{:016x}]",
-                text(bytes(method.signature)),
+                text(method.signature),
                 method.fingerprint
             );
             for arg in crate::layout::items(&method.args) {
-                let _ = writeln!(out, "    {}: {}", text(bytes(arg.name)), describe(arg.ty));
+                let _ = writeln!(out, "    {}: {}", text(arg.name), describe(arg.ty));
             }
             let _ = writeln!(out, "    -> {}", describe(method.ret));
         }
@@ -256,7 +253,7 @@ fn report(host: &TraitDescriptor, plugin: &TraitDescriptor) -> String {
 }
 
 fn describe(layout: &TypeLayout) -> String {
-    let mut text = format!(
+    let mut out = format!(
         "{} (size {}, align {})",
         layout.display_name(),
         layout.size,
@@ -266,15 +263,11 @@ fn describe(layout: &TypeLayout) -> String {
     if !fields.is_empty() {
         let fields: Vec<String> = fields
             .iter()
-            .map(|f| format!("{}: {}", self::text(bytes(f.name)), field(f)))
+            .map(|f| format!("{}: {}", text(f.name), field(f)))
             .collect();
-        let _ = write!(text, " {{ {} }}", fields.join(", "));
+        let _ = write!(out, " {{ {} }}", fields.join(", "));
     }
-    text
-}
-
-fn text(value: &[u8]) -> String {
-    String::from_utf8_lossy(value).into_owned()
+    out
 }
 
 /// The numeric part of a semver version.
