@@ -7,12 +7,15 @@ use syn::{Path, Token};
 
 mod kw {
     syn::custom_keyword!(constructor);
+    syn::custom_keyword!(state);
 }
 
-/// `#[plugin_impl(Trait)]` or `#[plugin_impl(Trait, constructor = path)]`.
+/// `#[plugin_impl(Trait)]`, with optional `constructor = path` and
+/// `state` (carry the instance's `PluginState` across reloads).
 pub struct ImplArgs {
     pub trait_path: Path,
     pub constructor: Option<Path>,
+    pub state: Option<Span>,
 }
 
 impl Parse for ImplArgs {
@@ -25,6 +28,7 @@ impl Parse for ImplArgs {
         }
         let trait_path: Path = input.parse()?;
         let mut constructor = None;
+        let mut state = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -41,6 +45,12 @@ impl Parse for ImplArgs {
                     ));
                 }
                 constructor = Some(input.parse()?);
+            } else if lookahead.peek(kw::state) {
+                let keyword: kw::state = input.parse()?;
+                if state.is_some() {
+                    return Err(syn::Error::new_spanned(keyword, "`state` given twice"));
+                }
+                state = Some(keyword.span);
             } else {
                 return Err(lookahead.error());
             }
@@ -48,6 +58,7 @@ impl Parse for ImplArgs {
         Ok(Self {
             trait_path,
             constructor,
+            state,
         })
     }
 }

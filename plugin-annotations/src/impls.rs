@@ -114,6 +114,9 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     let marker = syn::Ident::new("__PluginAggregates", trait_path.span());
     let aggregates = quote!(crate::#marker);
     let entry_id = fnv1a(format!("{trait_name}/{entry}").as_bytes());
+    let state = args
+        .state
+        .map(|span| state_hooks(span, &trait_name, &entry, self_ty, &private));
 
     Ok(quote! {
         #item
@@ -165,6 +168,45 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
                     unmaker: #unmaker,
                 }
             }
+
+            #state
         };
     })
+}
+
+/// The exported save and load hooks of an implementation declared with
+/// `state`; a type without `PluginState` errors at the `state` flag.
+fn state_hooks(
+    span: proc_macro2::Span,
+    trait_name: &str,
+    entry: &str,
+    self_ty: &Type,
+    private: &syn::Path,
+) -> TokenStream {
+    let save = format_ident!("{}", plugin_symbols::save_state(trait_name, entry));
+    let load = format_ident!("{}", plugin_symbols::load_state(trait_name, entry));
+    let save_body = quote_spanned!(span=> #private::save_state::<#self_ty>(registration));
+    let load_body =
+        quote_spanned!(span=> #private::load_state::<#self_ty>(registration, version, bytes));
+    quote! {
+        #[allow(non_snake_case)]
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn #save(
+            registration: *const #private::Registration,
+        ) -> #private::Returned<#private::SavedState> {
+            // The caller passes a live registration made by this impl's maker.
+            unsafe { #save_body }
+        }
+
+        #[allow(non_snake_case)]
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn #load(
+            registration: *mut #private::Registration,
+            version: u32,
+            bytes: #private::RSlice<'_, u8>,
+        ) -> #private::Returned<#private::RResult<#private::Unit, #private::RString>> {
+            // As above, with no other reference to the fresh instance.
+            unsafe { #load_body }
+        }
+    }
 }

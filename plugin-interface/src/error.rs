@@ -288,6 +288,65 @@ pub enum PluginError {
         /// What is wrong with it.
         reason: String,
     },
+
+    /// A call through a proxy whose library was unloaded.
+    #[error(
+        "{}: {trait_name}::{method} on `{entry}`: the plugin was unloaded",
+        library.display()
+    )]
+    Unloaded {
+        /// The library the instance lived in.
+        library: PathBuf,
+        /// The trait called.
+        trait_name: String,
+        /// The implementation the proxy was made for.
+        entry: String,
+        /// The method called.
+        method: String,
+    },
+
+    /// Calls into the library did not finish within the drain timeout; the
+    /// library was not unloaded and keeps serving.
+    #[error(
+        "{}: calls still in flight after waiting {waited:?}; the plugin stays loaded",
+        library.display()
+    )]
+    Busy {
+        /// The library.
+        library: PathBuf,
+        /// How long the unload waited.
+        waited: std::time::Duration,
+    },
+
+    /// The manager already has a library loaded from this path.
+    #[error("{}: already loaded; reload it instead", library.display())]
+    AlreadyLoaded {
+        /// The path.
+        library: PathBuf,
+    },
+
+    /// The manager has no library loaded from this path.
+    #[error("{}: not loaded by this manager", library.display())]
+    NotLoaded {
+        /// The path.
+        library: PathBuf,
+    },
+
+    /// Reload refused: state could not cross from the old version to the new.
+    #[error(
+        "{}: {trait_name} `{entry}`: state not carried over: {message}",
+        library.display()
+    )]
+    StateRefused {
+        /// The library being reloaded.
+        library: PathBuf,
+        /// The trait of the instance.
+        trait_name: String,
+        /// The implementation.
+        entry: String,
+        /// Why: the new version's refusal, a panic, or a missing hook.
+        message: String,
+    },
 }
 
 /// The interface crate and version a plugin was built against, and the
@@ -364,7 +423,45 @@ impl PluginError {
             | Self::BadRegistration { library, .. }
             | Self::InUse { library, .. }
             | Self::Close { library, .. }
-            | Self::InvalidSpec { library, .. } => library,
+            | Self::InvalidSpec { library, .. }
+            | Self::Unloaded { library, .. }
+            | Self::Busy { library, .. }
+            | Self::AlreadyLoaded { library }
+            | Self::NotLoaded { library }
+            | Self::StateRefused { library, .. } => library,
+        }
+    }
+
+    /// The library path the error names, to relabel it.
+    #[cfg(feature = "host")]
+    pub(crate) fn library_mut(&mut self) -> &mut PathBuf {
+        match self {
+            Self::Io { library, .. }
+            | Self::Open { library, .. }
+            | Self::NotAPlugin { library, .. }
+            | Self::BadMagic { library, .. }
+            | Self::CanaryVersion { library, .. }
+            | Self::AbiEpoch { library, .. }
+            | Self::TraitNotExported { library, .. }
+            | Self::InterfaceMismatch { library, .. }
+            | Self::LayoutMismatch { library, .. }
+            | Self::MethodMissing { library, .. }
+            | Self::PanicStrategy { library, .. }
+            | Self::TargetMismatch { library, .. }
+            | Self::NotALibrary { library, .. }
+            | Self::SymbolMissing { library, .. }
+            | Self::EntryNotFound { library, .. }
+            | Self::Panicked { library, .. }
+            | Self::MakeFailed { library, .. }
+            | Self::BadRegistration { library, .. }
+            | Self::InUse { library, .. }
+            | Self::Close { library, .. }
+            | Self::InvalidSpec { library, .. }
+            | Self::Unloaded { library, .. }
+            | Self::Busy { library, .. }
+            | Self::AlreadyLoaded { library }
+            | Self::NotLoaded { library }
+            | Self::StateRefused { library, .. } => library,
         }
     }
 }

@@ -103,12 +103,23 @@ pub mod abi;
 mod carry;
 mod error;
 mod export;
+mod gate;
 mod interface;
 pub mod layout;
 mod proxy;
+mod state;
 
 #[cfg(feature = "host")]
 mod loader;
+#[cfg(feature = "host")]
+mod manager;
+#[cfg(feature = "watch")]
+pub mod watch;
+#[cfg(feature = "watch")]
+pub use watch::{
+    ManagerNotification, WatchOptions, process_watch_notifications_blocking,
+    start_watch_background, watch_and_load_blocking,
+};
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -118,11 +129,16 @@ pub use carry::{PluginData, Unit};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
-pub use proxy::{PluginInfo, RawProxy};
+pub use proxy::{Call, PluginInfo, RawProxy};
+pub use state::PluginState;
 
+#[cfg(feature = "host")]
+pub use manager::{
+    ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome,
+};
 #[cfg(feature = "host")]
 pub use loader::{
     CanaryInfo, DirectoryScan, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo,
-    PluginLibrary, PluginSpec, TraitInfo, UnloadPath, UnloadReport, get_unmaker_counter,
+    PluginLibrary, PluginSpec, TraitInfo, UnloadOutcome, UnloadPath, UnloadPolicy, UnloadReport, get_unmaker_counter,
     get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };

@@ -26,6 +26,7 @@ pub use crate::export::{
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, known};
 pub use crate::proxy::{PluginInfo, RawProxy};
+pub use crate::state::{SavedState, load as load_state, save as save_state};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as
 /// implementations for the crate's `__PluginAggregates` marker.

@@ -1,13 +1,18 @@
-//! The state every generated proxy wraps.
+//! The state every generated proxy wraps: a binding that points at the
+//! instance calls go to, re-pointed by unload and reload.
 
 use core::any::Any;
 use core::ffi::c_void;
 use core::fmt;
+use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::abi::Failure;
+use crate::abi::{Failure, Registration};
 use crate::error::PluginError;
+use crate::gate::{self, Entered, Gate};
 
 /// Where a plugin instance came from.
 #[derive(Debug, Clone)]
@@ -40,7 +45,8 @@ impl PluginInfo {
         &self.interface
     }
 
-    /// Path of the library the instance lives in.
+    /// Path of the library the instance lives in: the file the host named,
+    /// even when a manager loaded a private copy of it.
     pub fn library(&self) -> &Path {
         &self.library
     }
@@ -56,24 +62,33 @@ impl PluginInfo {
     }
 }
 
-/// One plugin instance seen from the host: the instance pointer, its vtable,
-/// and a reference that keeps its library mapped. Generated proxies wrap it.
-pub struct RawProxy<V: 'static> {
+/// One plugin instance a binding can point at: the instance pointer, its
+/// vtable, and what keeps both alive.
+#[repr(C)]
+pub(crate) struct Target<V: 'static> {
+    /// First, so a pointer to the target is a pointer to its gate.
+    gate: Gate,
     instance: *mut c_void,
-    vtable: &'static V,
+    vtable: *const V,
     slots: u32,
+    /// The stand-in of an unloaded instance: every call reports
+    /// [`PluginError::Unloaded`].
+    retired: bool,
     info: PluginInfo,
+    /// The registration, for state hand-over on reload.
+    registration: *mut Registration,
     /// A full-size copy of a plugin vtable shorter than the host's.
     _extended: Option<Box<V>>,
-    _owner: Arc<dyn Any + Send + Sync>,
+    /// Keeps the registration and its library alive.
+    _owner: Option<Arc<dyn Any + Send + Sync>>,
 }
 
-impl<V: 'static> RawProxy<V> {
-    /// Wraps a registration.
+impl<V: 'static> Target<V> {
+    /// A target for one checked registration.
     ///
     /// # Safety
     ///
-    /// `instance` and `vtable` must come from one registration of a trait
+    /// `instance` and `vtable` must come from `registration`, of a trait
     /// whose vtable type is `V`, checked against the host's interface; the
     /// first `slots` method slots of `vtable` must be the plugin's, and the
     /// whole of `V` readable (the plugin's table, or `extended`, a copy of
@@ -81,83 +96,305 @@ impl<V: 'static> RawProxy<V> {
     /// registration alive and its library mapped.
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) unsafe fn new(
-        instance: *mut c_void,
+        registration: *mut Registration,
         vtable: *const V,
         slots: u32,
         extended: Option<Box<V>>,
         info: PluginInfo,
         owner: Arc<dyn Any + Send + Sync>,
-    ) -> Self {
+    ) -> Box<Self> {
         let vtable = match &extended {
             Some(copy) => &raw const **copy,
             None => vtable,
         };
-        Self {
-            instance,
-            // SAFETY: the caller guarantees the table is valid while `owner`
-            // lives; this struct holds `owner` and the copy, whose heap
-            // address does not move. The `'static` never escapes:
-            // `vtable()` hands it out for `&self` only.
-            vtable: unsafe { &*vtable },
+        Box::new(Self {
+            gate: Gate::default(),
+            // SAFETY: per the contract, a live registration.
+            instance: unsafe { (*registration).instance },
+            vtable,
             slots,
+            retired: false,
             info,
+            registration,
             _extended: extended,
-            _owner: owner,
+            _owner: Some(owner),
+        })
+    }
+
+    /// The stand-in a binding points at once its instance is unloaded.
+    fn retired(absent: &'static V, info: PluginInfo) -> Box<Self> {
+        Box::new(Self {
+            gate: Gate::default(),
+            instance: ptr::null_mut(),
+            vtable: absent,
+            // Never run a trait's default body for an unloaded instance.
+            slots: u32::MAX,
+            retired: true,
+            info,
+            registration: ptr::null_mut(),
+            _extended: None,
+            _owner: None,
+        })
+    }
+
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn registration(&self) -> *mut Registration {
+        self.registration
+    }
+}
+
+/// What a proxy points through; shared by its clones.
+pub(crate) struct Binding<V: 'static> {
+    /// The live target, or `retired`. Owned by the binding.
+    current: AtomicPtr<Target<V>>,
+    /// The stand-in for after unload, owned by the binding for its whole
+    /// life, since late callers may still be inside it.
+    retired: *mut Target<V>,
+    /// Strings returned as `&str`, copied into host memory so they outlive
+    /// the instance that returned them.
+    strings: AtomicPtr<Interned>,
+}
+
+// SAFETY: the targets are reached only through `enter`, which the gate
+// protects; the raw pointers are owned boxes. Whether the proxy as a whole
+// may cross threads is decided by the generated proxy, which is `Send` /
+// `Sync` only when the trait requires it of its implementations.
+unsafe impl<V> Send for Binding<V> {}
+// SAFETY: as above; shared access goes through atomics and the gate.
+unsafe impl<V> Sync for Binding<V> {}
+
+struct Interned {
+    text: Box<str>,
+    next: *mut Interned,
+}
+
+impl<V: 'static> Binding<V> {
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn new(target: Box<Target<V>>, absent: &'static V) -> Self {
+        let retired = Target::retired(absent, target.info.clone());
+        Self {
+            current: AtomicPtr::new(Box::into_raw(target)),
+            retired: Box::into_raw(retired),
+            strings: AtomicPtr::new(ptr::null_mut()),
         }
+    }
+
+    /// Points the binding at `target` and returns the target it pointed
+    /// at, which calls may still be inside: free it only once
+    /// [`gate::wait_idle`] says its gate is idle. `None` if that was the
+    /// retired stand-in, which the binding keeps.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn swap(&self, target: Box<Target<V>>) -> Option<Box<Target<V>>> {
+        self.swap_raw(Box::into_raw(target))
+    }
+
+    /// Points the binding at its retired stand-in; see [`swap`](Self::swap).
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn retire(&self) -> Option<Box<Target<V>>> {
+        self.swap_raw(self.retired)
+    }
+
+    fn swap_raw(&self, target: *mut Target<V>) -> Option<Box<Target<V>>> {
+        let old = self.current.swap(target, Ordering::SeqCst);
+        // SAFETY: every pointer but `retired` stored in `current` came from
+        // `Box::into_raw`, and is handed back exactly once, here.
+        (old != self.retired).then(|| unsafe { Box::from_raw(old) })
+    }
+
+    /// Runs `f` with the registration the binding points at (null once
+    /// unloaded), kept alive for the duration.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn with_registration<R>(&self, f: impl FnOnce(*mut Registration) -> R) -> R {
+        // SAFETY: as in `RawProxy::enter`.
+        let entered = unsafe { gate::enter(&self.current) };
+        // SAFETY: entered, so the target is alive until `entered` drops.
+        let target = unsafe { &*entered.gate().cast::<Target<V>>() };
+        let result = f(target.registration);
+        drop(entered);
+        result
+    }
+}
+
+impl<V> Drop for Binding<V> {
+    fn drop(&mut self) {
+        let current = *self.current.get_mut();
+        // SAFETY: no proxy is left, so no call is in flight; the boxes are
+        // owned here.
+        unsafe {
+            if current != self.retired {
+                drop(Box::from_raw(current));
+            }
+            drop(Box::from_raw(self.retired));
+            let mut node = *self.strings.get_mut();
+            while !node.is_null() {
+                let next = (*node).next;
+                drop(Box::from_raw(node));
+                node = next;
+            }
+        }
+    }
+}
+
+/// One plugin instance seen from the host, as generated proxies wrap it:
+/// a shared binding that unload retires and reload re-points. Cloning
+/// shares the instance.
+pub struct RawProxy<V: 'static> {
+    binding: Arc<Binding<V>>,
+    /// `Send` and `Sync` come from the generated proxy, per trait.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<V: 'static> RawProxy<V> {
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn from_binding(binding: Arc<Binding<V>>) -> Self {
+        Self {
+            binding,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Starts a call: the returned guard keeps the instance, its vtable
+    /// and its library alive until it is dropped.
+    #[inline(always)]
+    pub fn enter(&self) -> Call<'_, V> {
+        // SAFETY: a binding always points at a live target, and a target
+        // it stops pointing at is freed only after `wait_idle`.
+        let entered = unsafe { gate::enter(&self.binding.current) };
+        Call {
+            target: entered.gate().cast::<Target<V>>(),
+            _entered: entered,
+            binding: &self.binding,
+        }
+    }
+
+    /// Where the instance came from.
+    pub fn info(&self) -> PluginInfo {
+        self.enter().info().clone()
+    }
+}
+
+impl<V: 'static> Clone for RawProxy<V> {
+    fn clone(&self) -> Self {
+        Self::from_binding(Arc::clone(&self.binding))
+    }
+}
+
+/// A call in flight through a proxy.
+pub struct Call<'a, V: 'static> {
+    target: *const Target<V>,
+    _entered: Entered,
+    binding: &'a Binding<V>,
+}
+
+impl<'a, V: 'static> Call<'a, V> {
+    #[inline(always)]
+    fn target(&self) -> &Target<V> {
+        // SAFETY: entered, so alive until `self` is dropped.
+        unsafe { &*self.target }
     }
 
     /// How many of the trait's methods the plugin has: all of them, unless
     /// it was built against an older minor version of the interface.
     #[inline(always)]
     pub fn slots(&self) -> u32 {
-        self.slots
+        self.target().slots
+    }
+
+    /// The vtable, valid during the call.
+    #[inline(always)]
+    pub fn vtable(&self) -> &V {
+        // SAFETY: a target's vtable lives as long as the target.
+        unsafe { &*self.target().vtable }
+    }
+
+    /// The instance pointer to pass to the vtable's functions.
+    #[inline(always)]
+    pub fn instance(&self) -> *mut c_void {
+        self.target().instance
+    }
+
+    /// Where the instance came from.
+    pub fn info(&self) -> &PluginInfo {
+        &self.target().info
+    }
+
+    /// A string the plugin returned, copied into host memory owned by the
+    /// proxy, so it stays valid after the call, across unload and reload.
+    /// Each distinct string is copied once per proxy.
+    pub fn keep_str(&self, text: &str) -> &'a str {
+        let mut node = self.binding.strings.load(Ordering::Acquire);
+        while !node.is_null() {
+            // SAFETY: nodes are only freed with the binding, which `'a`
+            // borrows.
+            let interned = unsafe { &*node };
+            if &*interned.text == text {
+                return &interned.text;
+            }
+            node = interned.next;
+        }
+        let fresh = Box::into_raw(Box::new(Interned {
+            text: Box::from(text),
+            next: ptr::null_mut(),
+        }));
+        let mut head = self.binding.strings.load(Ordering::Acquire);
+        loop {
+            // SAFETY: `fresh` is ours until published.
+            unsafe { (*fresh).next = head };
+            match self.binding.strings.compare_exchange_weak(
+                head,
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                // SAFETY: published; freed only with the binding.
+                Ok(_) => return unsafe { &(*fresh).text },
+                Err(now) => head = now,
+            }
+        }
     }
 
     /// The error for a call of `method`, which the plugin lacks.
     #[cold]
     #[inline(never)]
     pub fn missing(&self, method: &'static str) -> PluginError {
+        let info = self.info();
+        if self.target().retired {
+            return self.unloaded(method);
+        }
         PluginError::MethodMissing {
-            library: self.info.library.to_path_buf(),
-            trait_name: self.info.trait_name.to_owned(),
+            library: info.library.to_path_buf(),
+            trait_name: info.trait_name.to_owned(),
             method: method.to_owned(),
-            interface: self.info.interface.to_string(),
+            interface: info.interface.to_string(),
         }
     }
 
-    /// The vtable, valid as long as this proxy.
-    #[inline(always)]
-    pub fn vtable(&self) -> &V {
-        self.vtable
-    }
-
-    /// The instance pointer to pass to the vtable's functions.
-    #[inline(always)]
-    pub fn instance(&self) -> *mut c_void {
-        self.instance
-    }
-
-    /// Where the instance came from.
-    pub fn info(&self) -> &PluginInfo {
-        &self.info
+    fn unloaded(&self, method: &'static str) -> PluginError {
+        let info = self.info();
+        PluginError::Unloaded {
+            library: info.library.to_path_buf(),
+            trait_name: info.trait_name.to_owned(),
+            entry: info.entry.to_string(),
+            method: method.to_owned(),
+        }
     }
 
     /// The error for a call of `method` that returned `failure`: the
-    /// plugin lacks the method, or it panicked.
+    /// instance was unloaded, the plugin lacks the method, or it panicked.
     ///
     /// # Safety
     ///
-    /// `failure` must be the non-null failure a call of this proxy just
-    /// returned, not yet taken.
+    /// `failure` must be the non-null failure this call just returned, not
+    /// yet taken.
     #[cold]
     #[inline(never)]
     pub unsafe fn failed(&self, method: &'static str, failure: *mut Failure) -> PluginError {
-        // SAFETY: per the contract; the library is loaded while `self` is.
+        // SAFETY: per the contract; the library is loaded during the call.
         match unsafe { Failure::take(failure) } {
             None => self.missing(method),
             Some(message) => PluginError::Panicked {
-                library: self.info.library.to_path_buf(),
-                trait_name: self.info.trait_name.to_owned(),
+                library: self.info().library.to_path_buf(),
+                trait_name: self.info().trait_name.to_owned(),
                 method: method.to_owned(),
                 message,
             },
@@ -167,10 +404,21 @@ impl<V: 'static> RawProxy<V> {
 
 impl<V> fmt::Debug for RawProxy<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let call = self.enter();
+        let info = call.info();
         f.debug_struct("RawProxy")
-            .field("trait", &self.info.trait_name)
-            .field("entry", &self.info.entry)
-            .field("library", &self.info.library)
+            .field("trait", &info.trait_name)
+            .field("entry", &info.entry)
+            .field("library", &info.library)
+            .field("unloaded", &call.target().retired)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V> fmt::Debug for Call<'_, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("entry", &self.info().entry)
             .finish_non_exhaustive()
     }
 }

@@ -56,6 +56,18 @@ pub fn factories(trait_name: &str) -> String {
     format!("plugin_factories_{trait_name}_v{SYMBOL_VERSION}")
 }
 
+/// Saves an instance's state before a reload, for implementations declared
+/// with `#[plugin_impl(Trait, state)]`: `plugin_save_state_<Trait>_<Type>_v1`.
+pub fn save_state(trait_name: &str, type_name: &str) -> String {
+    format!("plugin_save_state_{trait_name}_{type_name}_v{SYMBOL_VERSION}")
+}
+
+/// Restores saved state into a fresh instance after a reload:
+/// `plugin_load_state_<Trait>_<Type>_v1`.
+pub fn load_state(trait_name: &str, type_name: &str) -> String {
+    format!("plugin_load_state_{trait_name}_{type_name}_v{SYMBOL_VERSION}")
+}
+
 /// `name` with a trailing NUL, as `dlsym` wants it.
 pub fn c_name(name: &str) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(name.len() + 1);

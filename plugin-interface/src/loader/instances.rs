@@ -10,7 +10,7 @@ use crate::abi::{
 use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
 use crate::loader::scan::UnloadPath;
-use crate::proxy::{PluginInfo, RawProxy};
+use crate::proxy::{Binding, PluginInfo, RawProxy, Target};
 
 /// Instances made by one call into a library, freed together when the last
 /// proxy of the group is dropped. Holds the library open until then.
@@ -146,11 +146,12 @@ impl PluginLibrary {
             .map(|index| {
                 // SAFETY: `index < count`, both arrays hold `count` items.
                 let registration = unsafe { *header.registrations.add(index) };
-                // SAFETY: checked for null, owned by `group`.
-                let registration =
-                    unsafe { registration.as_ref() }.ok_or_else(|| bad("null registration"))?;
-                // SAFETY: as above.
-                unsafe { proxy::<I>(self, slots, &group, registration) }
+                if registration.is_null() {
+                    return Err(bad("null registration"));
+                }
+                // SAFETY: non-null, owned by `group`.
+                unsafe { target::<I>(self, slots, &group, registration) }
+                    .map(wrap::<I>)
                     .map_err(|reason| bad(&reason))
             })
             .collect()
@@ -164,6 +165,14 @@ impl PluginLibrary {
         &self,
         entry: &str,
     ) -> Result<I::Proxy, PluginError> {
+        self.make_entry::<I>(entry).map(wrap::<I>)
+    }
+
+    /// The target behind [`instantiate_entry`](Self::instantiate_entry).
+    pub(crate) fn make_entry<I: ?Sized + PluginInterface>(
+        &self,
+        entry: &str,
+    ) -> Result<Box<Target<I::VTable>>, PluginError> {
         let slots = self.slots::<I>()?;
         let trait_name = I::DESCRIPTOR.name.as_str();
         let entries = self.entries(trait_name)?;
@@ -213,22 +222,32 @@ impl PluginLibrary {
             },
         });
         // SAFETY: non-null, made by the maker, owned by `group`.
-        unsafe { proxy::<I>(self, slots, &group, &*registration) }.map_err(bad)
+        unsafe { target::<I>(self, slots, &group, registration) }.map_err(bad)
     }
 }
 
-/// Checks one registration and wraps it in `I`'s proxy.
+/// A proxy of its own for one target.
+fn wrap<I: ?Sized + PluginInterface>(target: Box<Target<I::VTable>>) -> I::Proxy {
+    I::wrap(RawProxy::from_binding(Arc::new(Binding::new(
+        target,
+        I::ABSENT,
+    ))))
+}
+
+/// Checks one registration and makes the target a proxy calls.
 ///
 /// # Safety
 ///
-/// `registration` must be owned by `group`, from `library`, whose canary
-/// says the plugin fills `slots` of `I`'s method slots.
-unsafe fn proxy<I: ?Sized + PluginInterface>(
+/// `registration` must be non-null, owned by `group`, from `library`,
+/// whose canary says the plugin fills `slots` of `I`'s method slots.
+unsafe fn target<I: ?Sized + PluginInterface>(
     library: &PluginLibrary,
     slots: u32,
     group: &Arc<Group>,
-    registration: &Registration,
-) -> Result<I::Proxy, String> {
+    registration_ptr: *mut Registration,
+) -> Result<Box<Target<I::VTable>>, String> {
+    // SAFETY: per the contract.
+    let registration = unsafe { &*registration_ptr };
     let expected = I::DESCRIPTOR;
     if registration.trait_name.as_str() != expected.name.as_str() {
         return Err(format!(
@@ -273,17 +292,16 @@ unsafe fn proxy<I: ?Sized + PluginInterface>(
     // SAFETY: the vtable's first `slots` slots passed the layout check,
     // `extended` covers the rest, and `owner` keeps the registration and
     // library.
-    let raw = unsafe {
-        RawProxy::new(
-            registration.instance,
+    Ok(unsafe {
+        Target::new(
+            registration_ptr,
             registration.vtable.cast::<I::VTable>(),
             slots,
             extended,
             info,
             owner,
         )
-    };
-    Ok(I::wrap(raw))
+    })
 }
 
 /// A full-size copy of a plugin vtable that is `size` bytes long: the

@@ -14,6 +14,7 @@ use crate::layout::bytes;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
 use crate::loader::compat::{self, Slots};
 use crate::loader::file;
+use crate::loader::residency::{self, UnloadOutcome, UnloadPolicy};
 use crate::loader::scan::LoadOptions;
 
 /// A plugin library, opened and with its canary checked.
@@ -40,7 +41,11 @@ pub struct PluginLibrary {
 }
 
 struct Inner {
+    /// The path the host named; errors and proxies report it.
     path: Arc<Path>,
+    /// The file actually mapped: `path`, or a manager's private copy.
+    loaded_from: PathBuf,
+    policy: UnloadPolicy,
     /// The canary copied into host memory, made when first asked for.
     canary: OnceLock<CanaryInfo>,
     /// The canary static itself, which the checks read. Valid while
@@ -73,6 +78,8 @@ pub struct UnloadReport {
     pub library: PathBuf,
     /// Unmaker counter of each trait, read just before closing.
     pub counters: BTreeMap<String, u64>,
+    /// Whether the library really left the process.
+    pub outcome: UnloadOutcome,
 }
 
 impl UnloadReport {
@@ -99,21 +106,35 @@ impl PluginLibrary {
     /// `panic = "abort"` is accepted.
     pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        file::validate(path)?;
+        Self::open_as(path, path, options)
+    }
+
+    /// Opens `file`, a copy of `origin`, reporting `origin` as its path.
+    pub(crate) fn open_as(
+        file: &Path,
+        origin: &Path,
+        options: &LoadOptions,
+    ) -> Result<Self, PluginError> {
+        let path = origin;
+        file::validate(file).map_err(|mut error| {
+            *error.library_mut() = path.to_path_buf();
+            error
+        })?;
         // A bare file name would make the dynamic loader search its library
         // path instead of opening this file.
-        let load_path = match path.parent() {
-            Some(parent) if parent.as_os_str().is_empty() => Path::new(".").join(path),
-            _ => path.to_path_buf(),
+        let load_path = match file.parent() {
+            Some(parent) if parent.as_os_str().is_empty() => Path::new(".").join(file),
+            _ => file.to_path_buf(),
         };
         // SAFETY: loading a library runs its initialisers. Plugin libraries
         // are trusted native code; the file was checked above, and a file
         // that is still not a library is refused by the dynamic loader.
-        let library =
-            unsafe { libloading::Library::new(&load_path) }.map_err(|error| PluginError::Open {
+        let library = unsafe { dlopen(&load_path, options.policy) }.map_err(|error| {
+            PluginError::Open {
                 library: path.to_path_buf(),
                 message: loader_message(&load_path, &error),
-            })?;
+            }
+        })?;
         let symbol = plugin_symbols::c_name(plugin_symbols::CANARY);
         // SAFETY: the canary is looked up as an address only; `canary::read`
         // checks what it points to before trusting it.
@@ -121,7 +142,7 @@ impl PluginLibrary {
             .map(|symbol| *symbol)
             .ok()
             .filter(|address| !address.is_null())
-            .ok_or_else(|| match file::other_canary_version(path) {
+            .ok_or_else(|| match file::other_canary_version(file) {
                 Some(found) => PluginError::CanaryVersion {
                     library: path.to_path_buf(),
                     expected: plugin_symbols::CANARY_VERSION,
@@ -155,6 +176,8 @@ impl PluginLibrary {
         Ok(Self {
             inner: Arc::new(Inner {
                 path: Arc::from(path),
+                loaded_from: load_path,
+                policy: options.policy,
                 canary: OnceLock::new(),
                 raw_canary,
                 library: Some(library),
@@ -162,9 +185,16 @@ impl PluginLibrary {
         })
     }
 
-    /// The path the library was opened from.
+    /// The path the library was opened from (for a manager's library, the
+    /// path the host named, not the private copy).
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The file the dynamic loader mapped: [`path`](Self::path), or a
+    /// manager's private copy of it.
+    pub fn loaded_from(&self) -> &Path {
+        &self.inner.loaded_from
     }
 
     pub(crate) fn shared_path(&self) -> Arc<Path> {
@@ -257,13 +287,32 @@ impl PluginLibrary {
             .map(|info| Ok((info.name.clone(), inner.unmaker_counter(&info.name)?)))
             .collect::<Result<BTreeMap<_, _>, PluginError>>()?;
         let library = inner.library.take().expect("open until closed");
-        library.close().map_err(|error| PluginError::Close {
-            library: path.clone(),
-            message: error.to_string(),
-        })?;
+        let outcome = match inner.policy {
+            UnloadPolicy::Close => {
+                library.close().map_err(|error| PluginError::Close {
+                    library: path.clone(),
+                    message: error.to_string(),
+                })?;
+                residency::probe(&inner.loaded_from)
+            }
+            UnloadPolicy::NoDelete if cfg!(unix) => {
+                library.close().map_err(|error| PluginError::Close {
+                    library: path.clone(),
+                    message: error.to_string(),
+                })?;
+                UnloadOutcome::Kept {
+                    policy: UnloadPolicy::NoDelete,
+                }
+            }
+            policy => {
+                core::mem::forget(library);
+                UnloadOutcome::Kept { policy }
+            }
+        };
         Ok(UnloadReport {
             library: path,
             counters,
+            outcome,
         })
     }
 }
@@ -347,6 +396,30 @@ unsafe extern "C" fn collect_entry(context: *mut c_void, factory: *const Registr
     });
     if let Err(payload) = copied {
         crate::export::drop_payload(payload);
+    }
+}
+
+/// Opens `path` with the flags `policy` asks for.
+///
+/// # Safety
+///
+/// As for [`libloading::Library::new`]: the library's initialisers run.
+unsafe fn dlopen(path: &Path, policy: UnloadPolicy) -> Result<libloading::Library, libloading::Error> {
+    #[cfg(unix)]
+    {
+        use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+        let flags = match policy {
+            UnloadPolicy::NoDelete => RTLD_NOW | RTLD_LOCAL | libc::RTLD_NODELETE,
+            UnloadPolicy::Close | UnloadPolicy::Leak => RTLD_NOW | RTLD_LOCAL,
+        };
+        // SAFETY: forwarded from the caller.
+        unsafe { Library::open(Some(path), flags) }.map(Into::into)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = policy;
+        // SAFETY: forwarded from the caller.
+        unsafe { libloading::Library::new(path) }
     }
 }
 

@@ -6,10 +6,12 @@ mod compat;
 mod file;
 mod instances;
 mod library;
+mod residency;
 mod scan;
 
 pub use canary::{CanaryInfo, MethodInfo, TraitInfo};
 pub use library::{EntryInfo, PluginLibrary, UnloadReport};
+pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use scan::{
     DirectoryScan, FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins,
     load_plugins_with, scan_directory,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
+use crate::loader::residency::UnloadPolicy;
 
 /// How instances made by [`PluginLibrary::instantiate_with`] are freed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub struct LoadOptions {
     /// Accept plugins built with `panic = "abort"` (refused by default: a
     /// panic in them ends the host process).
     pub allow_panic_abort: bool,
+    /// What closing a library does.
+    pub policy: UnloadPolicy,
 }
 
 impl LoadOptions {
@@ -39,6 +42,12 @@ impl LoadOptions {
     /// Accepts plugins built with `panic = "abort"`.
     pub fn allow_panic_abort(mut self, allow: bool) -> Self {
         self.allow_panic_abort = allow;
+        self
+    }
+
+    /// Sets what closing a library does.
+    pub fn policy(mut self, policy: UnloadPolicy) -> Self {
+        self.policy = policy;
         self
     }
 }
@@ -123,6 +132,10 @@ pub struct LoadReport<I: ?Sized + PluginInterface> {
 }
 
 impl<I: ?Sized + PluginInterface> LoadReport<I> {
+    pub(crate) fn new(files: Vec<FileReport<I>>, ignored: Vec<PathBuf>) -> Self {
+        Self { files, ignored }
+    }
+
     /// One entry per library file.
     pub fn files(&self) -> &[FileReport<I>] {
         &self.files

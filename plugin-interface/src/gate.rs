@@ -1,0 +1,328 @@
+//! The unload gate: how a proxy call keeps the instance it calls alive
+//! without writing shared memory.
+//!
+//! Every thread that calls through a proxy owns a [`ThreadSlot`] (its own
+//! cache line) holding the targets it is calling into: a call publishes its
+//! target there with a plain store, checks that the proxy still points at
+//! it, calls, and clears the entry. The side that unloads or reloads first
+//! points the proxies elsewhere, then issues a process-wide memory barrier
+//! (Linux `membarrier`; elsewhere the callers fence instead) and waits until
+//! no slot names the old targets. Only then are the old instances freed and
+//! the library closed. This is the hazard-pointer scheme with the reader's
+//! fence moved to the writer, as in userspace RCU's "memb" flavour.
+//!
+//! Calls nested deeper than [`HAZARDS`], and calls from a thread whose
+//! thread-local storage is being torn down, count themselves in the
+//! target's [`Gate`] instead: a shared write, on those rare paths only.
+
+use core::cell::Cell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Calls one thread can have in flight through proxies, nested, before
+/// further ones take the counting path.
+pub(crate) const HAZARDS: usize = 6;
+
+/// What every proxy target starts with: the count of calls in flight that
+/// could not use a thread slot.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    overflow: AtomicUsize,
+}
+
+/// One thread's published calls.
+#[repr(align(64))]
+pub(crate) struct ThreadSlot {
+    hazards: [AtomicPtr<Gate>; HAZARDS],
+    /// Entries in use; written by the owning thread only. `HAZARDS` or more
+    /// sends every call to the slow path.
+    depth: AtomicUsize,
+    /// Whether calls must fence themselves (no process-wide barrier).
+    fence: bool,
+    /// Owned by a live thread; a free slot is reused by the next thread.
+    taken: AtomicBool,
+}
+
+impl ThreadSlot {
+    const fn new(depth: usize, fence: bool) -> Self {
+        Self {
+            hazards: [const { AtomicPtr::new(ptr::null_mut()) }; HAZARDS],
+            depth: AtomicUsize::new(depth),
+            fence,
+            taken: AtomicBool::new(true),
+        }
+    }
+}
+
+/// The slot of a thread that has not called through a proxy yet.
+static UNREGISTERED: ThreadSlot = ThreadSlot::new(HAZARDS, true);
+/// The slot of a thread whose thread-locals are being destroyed.
+static RETIRED: ThreadSlot = ThreadSlot::new(HAZARDS + 1, true);
+
+/// Every slot ever handed out; slots are never freed, only reused.
+static REGISTRY: Mutex<Vec<&'static ThreadSlot>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// This thread's slot. No destructor, so reading it costs one load.
+    static SLOT: Cell<*const ThreadSlot> = const { Cell::new(&raw const UNREGISTERED) };
+    /// Hands the slot back when the thread exits.
+    static RELEASE: Release = const { Release };
+}
+
+struct Release;
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let slot = SLOT.with(|cell| cell.replace(&raw const RETIRED));
+        // SAFETY: a slot pointer always points to a static or to a leaked
+        // registry slot.
+        let slot = unsafe { &*slot };
+        if !ptr::eq(slot, &RETIRED) && !ptr::eq(slot, &UNREGISTERED) {
+            slot.taken.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// A call in flight: the published entry, cleared on drop.
+pub(crate) struct Entered {
+    slot: *const ThreadSlot,
+    /// Index into the slot's hazards, or `usize::MAX` for a counted call.
+    index: usize,
+    gate: *const Gate,
+}
+
+impl Entered {
+    /// The target entered, as its gate.
+    #[inline(always)]
+    pub(crate) fn gate(&self) -> *const Gate {
+        self.gate
+    }
+}
+
+impl Drop for Entered {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.index == usize::MAX {
+            leave_counted(self.gate);
+            return;
+        }
+        // SAFETY: `slot` is this thread's slot, live for the whole process.
+        let slot = unsafe { &*self.slot };
+        // Release: everything the call did happens before a waiter sees
+        // the entry cleared.
+        slot.hazards[self.index].store(ptr::null_mut(), Ordering::Release);
+        slot.depth.store(self.index, Ordering::Relaxed);
+    }
+}
+
+/// Enters the target `current` points at, for one call.
+///
+/// # Safety
+///
+/// `current` must always point to a live target that starts with a
+/// [`Gate`], and a target it stops pointing at must stay alive until
+/// [`wait_idle`] says it is idle.
+#[inline(always)]
+pub(crate) unsafe fn enter<T>(current: &AtomicPtr<T>) -> Entered {
+    let slot_ptr = SLOT.with(Cell::get);
+    // SAFETY: a slot pointer always points to a static or a leaked slot.
+    let slot = unsafe { &*slot_ptr };
+    let depth = slot.depth.load(Ordering::Relaxed);
+    if depth >= HAZARDS {
+        // SAFETY: forwarded from the caller.
+        return unsafe { enter_slow(current) };
+    }
+    loop {
+        let target = current.load(Ordering::Acquire).cast::<Gate>();
+        slot.hazards[depth].store(target, Ordering::Relaxed);
+        slot.depth.store(depth + 1, Ordering::Relaxed);
+        if slot.fence {
+            fence(Ordering::SeqCst);
+        } else {
+            // Paired with the waiter's process-wide barrier.
+            compiler_fence(Ordering::SeqCst);
+        }
+        if current.load(Ordering::Acquire).cast::<Gate>() == target {
+            return Entered {
+                slot: slot_ptr,
+                index: depth,
+                gate: target,
+            };
+        }
+        slot.hazards[depth].store(ptr::null_mut(), Ordering::Relaxed);
+        slot.depth.store(depth, Ordering::Relaxed);
+    }
+}
+
+/// A thread's first call, a deeply nested call, or a call during
+/// thread-local teardown.
+///
+/// # Safety
+///
+/// As for [`enter`].
+#[cold]
+#[inline(never)]
+unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
+    let slot = SLOT.with(Cell::get);
+    if ptr::eq(slot, &UNREGISTERED) && register() {
+        // SAFETY: forwarded; the thread now has a slot of its own.
+        return unsafe { enter(current) };
+    }
+    loop {
+        let target = current.load(Ordering::SeqCst).cast::<Gate>();
+        // SAFETY: per the contract, `target` is alive while `current`
+        // points at it, and it stays alive until idle; the count taken
+        // here is what keeps it from being seen idle.
+        let gate = unsafe { &*target };
+        gate.overflow.fetch_add(1, Ordering::SeqCst);
+        if current.load(Ordering::SeqCst).cast::<Gate>() == target {
+            return Entered {
+                slot,
+                index: usize::MAX,
+                gate: target,
+            };
+        }
+        gate.overflow.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cold]
+fn leave_counted(gate: *const Gate) {
+    // SAFETY: a counted call keeps its target alive until it leaves.
+    unsafe { &*gate }.overflow.fetch_sub(1, Ordering::Release);
+}
+
+/// Gives this thread a slot; false while its thread-locals are torn down.
+fn register() -> bool {
+    let fence = !barrier::init();
+    let slot = {
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        let free = registry.iter().copied().find(|slot| {
+            slot.taken
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
+        match free {
+            Some(slot) => slot,
+            None => {
+                let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot::new(0, fence)));
+                registry.push(slot);
+                slot
+            }
+        }
+    };
+    // Registers the destructor that hands the slot back; fails once the
+    // thread's destructors have started.
+    if RELEASE.try_with(|_| ()).is_err() {
+        slot.taken.store(false, Ordering::Release);
+        SLOT.with(|cell| cell.set(&raw const RETIRED));
+        return false;
+    }
+    SLOT.with(|cell| cell.set(slot));
+    true
+}
+
+/// Waits until no call is in flight into any of `gates`, which no proxy
+/// points at any more; gives up at `deadline`. True when idle.
+pub(crate) fn wait_idle(gates: &[*const Gate], deadline: Instant) -> bool {
+    barrier::heavy();
+    let mut pause = Duration::from_micros(20);
+    loop {
+        if !busy(gates) {
+            // Acquire: the calls' effects happen before what follows.
+            fence(Ordering::Acquire);
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+fn busy(gates: &[*const Gate]) -> bool {
+    let counted = gates.iter().any(|gate| {
+        // SAFETY: the caller of `wait_idle` keeps the targets alive.
+        unsafe { &**gate }.overflow.load(Ordering::SeqCst) != 0
+    });
+    if counted {
+        return true;
+    }
+    let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry.iter().any(|slot| {
+        slot.hazards.iter().any(|hazard| {
+            let entered = hazard.load(Ordering::Acquire);
+            !entered.is_null() && gates.contains(&entered.cast_const())
+        })
+    })
+}
+
+/// The process-wide memory barrier the waiting side issues.
+mod barrier {
+    use core::sync::atomic::{Ordering, fence};
+    use std::sync::OnceLock;
+
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+
+    /// Registers for expedited barriers; false when the callers must fence.
+    pub(super) fn init() -> bool {
+        *AVAILABLE.get_or_init(register)
+    }
+
+    /// Orders every thread's earlier stores before the caller's later loads.
+    pub(super) fn heavy() {
+        if init() {
+            if expedited() {
+                return;
+            }
+            // Registered, yet the barrier failed: nothing can be assumed
+            // about the callers' order, which is a bug in the kernel
+            // interface's use; stop rather than free memory in use.
+            std::process::abort();
+        }
+        fence(Ordering::SeqCst);
+    }
+
+    #[cfg(target_os = "linux")]
+    const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+    #[cfg(target_os = "linux")]
+    const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+    #[cfg(target_os = "linux")]
+    fn register() -> bool {
+        // SAFETY: the membarrier system call takes two integer arguments
+        // and touches no memory of ours.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                0,
+                0,
+            )
+        };
+        result == 0
+    }
+
+    #[cfg(target_os = "linux")]
+    fn expedited() -> bool {
+        // SAFETY: as in `register`.
+        let result = unsafe {
+            libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0)
+        };
+        result == 0
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn register() -> bool {
+        false
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn expedited() -> bool {
+        false
+    }
+}

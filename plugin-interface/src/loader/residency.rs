@@ -1,0 +1,112 @@
+//! Whether a closed library really left the process, and what closing does
+//! per platform.
+
+use std::path::Path;
+
+/// What [`PluginLibrary::close`](crate::PluginLibrary::close) does with
+/// the library once its instances are freed and its counters read.
+///
+/// | policy | Linux (glibc) | macOS | Windows |
+/// |---|---|---|---|
+/// | `Close` | `dlclose`; the image leaves unless a thread-local destructor of the library is pending on a live thread | `dlclose`; dyld keeps images that use thread-locals (nearly every Rust library) | `FreeLibrary`; the image leaves |
+/// | `NoDelete` | opened with `RTLD_NODELETE`: stays mapped, reported `Kept` | as on Linux | treated as `Leak` |
+/// | `Leak` | never closed, reported `Kept` | same | same |
+///
+/// Unmakers run and counters are read under every policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum UnloadPolicy {
+    /// Close the library and verify that it left memory.
+    #[default]
+    Close,
+    /// Open libraries so that the dynamic loader never unmaps them
+    /// (`RTLD_NODELETE`): code addresses stay valid for the process's
+    /// lifetime, for hosts that keep function pointers or backtraces.
+    NoDelete,
+    /// Never close the library.
+    Leak,
+}
+
+/// Whether a closed library left the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnloadOutcome {
+    /// Verified gone: the dynamic loader no longer knows it and no mapping
+    /// of the file is left.
+    Unloaded,
+    /// Closed, but still in the process.
+    Resident {
+        /// What was seen.
+        reason: String,
+    },
+    /// Not closed, by the policy.
+    Kept {
+        /// The policy that kept it.
+        policy: UnloadPolicy,
+    },
+}
+
+impl UnloadOutcome {
+    /// Whether the image left the process.
+    pub fn is_unloaded(&self) -> bool {
+        matches!(self, Self::Unloaded)
+    }
+}
+
+/// Checks, after `dlclose`, whether the library loaded from `file` is still
+/// in the process.
+#[cfg(unix)]
+pub(crate) fn probe(file: &Path) -> UnloadOutcome {
+    let mut seen = Vec::new();
+    if still_loaded(file) {
+        seen.push("the dynamic loader still has it open (dlopen with RTLD_NOLOAD succeeds)");
+    }
+    if mapped(file) {
+        seen.push("its file is still mapped (/proc/self/maps)");
+    }
+    if seen.is_empty() {
+        return UnloadOutcome::Unloaded;
+    }
+    UnloadOutcome::Resident {
+        reason: format!(
+            "{}; on glibc this means a thread-local destructor of the library is pending on a live thread (or another handle opened it)",
+            seen.join(" and ")
+        ),
+    }
+}
+
+/// Not verified on this platform: reported as resident, never assumed gone.
+#[cfg(not(unix))]
+pub(crate) fn probe(_file: &Path) -> UnloadOutcome {
+    UnloadOutcome::Resident {
+        reason: "whether the library left memory is not checked on this platform".to_owned(),
+    }
+}
+
+#[cfg(unix)]
+fn still_loaded(file: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(name) = std::ffi::CString::new(file.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: RTLD_NOLOAD never loads anything, so no initialiser runs; a
+    // handle it returns is a new reference to an image already loaded,
+    // given back at once.
+    unsafe {
+        let handle = libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+        if handle.is_null() {
+            return false;
+        }
+        libc::dlclose(handle);
+    }
+    true
+}
+
+/// Whether a mapping of `file` is left; false where `/proc` is missing.
+#[cfg(unix)]
+fn mapped(file: &Path) -> bool {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return false;
+    };
+    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let wanted = file.to_string_lossy();
+    maps.lines().any(|line| line.contains(&*wanted))
+}

@@ -1,0 +1,494 @@
+//! `PluginManager`: owns loaded libraries, hands out proxies that survive
+//! reloads, and unloads in two phases.
+
+mod bound;
+mod copies;
+mod events;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use crate::error::PluginError;
+use crate::gate::{self, Gate};
+use crate::interface::PluginInterface;
+use crate::loader::{FileReport, LoadReport, PluginLibrary, UnloadReport, scan_directory};
+use crate::proxy::{Binding, RawProxy};
+
+use bound::{Bound, Rebind, Staged};
+use copies::Copies;
+pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
+
+/// Owns plugin libraries: loads each from a private copy, hands out proxies
+/// that follow reloads, reloads without ever dropping a working version,
+/// and unloads in two phases.
+///
+/// ```no_run
+/// use greeter_interface::Greeter;
+/// use plugin_interface::{PluginManager, ReloadOutcome};
+///
+/// let manager = PluginManager::new()?;
+/// manager.load("plugins/libenglish_plugin.so")?;
+/// let english = manager.proxy::<dyn Greeter>("plugins/libenglish_plugin.so", "English")?;
+/// println!("{}", english.greet("world"));
+///
+/// // ... the file is rebuilt ...
+/// if let ReloadOutcome::Reloaded { generation } = manager.reload("plugins/libenglish_plugin.so")? {
+///     println!("generation {generation}: {}", english.greet("world"));
+/// }
+///
+/// let report = manager.unload_by_path("plugins/libenglish_plugin.so")?;
+/// println!("{:?} {:?}", report.counter("Greeter"), report.outcome);
+/// assert!(english.try_greet("world").is_err()); // unloaded
+/// # Ok::<(), plugin_interface::PluginError>(())
+/// ```
+///
+/// Every method takes `&self`; the manager is `Send + Sync`, so one
+/// manager can serve a watcher thread and the host's threads at once.
+#[derive(Debug)]
+pub struct PluginManager {
+    state: Mutex<State>,
+    options: ManagerOptions,
+    subscribers: Mutex<Vec<Sender<ReloadEvent>>>,
+    copies: Copies,
+}
+
+#[derive(Default)]
+struct State {
+    libraries: BTreeMap<PathBuf, Record>,
+    /// Old versions whose instances still had calls in flight after a
+    /// reload; freed once idle.
+    draining: Vec<Retiring>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("libraries", &self.libraries.keys().collect::<Vec<_>>())
+            .field("draining", &self.draining.len())
+            .finish()
+    }
+}
+
+/// One loaded library.
+struct Record {
+    handle: PluginHandle,
+    library: PluginLibrary,
+    bindings: Vec<Box<dyn Rebind>>,
+}
+
+/// Instances taken out of their proxies, and the library they live in.
+struct Retiring {
+    targets: Vec<Box<dyn Staged>>,
+    library: PluginLibrary,
+}
+
+impl Retiring {
+    fn gates(&self) -> Vec<*const Gate> {
+        self.targets.iter().map(|target| target.gate()).collect()
+    }
+}
+
+impl PluginManager {
+    /// A manager with default options and a fresh private directory for
+    /// its copies.
+    pub fn new() -> Result<Self, PluginError> {
+        Self::with_options(ManagerOptions::default())
+    }
+
+    /// A manager with `options`.
+    pub fn with_options(options: ManagerOptions) -> Result<Self, PluginError> {
+        Ok(Self {
+            state: Mutex::new(State::default()),
+            options,
+            subscribers: Mutex::new(Vec::new()),
+            copies: Copies::new()?,
+        })
+    }
+
+    /// The private directory (mode 0700) holding the copies the dynamic
+    /// loader maps; removed when the manager is dropped.
+    pub fn copies_dir(&self) -> &Path {
+        self.copies.dir()
+    }
+
+    /// Loads the library at `path` from a private copy: checks the file,
+    /// copies its bytes, opens the copy and checks its canary.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<PluginHandle, PluginError> {
+        let path = absolute(path.as_ref())?;
+        let mut state = self.lock();
+        reap(&mut state.draining);
+        if state.libraries.contains_key(&path) {
+            return Err(PluginError::AlreadyLoaded { library: path });
+        }
+        let (handle, library) = self.open(&path, 1, None)?;
+        state.libraries.insert(
+            path,
+            Record {
+                handle: handle.clone(),
+                library,
+                bindings: Vec::new(),
+            },
+        );
+        Ok(handle)
+    }
+
+    /// Loads every library file in `dir` (sorted; see
+    /// [`scan_directory`]) and makes one proxy per implementation of `I`.
+    /// The proxies follow reloads of their library. One bad file is an
+    /// error entry in the report, not the end of the batch.
+    pub fn load_plugins<I: ?Sized + PluginInterface>(
+        &self,
+        dir: impl AsRef<Path>,
+    ) -> Result<LoadReport<I>, PluginError>
+    where
+        I::Proxy: Send,
+    {
+        let scan = scan_directory(dir.as_ref())?;
+        let files = scan
+            .libraries
+            .into_iter()
+            .map(|path| {
+                let result = match self.load(&path) {
+                    Ok(_) | Err(PluginError::AlreadyLoaded { .. }) => self.proxies::<I>(&path),
+                    Err(error) => Err(error),
+                };
+                FileReport { path, result }
+            })
+            .collect();
+        Ok(LoadReport::new(files, scan.ignored))
+    }
+
+    /// One proxy per implementation of `I` in the library loaded from
+    /// `path`, each with an instance of its own, in entry order.
+    pub fn proxies<I: ?Sized + PluginInterface>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<Vec<I::Proxy>, PluginError>
+    where
+        I::Proxy: Send,
+    {
+        let path = absolute(path.as_ref())?;
+        let mut state = self.lock();
+        let record = record(&mut state, &path)?;
+        let entries = record.library.entries(I::DESCRIPTOR.name.as_str())?;
+        entries
+            .iter()
+            .map(|entry| make_proxy::<I>(record, &entry.entry))
+            .collect()
+    }
+
+    /// A proxy of the implementation `entry` of `I` (the type's name, e.g.
+    /// `English`) in the library loaded from `path`.
+    pub fn proxy<I: ?Sized + PluginInterface>(
+        &self,
+        path: impl AsRef<Path>,
+        entry: &str,
+    ) -> Result<I::Proxy, PluginError>
+    where
+        I::Proxy: Send,
+    {
+        let path = absolute(path.as_ref())?;
+        let mut state = self.lock();
+        make_proxy::<I>(record(&mut state, &path)?, entry)
+    }
+
+    /// The library loaded from `path`, if any.
+    pub fn handle(&self, path: impl AsRef<Path>) -> Option<PluginHandle> {
+        let path = absolute(path.as_ref()).ok()?;
+        self.lock()
+            .libraries
+            .get(&path)
+            .map(|record| record.handle.clone())
+    }
+
+    /// Every loaded library, in path order.
+    pub fn loaded(&self) -> Vec<PluginHandle> {
+        self.lock()
+            .libraries
+            .values()
+            .map(|record| record.handle.clone())
+            .collect()
+    }
+
+    /// Sends reload events to the returned receiver from now on.
+    pub fn subscribe(&self) -> Receiver<ReloadEvent> {
+        let (sender, receiver) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sender);
+        receiver
+    }
+
+    /// Reloads the library loaded from `path` from the file's current
+    /// content, while the old version keeps serving: checks and copies the
+    /// file, opens the copy, checks its canary, makes a new instance for
+    /// every live proxy, carries state where the implementation opted in
+    /// (`#[plugin_impl(Trait, state)]`), then points the proxies at the new
+    /// instances and unloads the old version. On any failure the old
+    /// version keeps serving, a [`ReloadEvent::Failed`] says why, and the
+    /// error is returned.
+    ///
+    /// A file whose content hash equals the loaded version's is not
+    /// reloaded: [`ReloadOutcome::Unchanged`].
+    ///
+    /// State is saved while the old version still serves: calls that
+    /// change it during the reload may be missing from what is carried.
+    pub fn reload(&self, path: impl AsRef<Path>) -> Result<ReloadOutcome, PluginError> {
+        let path = absolute(path.as_ref())?;
+        let mut state = self.lock();
+        reap(&mut state.draining);
+        let record = record(&mut state, &path)?;
+        let bytes = copies::read(&path)?;
+        let hash = copies::hash(&bytes);
+        if hash == record.handle.hash {
+            return Ok(ReloadOutcome::Unchanged);
+        }
+        self.emit(ReloadEvent::Preparing { path: path.clone() });
+        let generation = record.handle.generation + 1;
+        let prepared = self
+            .open(&path, generation, Some((bytes, hash)))
+            .and_then(|(handle, library)| {
+                stage(record, &library).map(|staged| (handle, library, staged))
+            });
+        let (handle, library, staged) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                self.emit(ReloadEvent::Failed {
+                    path,
+                    reason: error.to_string(),
+                });
+                return Err(error);
+            }
+        };
+        record.bindings.retain(|bound| bound.alive());
+        let old_targets = record
+            .bindings
+            .iter()
+            .zip(staged)
+            .filter_map(|(bound, staged)| bound.install(staged))
+            .collect();
+        let old_library = core::mem::replace(&mut record.library, library);
+        let old_copy = core::mem::replace(&mut record.handle, handle).copy;
+        let retiring = Retiring {
+            targets: old_targets,
+            library: old_library,
+        };
+        let deadline = Instant::now() + self.options.drain_timeout;
+        if gate::wait_idle(&retiring.gates(), deadline) {
+            finish(retiring, &old_copy);
+        } else {
+            state.draining.push(retiring);
+        }
+        self.emit(ReloadEvent::Reloaded {
+            path,
+            generation,
+        });
+        Ok(ReloadOutcome::Reloaded { generation })
+    }
+
+    /// Unloads the library loaded from `path`, in two phases. Logical: its
+    /// proxies return [`PluginError::Unloaded`] for new calls; calls in
+    /// flight finish first (waiting up to the drain timeout, then
+    /// returning [`PluginError::Busy`] with the plugin still serving); the
+    /// unmakers run and the counters are read into host memory. Physical:
+    /// the library is closed as the [`UnloadPolicy`](crate::UnloadPolicy)
+    /// says, and the report says whether it really left the process.
+    pub fn unload_by_path(&self, path: impl AsRef<Path>) -> Result<UnloadReport, PluginError> {
+        let path = absolute(path.as_ref())?;
+        let mut state = self.lock();
+        reap(&mut state.draining);
+        let record = record(&mut state, &path)?;
+        record.bindings.retain(|bound| bound.alive());
+        let retired: Vec<(usize, Box<dyn Staged>)> = record
+            .bindings
+            .iter()
+            .enumerate()
+            .filter_map(|(index, bound)| bound.retire().map(|target| (index, target)))
+            .collect();
+        let gates: Vec<*const Gate> = retired.iter().map(|(_, target)| target.gate()).collect();
+        let deadline = Instant::now() + self.options.drain_timeout;
+        if !gate::wait_idle(&gates, deadline) {
+            for (index, target) in retired {
+                // Back to serving: the binding pointed at this very target.
+                if let Some(stand_in) = record.bindings[index].install(target) {
+                    drop(stand_in);
+                }
+            }
+            return Err(PluginError::Busy {
+                library: path,
+                waited: self.options.drain_timeout,
+            });
+        }
+        let record = state.libraries.remove(&path).expect("found above");
+        drop(retired);
+        drop(record.bindings);
+        let report = record.library.close()?;
+        if report.outcome.is_unloaded() {
+            copies::remove(&record.handle.copy);
+        }
+        Ok(report)
+    }
+
+    /// Unloads every library; one report per library, in path order. The
+    /// first error is returned after trying them all.
+    pub fn close(self) -> Result<Vec<UnloadReport>, PluginError> {
+        self.unload_all()
+    }
+
+    fn unload_all(&self) -> Result<Vec<UnloadReport>, PluginError> {
+        let paths: Vec<PathBuf> = self.lock().libraries.keys().cloned().collect();
+        let mut reports = Vec::new();
+        let mut first_error = None;
+        for path in paths {
+            match self.unload_by_path(&path) {
+                Ok(report) => reports.push(report),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        let mut state = self.lock();
+        let deadline = Instant::now() + self.options.drain_timeout;
+        for retiring in state.draining.drain(..) {
+            if gate::wait_idle(&retiring.gates(), deadline) {
+                let copy = retiring.library.loaded_from().to_path_buf();
+                finish(retiring, &copy);
+            } else {
+                // Calls are still running in it: freeing it would pull the
+                // code from under them. Leak it instead.
+                core::mem::forget(retiring);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(reports),
+        }
+    }
+
+    /// Opens a private copy of `path` as generation `generation`, from
+    /// `content` already read, or from the file.
+    fn open(
+        &self,
+        path: &Path,
+        generation: u64,
+        content: Option<(Vec<u8>, u128)>,
+    ) -> Result<(PluginHandle, PluginLibrary), PluginError> {
+        let (bytes, hash) = match content {
+            Some(content) => content,
+            None => {
+                let bytes = copies::read(path)?;
+                let hash = copies::hash(&bytes);
+                (bytes, hash)
+            }
+        };
+        let copy = self.copies.write(path, generation, hash, &bytes)?;
+        match PluginLibrary::open_as(&copy, path, &self.options.load) {
+            Ok(library) => Ok((
+                PluginHandle {
+                    path: Arc::from(path),
+                    copy,
+                    generation,
+                    hash,
+                },
+                library,
+            )),
+            Err(error) => {
+                copies::remove(&copy);
+                Err(error)
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn emit(&self, event: ReloadEvent) {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|subscriber| subscriber.send(event.clone()).is_ok());
+    }
+}
+
+impl Drop for PluginManager {
+    /// Unloads every library (proxies still held return
+    /// [`PluginError::Unloaded`]), then removes the private copies.
+    fn drop(&mut self) {
+        drop(self.unload_all());
+    }
+}
+
+/// New instances from `library` for every live proxy of `record`, with
+/// their state carried over; in the order of `record.bindings` after
+/// dropping dead ones.
+fn stage(record: &mut Record, library: &PluginLibrary) -> Result<Vec<Box<dyn Staged>>, PluginError> {
+    record.bindings.retain(|bound| bound.alive());
+    let mut staged = Vec::with_capacity(record.bindings.len());
+    for bound in &record.bindings {
+        let target = bound.make(library)?;
+        bound.carry_state(&record.library, library, &*target)?;
+        staged.push(target);
+    }
+    Ok(staged)
+}
+
+/// Frees retired instances (their unmakers run) and closes their library,
+/// removing its copy once it is verified gone.
+fn finish(retiring: Retiring, copy: &Path) {
+    let Retiring { targets, library } = retiring;
+    drop(targets);
+    if let Ok(report) = library.close()
+        && report.outcome.is_unloaded()
+    {
+        copies::remove(copy);
+    }
+}
+
+/// Frees the draining old versions that have gone idle.
+fn reap(draining: &mut Vec<Retiring>) {
+    let now = Instant::now();
+    let mut index = 0;
+    while index < draining.len() {
+        if gate::wait_idle(&draining[index].gates(), now) {
+            let retiring = draining.swap_remove(index);
+            let copy = retiring.library.loaded_from().to_path_buf();
+            finish(retiring, &copy);
+        } else {
+            index += 1;
+        }
+    }
+}
+
+fn record<'a>(state: &'a mut State, path: &Path) -> Result<&'a mut Record, PluginError> {
+    state
+        .libraries
+        .get_mut(path)
+        .ok_or_else(|| PluginError::NotLoaded {
+            library: path.to_path_buf(),
+        })
+}
+
+fn make_proxy<I: ?Sized + PluginInterface>(
+    record: &mut Record,
+    entry: &str,
+) -> Result<I::Proxy, PluginError>
+where
+    I::Proxy: Send,
+{
+    let target = record.library.make_entry::<I>(entry)?;
+    let binding = Arc::new(Binding::new(target, I::ABSENT));
+    record.bindings.push(Box::new(Bound::<I>::new(&binding, entry)));
+    Ok(I::wrap(RawProxy::from_binding(binding)))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, PluginError> {
+    std::path::absolute(path).map_err(|source| PluginError::Io {
+        library: path.to_path_buf(),
+        source,
+    })
+}
