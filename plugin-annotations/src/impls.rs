@@ -185,17 +185,25 @@ fn state_hooks(
 ) -> TokenStream {
     let save = format_ident!("{}", plugin_symbols::save_state(trait_name, entry));
     let load = format_ident!("{}", plugin_symbols::load_state(trait_name, entry));
-    let save_body = quote_spanned!(span=> #private::save_state::<#self_ty>(registration));
-    let load_body =
-        quote_spanned!(span=> #private::load_state::<#self_ty>(registration, version, bytes));
+    // Named at the `state` flag, so a type without `PluginState` gets one
+    // error there.
+    let stateful = syn::Ident::new("__Stateful", span);
     quote! {
+        type #stateful = #self_ty;
+
+        struct __State;
+
+        impl #private::StateHooks for __State {
+            type Type = #stateful;
+        }
+
         #[allow(non_snake_case)]
         #[unsafe(no_mangle)]
         unsafe extern "C" fn #save(
             registration: *const #private::Registration,
         ) -> #private::Returned<#private::SavedState> {
             // The caller passes a live registration made by this impl's maker.
-            unsafe { #save_body }
+            unsafe { #private::save_hook::<__State>(registration) }
         }
 
         #[allow(non_snake_case)]
@@ -206,7 +214,7 @@ fn state_hooks(
             bytes: #private::RSlice<'_, u8>,
         ) -> #private::Returned<#private::RResult<#private::Unit, #private::RString>> {
             // As above, with no other reference to the fresh instance.
-            unsafe { #load_body }
+            unsafe { #private::load_hook::<__State>(registration, version, bytes) }
         }
     }
 }

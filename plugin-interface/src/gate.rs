@@ -15,6 +15,9 @@
 //! thread-local storage is being torn down, count themselves in the
 //! target's [`Gate`] instead: a shared write, on those rare paths only.
 
+// Without the `host` feature nothing unloads or reloads.
+#![cfg_attr(not(feature = "host"), allow(dead_code))]
+
 use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
@@ -310,9 +313,8 @@ mod barrier {
     #[cfg(target_os = "linux")]
     fn expedited() -> bool {
         // SAFETY: as in `register`.
-        let result = unsafe {
-            libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0)
-        };
+        let result =
+            unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) };
         result == 0
     }
 

@@ -72,6 +72,19 @@
 //! # Ok::<(), plugin_interface::PluginError>(())
 //! ```
 //!
+//! # Unload and hot reload
+//!
+//! A [`PluginManager`] (feature `host`) loads each library from a private
+//! copy and hands out proxies that follow reloads: `reload` checks the new
+//! file and makes its instances (carrying [`PluginState`] where an
+//! implementation opts in) while the old version serves, then switches
+//! every proxy at once; any failure keeps the old version. Unloading is
+//! two-phase: proxies return [`PluginError::Unloaded`] for new calls,
+//! calls in flight finish, unmakers run, counters are read into host
+//! memory, and the library is closed and checked for residency
+//! ([`UnloadOutcome`]). With the feature `watch`, the [`watch`] module
+//! drives a manager from a directory's changes.
+//!
 //! # What crosses the boundary
 //!
 //! Only `extern "C"` functions and `#[repr(C)]` data. Method arguments and
@@ -79,7 +92,7 @@
 //! of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried
 //! types, and `#[repr(C)]` structs that derive [`PluginData`]; receivers
 //! are `&self` or `&mut self`. A method may return `&str` borrowed from
-//! `&self`. Strings and vectors cross as abi_stable's `RString` and `RVec`,
+//! `&self` (the proxy keeps a host copy of each distinct string). Strings and vectors cross as abi_stable's `RString` and `RVec`,
 //! which free through the allocator that made them; whatever the host keeps
 //! is copied into host memory.
 //!
@@ -133,12 +146,10 @@ pub use proxy::{Call, PluginInfo, RawProxy};
 pub use state::PluginState;
 
 #[cfg(feature = "host")]
-pub use manager::{
-    ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome,
-};
-#[cfg(feature = "host")]
 pub use loader::{
     CanaryInfo, DirectoryScan, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo,
-    PluginLibrary, PluginSpec, TraitInfo, UnloadOutcome, UnloadPath, UnloadPolicy, UnloadReport, get_unmaker_counter,
-    get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
+    PluginLibrary, PluginSpec, TraitInfo, UnloadOutcome, UnloadPath, UnloadPolicy, UnloadReport,
+    get_unmaker_counter, get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };
+#[cfg(feature = "host")]
+pub use manager::{ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome};

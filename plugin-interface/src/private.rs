@@ -26,7 +26,7 @@ pub use crate::export::{
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, known};
 pub use crate::proxy::{PluginInfo, RawProxy};
-pub use crate::state::{SavedState, load as load_state, save as save_state};
+pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as
 /// implementations for the crate's `__PluginAggregates` marker.

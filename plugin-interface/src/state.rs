@@ -1,6 +1,9 @@
 //! State carried across a reload: opt-in, versioned bytes that the old
 //! instance saves and the new one restores.
 
+// Without the `host` feature nothing unloads or reloads.
+#![cfg_attr(not(feature = "host"), allow(dead_code))]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::std_types::{RResult, RSlice, RString, RVec};
@@ -85,7 +88,8 @@ pub struct SavedState {
 }
 
 /// `plugin_save_state_<Trait>_<Type>_v1`.
-pub type SaveState = unsafe extern "C" fn(registration: *const Registration) -> Returned<SavedState>;
+pub type SaveState =
+    unsafe extern "C" fn(registration: *const Registration) -> Returned<SavedState>;
 
 /// `plugin_load_state_<Trait>_<Type>_v1`.
 pub type LoadState = unsafe extern "C" fn(
@@ -94,7 +98,38 @@ pub type LoadState = unsafe extern "C" fn(
     bytes: RSlice<'_, u8>,
 ) -> Returned<RResult<Unit, RString>>;
 
+/// Names the type whose state `#[plugin_impl(Trait, state)]` carries; the
+/// one place a type without [`PluginState`] errors.
+pub trait StateHooks {
+    /// The implementing type.
+    type Type: PluginState;
+}
+
 /// The body of `plugin_save_state_<Trait>_<Type>_v1`.
+///
+/// # Safety
+///
+/// As for [`save`].
+pub unsafe fn save_hook<S: StateHooks>(registration: *const Registration) -> Returned<SavedState> {
+    // SAFETY: forwarded from the caller.
+    unsafe { save::<S::Type>(registration) }
+}
+
+/// The body of `plugin_load_state_<Trait>_<Type>_v1`.
+///
+/// # Safety
+///
+/// As for [`load`].
+pub unsafe fn load_hook<S: StateHooks>(
+    registration: *mut Registration,
+    version: u32,
+    bytes: RSlice<'_, u8>,
+) -> Returned<RResult<Unit, RString>> {
+    // SAFETY: forwarded from the caller.
+    unsafe { load::<S::Type>(registration, version, bytes) }
+}
+
+/// Saves the state of a `T`.
 ///
 /// # Safety
 ///
@@ -111,7 +146,7 @@ pub unsafe fn save<T: PluginState>(registration: *const Registration) -> Returne
     })
 }
 
-/// The body of `plugin_load_state_<Trait>_<Type>_v1`.
+/// Restores the state of a `T`.
 ///
 /// # Safety
 ///

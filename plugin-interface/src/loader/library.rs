@@ -129,12 +129,11 @@ impl PluginLibrary {
         // SAFETY: loading a library runs its initialisers. Plugin libraries
         // are trusted native code; the file was checked above, and a file
         // that is still not a library is refused by the dynamic loader.
-        let library = unsafe { dlopen(&load_path, options.policy) }.map_err(|error| {
-            PluginError::Open {
+        let library =
+            unsafe { dlopen(&load_path, options.policy) }.map_err(|error| PluginError::Open {
                 library: path.to_path_buf(),
                 message: loader_message(&load_path, &error),
-            }
-        })?;
+            })?;
         let symbol = plugin_symbols::c_name(plugin_symbols::CANARY);
         // SAFETY: the canary is looked up as an address only; `canary::read`
         // checks what it points to before trusting it.
@@ -404,7 +403,10 @@ unsafe extern "C" fn collect_entry(context: *mut c_void, factory: *const Registr
 /// # Safety
 ///
 /// As for [`libloading::Library::new`]: the library's initialisers run.
-unsafe fn dlopen(path: &Path, policy: UnloadPolicy) -> Result<libloading::Library, libloading::Error> {
+unsafe fn dlopen(
+    path: &Path,
+    policy: UnloadPolicy,
+) -> Result<libloading::Library, libloading::Error> {
     #[cfg(unix)]
     {
         use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};

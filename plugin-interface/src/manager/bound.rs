@@ -141,7 +141,9 @@ where
                 return Err(refused(format!("saving state panicked: {message}")));
             }
             // SAFETY: no failure, so the hook initialised the value.
-            Ok(Some(state::into_host(unsafe { returned.value.assume_init() })))
+            Ok(Some(state::into_host(unsafe {
+                returned.value.assume_init()
+            })))
         })?;
         let Some(saved) = saved else {
             return Ok(());
@@ -175,7 +177,9 @@ where
             .downcast::<Held<I::VTable>>()
             .expect("staged by this binding's `make`");
         match self.binding.upgrade() {
-            Some(binding) => binding.swap(held.0).map(|old| Box::new(Held(old)) as Box<dyn Staged>),
+            Some(binding) => binding
+                .swap(held.0)
+                .map(|old| Box::new(Held(old)) as Box<dyn Staged>),
             // No proxy left: the new instance is freed at once.
             None => Some(held),
         }

@@ -249,11 +249,11 @@ impl PluginManager {
         }
         self.emit(ReloadEvent::Preparing { path: path.clone() });
         let generation = record.handle.generation + 1;
-        let prepared = self
-            .open(&path, generation, Some((bytes, hash)))
-            .and_then(|(handle, library)| {
-                stage(record, &library).map(|staged| (handle, library, staged))
-            });
+        let prepared =
+            self.open(&path, generation, Some((bytes, hash)))
+                .and_then(|(handle, library)| {
+                    stage(record, &library).map(|staged| (handle, library, staged))
+                });
         let (handle, library, staged) = match prepared {
             Ok(prepared) => prepared,
             Err(error) => {
@@ -283,10 +283,7 @@ impl PluginManager {
         } else {
             state.draining.push(retiring);
         }
-        self.emit(ReloadEvent::Reloaded {
-            path,
-            generation,
-        });
+        self.emit(ReloadEvent::Reloaded { path, generation });
         Ok(ReloadOutcome::Reloaded { generation })
     }
 
@@ -426,7 +423,10 @@ impl Drop for PluginManager {
 /// New instances from `library` for every live proxy of `record`, with
 /// their state carried over; in the order of `record.bindings` after
 /// dropping dead ones.
-fn stage(record: &mut Record, library: &PluginLibrary) -> Result<Vec<Box<dyn Staged>>, PluginError> {
+fn stage(
+    record: &mut Record,
+    library: &PluginLibrary,
+) -> Result<Vec<Box<dyn Staged>>, PluginError> {
     record.bindings.retain(|bound| bound.alive());
     let mut staged = Vec::with_capacity(record.bindings.len());
     for bound in &record.bindings {
@@ -482,7 +482,9 @@ where
 {
     let target = record.library.make_entry::<I>(entry)?;
     let binding = Arc::new(Binding::new(target, I::ABSENT));
-    record.bindings.push(Box::new(Bound::<I>::new(&binding, entry)));
+    record
+        .bindings
+        .push(Box::new(Bound::<I>::new(&binding, entry)));
     Ok(I::wrap(RawProxy::from_binding(binding)))
 }
 
