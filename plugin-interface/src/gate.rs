@@ -328,3 +328,85 @@ mod barrier {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C)]
+    struct Dummy {
+        gate: Gate,
+    }
+
+    fn target() -> *mut Dummy {
+        Box::into_raw(Box::new(Dummy {
+            gate: Gate::default(),
+        }))
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_millis(20)
+    }
+
+    #[test]
+    fn a_call_in_flight_keeps_its_old_target_busy() {
+        let (old, new) = (target(), target());
+        let current = AtomicPtr::new(old);
+        // SAFETY: both targets outlive every call here.
+        let entered = unsafe { enter(&current) };
+        assert_eq!(entered.gate(), old.cast_const().cast::<Gate>());
+        current.store(new, Ordering::SeqCst);
+        let gates = [old.cast_const().cast::<Gate>()];
+        assert!(!wait_idle(&gates, soon()));
+        drop(entered);
+        assert!(wait_idle(&gates, soon()));
+        // SAFETY: idle, and made by `target`.
+        unsafe { drop((Box::from_raw(old), Box::from_raw(new))) };
+    }
+
+    #[test]
+    fn calls_nested_past_the_slots_are_counted_and_waited_for() {
+        let (old, new) = (target(), target());
+        let current = AtomicPtr::new(old);
+        // SAFETY: as above.
+        let nested: Vec<Entered> = (0..HAZARDS + 3)
+            .map(|_| unsafe { enter(&current) })
+            .collect();
+        // SAFETY: `old` is alive.
+        assert_eq!(unsafe { &(*old).gate }.overflow.load(Ordering::SeqCst), 3);
+        current.store(new, Ordering::SeqCst);
+        let gates = [old.cast_const().cast::<Gate>()];
+        assert!(!wait_idle(&gates, soon()));
+        drop(nested);
+        assert!(wait_idle(&gates, soon()));
+        // SAFETY: idle, and made by `target`.
+        unsafe { drop((Box::from_raw(old), Box::from_raw(new))) };
+    }
+
+    #[test]
+    fn a_call_on_another_thread_is_waited_for() {
+        let old = target();
+        let current = AtomicPtr::new(old);
+        let gates = [old.cast_const().cast::<Gate>()];
+        let address = old as usize;
+        std::thread::scope(|scope| {
+            let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+            let (leave_tx, leave_rx) = std::sync::mpsc::channel::<()>();
+            let current = &current;
+            scope.spawn(move || {
+                // SAFETY: the target outlives the scope.
+                let entered = unsafe { enter(current) };
+                entered_tx.send(entered.gate() as usize).expect("main waits");
+                leave_rx.recv().expect("main says when");
+            });
+            assert_eq!(entered_rx.recv().expect("the call entered"), address);
+            current.store(target(), Ordering::SeqCst);
+            assert!(!wait_idle(&gates, soon()));
+            leave_tx.send(()).expect("the thread waits");
+        });
+        assert!(wait_idle(&gates, soon()));
+        // SAFETY: idle, made by `target`; the new target leaks with
+        // `current`, harmlessly.
+        unsafe { drop(Box::from_raw(old)) };
+    }
+}
