@@ -249,19 +249,23 @@ impl PluginManager {
         }
         self.emit(ReloadEvent::Preparing { path: path.clone() });
         let generation = record.handle.generation + 1;
-        let prepared =
-            self.open(&path, generation, Some((bytes, hash)))
-                .and_then(|(handle, library)| {
-                    stage(record, &library).map(|staged| (handle, library, staged))
-                });
-        let (handle, library, staged) = match prepared {
-            Ok(prepared) => prepared,
+        let (handle, library) = match self.open(&path, generation, Some((bytes, hash))) {
+            Ok(opened) => opened,
+            Err(error) => return Err(self.refused(path, error)),
+        };
+        let staged = match stage(record, &library) {
+            Ok(staged) => staged,
             Err(error) => {
-                self.emit(ReloadEvent::Failed {
-                    path,
-                    reason: error.to_string(),
-                });
-                return Err(error);
+                // The candidate's instances are freed already; its library
+                // and copy go too.
+                finish(
+                    Retiring {
+                        targets: Vec::new(),
+                        library,
+                    },
+                    &handle.copy,
+                );
+                return Err(self.refused(path, error));
             }
         };
         record.bindings.retain(|bound| bound.alive());
@@ -398,6 +402,15 @@ impl PluginManager {
                 Err(error)
             }
         }
+    }
+
+    /// Reports a refused reload and hands back its error.
+    fn refused(&self, path: PathBuf, error: PluginError) -> PluginError {
+        self.emit(ReloadEvent::Failed {
+            path,
+            reason: error.to_string(),
+        });
+        error
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use escargot::format::Message;
 
+pub mod lifecycle;
+
 /// The plugin library packages the tests load.
 pub const PACKAGES: &[&str] = &[
     "english-plugin",
@@ -18,6 +20,10 @@ pub const PACKAGES: &[&str] = &[
     "not-a-plugin",
     "greeter-plugin-1-1",
     "greeter-plugin-2-0",
+    "lifecycle-v1",
+    "lifecycle-v2",
+    "lifecycle-v3",
+    "lifecycle-broken",
 ];
 
 /// The workspace root.
