@@ -431,39 +431,6 @@ impl PluginError {
             | Self::StateRefused { library, .. } => library,
         }
     }
-
-    /// The library path the error names, to relabel it.
-    #[cfg(feature = "host")]
-    pub(crate) fn library_mut(&mut self) -> &mut PathBuf {
-        match self {
-            Self::Io { library, .. }
-            | Self::Open { library, .. }
-            | Self::NotAPlugin { library, .. }
-            | Self::BadMagic { library, .. }
-            | Self::CanaryVersion { library, .. }
-            | Self::AbiEpoch { library, .. }
-            | Self::TraitNotExported { library, .. }
-            | Self::InterfaceMismatch { library, .. }
-            | Self::LayoutMismatch { library, .. }
-            | Self::MethodMissing { library, .. }
-            | Self::PanicStrategy { library, .. }
-            | Self::TargetMismatch { library, .. }
-            | Self::NotALibrary { library, .. }
-            | Self::SymbolMissing { library, .. }
-            | Self::EntryNotFound { library, .. }
-            | Self::Panicked { library, .. }
-            | Self::MakeFailed { library, .. }
-            | Self::BadRegistration { library, .. }
-            | Self::InUse { library, .. }
-            | Self::Close { library, .. }
-            | Self::InvalidSpec { library, .. }
-            | Self::Unloaded { library, .. }
-            | Self::Busy { library, .. }
-            | Self::AlreadyLoaded { library }
-            | Self::NotLoaded { library }
-            | Self::StateRefused { library, .. } => library,
-        }
-    }
 }
 
 fn list(items: &[String]) -> String {

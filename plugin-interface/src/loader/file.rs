@@ -17,9 +17,10 @@ use crate::PluginError;
 const HEAD: usize = 4096;
 
 /// Refuses anything but a regular file that is an ELF shared object for
-/// this machine whose loadable segments all lie inside the file.
+/// this machine whose loadable segments all lie inside the file. Errors
+/// name `name`: the file itself, or the file a private copy was made of.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
+pub(crate) fn validate(path: &Path, name: &Path) -> Result<(), PluginError> {
     use std::os::unix::fs::FileExt as _;
 
     use object::Endian as _;
@@ -27,11 +28,11 @@ pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
     use object::read::elf::{FileHeader as _, ProgramHeader as _};
 
     let io = |source| PluginError::Io {
-        library: path.to_path_buf(),
+        library: name.to_path_buf(),
         source,
     };
     let refuse = |reason: String| PluginError::NotALibrary {
-        library: path.to_path_buf(),
+        library: name.to_path_buf(),
         reason,
     };
     let file = std::fs::File::open(path).map_err(io)?;
@@ -124,16 +125,16 @@ pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
 /// On other platforms the dynamic loader checks the file's contents; only
 /// that it is a regular file is checked here.
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-pub(crate) fn validate(path: &Path) -> Result<(), PluginError> {
+pub(crate) fn validate(path: &Path, name: &Path) -> Result<(), PluginError> {
     let metadata = std::fs::metadata(path).map_err(|source| PluginError::Io {
-        library: path.to_path_buf(),
+        library: name.to_path_buf(),
         source,
     })?;
     if metadata.is_file() {
         Ok(())
     } else {
         Err(PluginError::NotALibrary {
-            library: path.to_path_buf(),
+            library: name.to_path_buf(),
             reason: "not a regular file".to_owned(),
         })
     }

@@ -116,10 +116,7 @@ impl PluginLibrary {
         options: &LoadOptions,
     ) -> Result<Self, PluginError> {
         let path = origin;
-        file::validate(file).map_err(|mut error| {
-            *error.library_mut() = path.to_path_buf();
-            error
-        })?;
+        file::validate(file, path)?;
         // A bare file name would make the dynamic loader search its library
         // path instead of opening this file.
         let load_path = match file.parent() {
