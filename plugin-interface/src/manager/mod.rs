@@ -258,13 +258,10 @@ impl PluginManager {
             Err(error) => {
                 // The candidate's instances are freed already; its library
                 // and copy go too.
-                finish(
-                    Retiring {
-                        targets: Vec::new(),
-                        library,
-                    },
-                    &handle.copy,
-                );
+                finish(Retiring {
+                    targets: Vec::new(),
+                    library,
+                });
                 return Err(self.refused(path, error));
             }
         };
@@ -275,19 +272,21 @@ impl PluginManager {
             .zip(staged)
             .filter_map(|(bound, staged)| bound.install(staged))
             .collect();
-        let old_library = core::mem::replace(&mut record.library, library);
-        let old_copy = core::mem::replace(&mut record.handle, handle).copy;
+        record.handle = handle;
         let retiring = Retiring {
             targets: old_targets,
-            library: old_library,
+            library: core::mem::replace(&mut record.library, library),
         };
+        // The new version serves; the old one drains without holding up
+        // the manager's other libraries.
+        drop(state);
+        self.emit(ReloadEvent::Reloaded { path, generation });
         let deadline = Instant::now() + self.options.drain_timeout;
         if gate::wait_idle(&retiring.gates(), deadline) {
-            finish(retiring, &old_copy);
+            finish(retiring);
         } else {
-            state.draining.push(retiring);
+            self.lock().draining.push(retiring);
         }
-        self.emit(ReloadEvent::Reloaded { path, generation });
         Ok(ReloadOutcome::Reloaded { generation })
     }
 
@@ -356,8 +355,7 @@ impl PluginManager {
         let deadline = Instant::now() + self.options.drain_timeout;
         for retiring in state.draining.drain(..) {
             if gate::wait_idle(&retiring.gates(), deadline) {
-                let copy = retiring.library.loaded_from().to_path_buf();
-                finish(retiring, &copy);
+                finish(retiring);
             } else {
                 // Calls are still running in it: freeing it would pull the
                 // code from under them. Leak it instead.
@@ -452,13 +450,14 @@ fn stage(
 
 /// Frees retired instances (their unmakers run) and closes their library,
 /// removing its copy once it is verified gone.
-fn finish(retiring: Retiring, copy: &Path) {
+fn finish(retiring: Retiring) {
     let Retiring { targets, library } = retiring;
     drop(targets);
+    let copy = library.loaded_from().to_path_buf();
     if let Ok(report) = library.close()
         && report.outcome.is_unloaded()
     {
-        copies::remove(copy);
+        copies::remove(&copy);
     }
 }
 
@@ -468,9 +467,7 @@ fn reap(draining: &mut Vec<Retiring>) {
     let mut index = 0;
     while index < draining.len() {
         if gate::wait_idle(&draining[index].gates(), now) {
-            let retiring = draining.swap_remove(index);
-            let copy = retiring.library.loaded_from().to_path_buf();
-            finish(retiring, &copy);
+            finish(draining.swap_remove(index));
         } else {
             index += 1;
         }
