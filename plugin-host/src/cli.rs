@@ -65,6 +65,24 @@ pub enum Command {
         #[arg(short, long, default_value = crate::run::DEFAULT_NAME)]
         name: String,
     },
+
+    /// Watches a directory: loads each `Greeter` plugin library once its
+    /// file has settled, reloads it when its content changes, unloads it
+    /// when it is deleted, and prints one line per event, until Ctrl-C (or
+    /// SIGTERM), which unloads everything and removes the private copies.
+    ///
+    /// Libraries are loaded from private copies, so the files may be
+    /// rebuilt, replaced or overwritten while loaded.
+    Watch {
+        /// The directory to watch.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+
+        /// Quiet time after the last change to a file before it is looked
+        /// at, in milliseconds (300 when absent).
+        #[arg(long, value_name = "N")]
+        debounce_ms: Option<u64>,
+    },
 }
 
 #[cfg(test)]

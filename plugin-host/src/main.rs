@@ -1,6 +1,7 @@
 //! `plugin-host`: a command-line host for plugin libraries built with
 //! `plugin-interface`. It lists, inspects and checks libraries of any
-//! trait, and runs `Greeter` plugins.
+//! trait, and runs `Greeter` plugins, once or as the files of a directory
+//! change.
 //!
 //! Without arguments it builds the example plugins of this workspace and
 //! runs them. Exit codes: 0 on success, 1 when a plugin (or the build of
@@ -13,6 +14,7 @@ mod examples;
 mod inspect;
 mod list;
 mod run;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -27,5 +29,6 @@ fn main() -> ExitCode {
         Some(Command::Inspect { library }) => inspect::inspect(&library),
         Some(Command::Check { libraries, detail }) => check::check(&libraries, detail),
         Some(Command::Run { source, name }) => run::run(source.as_deref(), &name),
+        Some(Command::Watch { dir, debounce_ms }) => watch::watch(&dir, debounce_ms),
     }
 }

@@ -42,27 +42,26 @@ pub(crate) struct ThreadSlot {
     /// Entries in use; written by the owning thread only. `HAZARDS` or more
     /// sends every call to the slow path.
     depth: AtomicUsize,
-    /// Whether calls must fence themselves (no process-wide barrier).
-    fence: bool,
     /// Owned by a live thread; a free slot is reused by the next thread.
     taken: AtomicBool,
 }
 
 impl ThreadSlot {
-    const fn new(depth: usize, fence: bool) -> Self {
+    const fn new(depth: usize) -> Self {
         Self {
             hazards: [const { AtomicPtr::new(ptr::null_mut()) }; HAZARDS],
             depth: AtomicUsize::new(depth),
-            fence,
             taken: AtomicBool::new(true),
         }
     }
 }
 
 /// The slot of a thread that has not called through a proxy yet.
-static UNREGISTERED: ThreadSlot = ThreadSlot::new(HAZARDS, true);
-/// The slot of a thread whose thread-locals are being destroyed.
-static RETIRED: ThreadSlot = ThreadSlot::new(HAZARDS + 1, true);
+static UNREGISTERED: ThreadSlot = ThreadSlot::new(HAZARDS);
+/// The slot of a thread whose thread-locals are being destroyed, or of
+/// every thread when Linux offers no process-wide barrier: its calls count
+/// themselves.
+static RETIRED: ThreadSlot = ThreadSlot::new(HAZARDS + 1);
 
 /// Every slot ever handed out; slots are never freed, only reused.
 static REGISTRY: Mutex<Vec<&'static ThreadSlot>> = Mutex::new(Vec::new());
@@ -115,7 +114,8 @@ impl Drop for Entered {
         let slot = unsafe { &*self.slot };
         // Release: everything the call did happens before a waiter sees
         // the entry cleared.
-        slot.hazards[self.index].store(ptr::null_mut(), Ordering::Release);
+        // SAFETY: an entry's index is below `HAZARDS`.
+        unsafe { slot.hazards.get_unchecked(self.index) }.store(ptr::null_mut(), Ordering::Release);
         slot.depth.store(self.index, Ordering::Relaxed);
     }
 }
@@ -131,36 +131,53 @@ impl Drop for Entered {
 pub(crate) unsafe fn enter<T>(current: &AtomicPtr<T>) -> Entered {
     let slot_ptr = SLOT.with(Cell::get);
     // SAFETY: a slot pointer always points to a static or a leaked slot.
-    let slot = unsafe { &*slot_ptr };
-    let depth = slot.depth.load(Ordering::Relaxed);
-    if depth >= HAZARDS {
-        // SAFETY: forwarded from the caller.
-        return unsafe { enter_slow(current) };
+    let depth = unsafe { &*slot_ptr }.depth.load(Ordering::Relaxed);
+    if depth < HAZARDS
+        && let Some(entered) = publish(slot_ptr, depth, current)
+    {
+        return entered;
     }
-    loop {
-        let target = current.load(Ordering::Acquire).cast::<Gate>();
-        slot.hazards[depth].store(target, Ordering::Relaxed);
-        slot.depth.store(depth + 1, Ordering::Relaxed);
-        if slot.fence {
-            fence(Ordering::SeqCst);
-        } else {
-            // Paired with the waiter's process-wide barrier.
-            compiler_fence(Ordering::SeqCst);
-        }
-        if current.load(Ordering::Acquire).cast::<Gate>() == target {
-            return Entered {
-                slot: slot_ptr,
-                index: depth,
-                gate: target,
-            };
-        }
-        slot.hazards[depth].store(ptr::null_mut(), Ordering::Relaxed);
-        slot.depth.store(depth, Ordering::Relaxed);
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { enter_slow(current) }
 }
 
-/// A thread's first call, a deeply nested call, or a call during
-/// thread-local teardown.
+/// Publishes `current`'s target in entry `depth` of the slot and checks
+/// that `current` still points at it; `None`, with the entry cleared, if
+/// a reload or unload re-pointed it meanwhile.
+#[inline(always)]
+fn publish<T>(
+    slot_ptr: *const ThreadSlot,
+    depth: usize,
+    current: &AtomicPtr<T>,
+) -> Option<Entered> {
+    // SAFETY: a slot pointer always points to a static or a leaked slot.
+    let slot = unsafe { &*slot_ptr };
+    debug_assert!(depth < HAZARDS);
+    // SAFETY: the callers check `depth < HAZARDS`.
+    let hazard = unsafe { slot.hazards.get_unchecked(depth) };
+    let target = current.load(Ordering::Acquire).cast::<Gate>();
+    hazard.store(target, Ordering::Relaxed);
+    slot.depth.store(depth + 1, Ordering::Relaxed);
+    // Linux: paired with the waiter's process-wide barrier (a thread gets a
+    // slot only once `membarrier` is registered). Elsewhere: a full fence.
+    #[cfg(target_os = "linux")]
+    compiler_fence(Ordering::SeqCst);
+    #[cfg(not(target_os = "linux"))]
+    fence(Ordering::SeqCst);
+    if current.load(Ordering::Acquire).cast::<Gate>() == target {
+        return Some(Entered {
+            slot: slot_ptr,
+            index: depth,
+            gate: target,
+        });
+    }
+    hazard.store(ptr::null_mut(), Ordering::Relaxed);
+    slot.depth.store(depth, Ordering::Relaxed);
+    None
+}
+
+/// A thread's first call, a call that raced with a reload, a deeply
+/// nested call, or a call during thread-local teardown.
 ///
 /// # Safety
 ///
@@ -168,10 +185,18 @@ pub(crate) unsafe fn enter<T>(current: &AtomicPtr<T>) -> Entered {
 #[cold]
 #[inline(never)]
 unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
-    let slot = SLOT.with(Cell::get);
+    let mut slot = SLOT.with(Cell::get);
     if ptr::eq(slot, &UNREGISTERED) && register() {
-        // SAFETY: forwarded; the thread now has a slot of its own.
-        return unsafe { enter(current) };
+        slot = SLOT.with(Cell::get);
+    }
+    // SAFETY: a slot pointer always points to a static or a leaked slot.
+    let depth = unsafe { &*slot }.depth.load(Ordering::Relaxed);
+    if depth < HAZARDS {
+        loop {
+            if let Some(entered) = publish(slot, depth, current) {
+                return entered;
+            }
+        }
     }
     loop {
         let target = current.load(Ordering::SeqCst).cast::<Gate>();
@@ -192,14 +217,19 @@ unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
 }
 
 #[cold]
+#[inline(never)]
 fn leave_counted(gate: *const Gate) {
     // SAFETY: a counted call keeps its target alive until it leaves.
     unsafe { &*gate }.overflow.fetch_sub(1, Ordering::Release);
 }
 
-/// Gives this thread a slot; false while its thread-locals are torn down.
+/// Gives this thread a slot; false while its thread-locals are torn down,
+/// or on Linux without `membarrier`, where its calls count themselves.
 fn register() -> bool {
-    let fence = !barrier::init();
+    if !barrier::init() && cfg!(target_os = "linux") {
+        SLOT.with(|cell| cell.set(&raw const RETIRED));
+        return false;
+    }
     let slot = {
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
         let free = registry.iter().copied().find(|slot| {
@@ -210,7 +240,7 @@ fn register() -> bool {
         match free {
             Some(slot) => slot,
             None => {
-                let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot::new(0, fence)));
+                let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot::new(0)));
                 registry.push(slot);
                 slot
             }
@@ -396,7 +426,9 @@ mod tests {
             scope.spawn(move || {
                 // SAFETY: the target outlives the scope.
                 let entered = unsafe { enter(current) };
-                entered_tx.send(entered.gate() as usize).expect("main waits");
+                entered_tx
+                    .send(entered.gate() as usize)
+                    .expect("main waits");
                 leave_rx.recv().expect("main says when");
             });
             assert_eq!(entered_rx.recv().expect("the call entered"), address);

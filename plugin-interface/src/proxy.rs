@@ -385,10 +385,11 @@ impl<'a, V: 'static> Call<'a, V> {
     /// # Safety
     ///
     /// `failure` must be the non-null failure this call just returned, not
-    /// yet taken.
+    /// yet taken. Ends the call: taking the guard by value keeps it out of
+    /// memory on the path that does not fail.
     #[cold]
     #[inline(never)]
-    pub unsafe fn failed(&self, method: &'static str, failure: *mut Failure) -> PluginError {
+    pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> PluginError {
         // SAFETY: per the contract; the library is loaded during the call.
         match unsafe { Failure::take(failure) } {
             None => self.missing(method),

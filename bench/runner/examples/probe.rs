@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Approaches: `baseline`, `c_abi`, `c_abi_string`, `abi_stable`, `stabby`,
-//! `ours`, `ours_inline_slot`; methods: `add`, `greet`, `sum`. Or `load`
+//! `ours`, `ours_try`, `ours_manager` (a proxy from a `PluginManager`),
+//! `ours_inline_slot`; methods: `add`, `greet`, `sum`. Or `load`
 //! and one of `bare`, `open`, `open_instantiate`, `load_plugins`: `N`
 //! loads of fresh copies of ours' library (the copies are made first, but
 //! are counted too; they cost the same in every mode).
@@ -44,6 +45,7 @@ fn main() {
     let abi_stable = black_box(&loaded.abi_stable);
     let stabby = black_box(&loaded.stabby.object);
     let ours = black_box(&loaded.ours);
+    let manager = black_box(&loaded.ours_manager);
     let proto = black_box(&loaded.ours_inline_slot);
     macro_rules! run {
         ($call:expr) => {
@@ -69,6 +71,12 @@ fn main() {
         ("ours", "add") => run!(ours.add(black_box(A), black_box(B))),
         ("ours", "greet") => run!(ours.greet(black_box(NAME))),
         ("ours", "sum") => run!(ours.sum(black_box(xs))),
+        ("ours_try", "add") => run!(ours.try_add(black_box(A), black_box(B)).expect("add")),
+        ("ours_try", "greet") => run!(ours.try_greet(black_box(NAME)).expect("greet")),
+        ("ours_try", "sum") => run!(ours.try_sum(black_box(xs)).expect("sum")),
+        ("ours_manager", "add") => run!(manager.add(black_box(A), black_box(B))),
+        ("ours_manager", "greet") => run!(manager.greet(black_box(NAME))),
+        ("ours_manager", "sum") => run!(manager.sum(black_box(xs))),
         ("ours_inline_slot", "add") => run!(proto.add(black_box(A), black_box(B))),
         ("ours_inline_slot", "greet") => run!(proto.greet(black_box(NAME))),
         ("ours_inline_slot", "sum") => run!(proto.sum(black_box(xs))),

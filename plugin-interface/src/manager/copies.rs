@@ -26,6 +26,18 @@ impl Copies {
                 library: std::env::temp_dir(),
                 source,
             })?;
+        // Private whatever the umask: only this user reads or replaces the
+        // files the dynamic loader maps.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).map_err(
+                |source| PluginError::Io {
+                    library: dir.path().to_path_buf(),
+                    source,
+                },
+            )?;
+        }
         Ok(Self {
             dir,
             next: AtomicU64::new(1),

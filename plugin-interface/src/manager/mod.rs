@@ -26,8 +26,13 @@ pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
 /// and unloads in two phases.
 ///
 /// ```no_run
-/// use greeter_interface::Greeter;
-/// use plugin_interface::{PluginManager, ReloadOutcome};
+/// use plugin_interface::{PluginManager, ReloadOutcome, plugin_trait};
+///
+/// /// The interface, shared by host and plugins.
+/// #[plugin_trait]
+/// pub trait Greeter: Send + Sync {
+///     fn greet(&self, target: &str) -> String;
+/// }
 ///
 /// let manager = PluginManager::new()?;
 /// manager.load("plugins/libenglish_plugin.so")?;

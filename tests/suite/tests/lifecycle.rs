@@ -247,6 +247,9 @@ fn dropping_a_manager_removes_its_private_copies() {
     let copies = manager.copies_dir().to_path_buf();
     assert!(copy.exists());
     assert_eq!(entries(&copies).len(), 1, "{:?}", entries(&copies));
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&copies).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700, "the copies directory is private");
     let proxy = manager.proxy::<dyn Versioned>(&path, "Probe").unwrap();
     assert_eq!(proxy.version(), 1);
 

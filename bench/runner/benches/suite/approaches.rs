@@ -15,7 +15,7 @@ use bench_ours_interface::{Bench, BenchProxy, BenchVTable};
 use bench_stabby_interface::{BenchStabbyDyn, MakeBench as StabbyMake};
 use libloading::Library;
 use plugin_interface::abi::{PanicSlot, RegisterAll, RegistrationArray, UnregisterAll};
-use plugin_interface::{PluginLibrary, load_plugins};
+use plugin_interface::{PluginLibrary, PluginManager, load_plugins};
 use stabby::libloading::StabbyLibrary;
 
 /// First argument of `add`.
@@ -273,6 +273,25 @@ pub fn load_plugins_ours(path: &Path) -> BenchProxy {
     proxies.pop().expect("one proxy")
 }
 
+/// The entry (implementing type) of ours' plugin.
+pub const OURS_ENTRY: &str = "Impl";
+
+/// A [`PluginManager`] that has loaded ours' library (from its private
+/// copy), and a proxy of its one implementation obtained from the manager:
+/// the proxy that follows reloads.
+///
+/// # Panics
+///
+/// If the manager cannot be made or loading fails.
+pub fn load_manager_ours(path: &Path) -> (PluginManager, BenchProxy) {
+    let manager = PluginManager::new().unwrap_or_else(|error| panic!("{error}"));
+    manager.load(path).unwrap_or_else(|error| panic!("{error}"));
+    let proxy = manager
+        .proxy::<dyn Bench>(path, OURS_ENTRY)
+        .unwrap_or_else(|error| panic!("{error}"));
+    (manager, proxy)
+}
+
 /// A bare `dlopen` + `dlsym` of `symbol`: what every checked load is
 /// compared with.
 ///
@@ -290,14 +309,14 @@ pub fn load_bare(path: &Path, symbol: &[u8]) -> (Library, usize) {
 }
 
 // ---------------------------------------------------------------------------
-// A prototype of a leaner host path for ours: NOT the framework's proxy.
+// Ours' shims without the proxy: NOT the framework's host side.
 
 /// Ours' plugin library and its one instance, called through the very same
-/// generated `BenchVTable` shims as the framework's proxy, but with the host
-/// side written as the proposal in `BENCHMARKS.md` would generate it: the
-/// panic slot is checked inline and, when not raised, never dropped through
-/// an out-of-line `Drop` call. Everything the plugin does is unchanged. It
-/// skips the canary and interface checks: a measuring device only.
+/// generated `BenchVTable` shims as the framework's proxy, but without the
+/// proxy: no binding, no unload gate, no `Result`; the returned failure is
+/// tested inline. Everything the plugin does is unchanged. It skips the
+/// canary and interface checks, and nothing can unload it while it lives:
+/// a measuring device for the proxy's own cost only.
 pub struct OursInlineSlot {
     instance: *const c_void,
     vtable: &'static BenchVTable,
@@ -431,7 +450,13 @@ pub struct Loaded {
     pub stabby: Stabby,
     /// Ours.
     pub ours: BenchProxy,
-    /// The prototype of a leaner host path over ours' plugin.
+    /// Ours through a [`PluginManager`]: a proxy that follows reloads, of
+    /// the same plugin library (loaded from the manager's private copy).
+    /// Declared before the manager, so it is dropped first.
+    pub ours_manager: BenchProxy,
+    /// The manager `ours_manager` came from.
+    pub manager: PluginManager,
+    /// Ours' shims called without the proxy (a measuring device).
     pub ours_inline_slot: OursInlineSlot,
 }
 
@@ -444,12 +469,15 @@ impl std::fmt::Debug for Loaded {
 impl Loaded {
     /// Loads every approach from its library and checks every method.
     pub fn load(plugins: &bench_runner::plugins::Plugins) -> Self {
+        let (manager, ours_manager) = load_manager_ours(&plugins.ours);
         let loaded = Self {
             baseline: HostImpl,
             c_abi: CAbi::load(&plugins.c_abi),
             abi_stable: load_abi_stable(&plugins.abi_stable),
             stabby: Stabby::load(&plugins.stabby),
             ours: load_ours(&plugins.ours),
+            ours_manager,
+            manager,
             ours_inline_slot: OursInlineSlot::load(&plugins.ours),
         };
         loaded.check();
@@ -484,6 +512,11 @@ impl Loaded {
         assert_eq!(self.ours.try_add(A, B).ok(), Some(A + B));
         assert_eq!(self.ours.try_greet(NAME).ok().as_deref(), Some(GREETING));
         assert_eq!(self.ours.try_sum(&xs).ok(), Some(SUM));
+
+        assert_eq!(self.manager.loaded().len(), 1, "the manager holds ours");
+        assert_eq!(self.ours_manager.add(A, B), A + B);
+        assert_eq!(self.ours_manager.greet(NAME), GREETING);
+        assert_eq!(self.ours_manager.sum(&xs), SUM);
 
         assert_eq!(self.ours_inline_slot.add(A, B), A + B);
         assert_eq!(self.ours_inline_slot.greet(NAME), GREETING);

@@ -71,6 +71,12 @@ fn add(c: &mut Criterion, loaded: &Loaded) {
         })
     });
 
+    let manager = black_box(&loaded.ours_manager);
+    assert_eq!(manager.add(A, B), expected);
+    group.bench_function("ours_manager", |b| {
+        b.iter(|| manager.add(black_box(A), black_box(B)))
+    });
+
     let proto = black_box(&loaded.ours_inline_slot);
     assert_eq!(proto.add(A, B), expected);
     group.bench_function("ours_inline_slot", |b| {
@@ -118,6 +124,12 @@ fn greet(c: &mut Criterion, loaded: &Loaded) {
         })
     });
 
+    let manager = black_box(&loaded.ours_manager);
+    assert_eq!(manager.greet(NAME), GREETING);
+    group.bench_function("ours_manager", |b| {
+        b.iter(|| manager.greet(black_box(NAME)))
+    });
+
     let proto = black_box(&loaded.ours_inline_slot);
     assert_eq!(proto.greet(NAME), GREETING);
     group.bench_function("ours_inline_slot", |b| {
@@ -160,6 +172,10 @@ fn sum(c: &mut Criterion, loaded: &Loaded) {
                 .expect("the plugin does not panic")
         })
     });
+
+    let manager = black_box(&loaded.ours_manager);
+    assert_eq!(manager.sum(xs), SUM);
+    group.bench_function("ours_manager", |b| b.iter(|| manager.sum(black_box(xs))));
 
     let proto = black_box(&loaded.ours_inline_slot);
     assert_eq!(proto.sum(xs), SUM);

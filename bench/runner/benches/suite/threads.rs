@@ -61,11 +61,14 @@ pub fn bench(c: &mut Criterion, loaded: &Loaded) {
     let baseline: &dyn HostBench = &loaded.baseline;
     let c_abi = &loaded.c_abi;
     let ours = &loaded.ours;
+    let manager = &loaded.ours_manager;
     assert_eq!(baseline.add(A, B), A + B);
     assert_eq!(c_abi.add(A, B), A + B);
     assert_eq!(ours.add(A, B), A + B);
     assert_eq!(&*c_abi.greet(NAME), GREETING);
     assert_eq!(ours.greet(NAME), GREETING);
+    assert_eq!(manager.add(A, B), A + B);
+    assert_eq!(manager.greet(NAME), GREETING);
 
     for (threads, suffix) in [(1, "1t"), (2, "2t")] {
         group.bench_function(format!("baseline_add_{suffix}"), |b| {
@@ -106,6 +109,20 @@ pub fn bench(c: &mut Criterion, loaded: &Loaded) {
         group.bench_function(format!("ours_greet_{suffix}"), |b| {
             b.iter_custom(|iters| {
                 run(ours, threads, iters, |h, _| {
+                    black_box(h.greet(black_box(NAME)));
+                })
+            })
+        });
+        group.bench_function(format!("ours_manager_add_{suffix}"), |b| {
+            b.iter_custom(|iters| {
+                run(manager, threads, iters, |h, i| {
+                    black_box(h.add(black_box(i), black_box(B)));
+                })
+            })
+        });
+        group.bench_function(format!("ours_manager_greet_{suffix}"), |b| {
+            b.iter_custom(|iters| {
+                run(manager, threads, iters, |h, _| {
                     black_box(h.greet(black_box(NAME)));
                 })
             })
