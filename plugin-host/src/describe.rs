@@ -101,6 +101,15 @@ pub fn entry_names(entries: &[EntryInfo]) -> String {
     list(entries.iter().map(|info| info.entry.as_str()))
 }
 
+/// What a library exports instead of `Greeter`: "no traits" or the list.
+pub fn exports(available: &[String]) -> String {
+    if available.is_empty() {
+        "no traits".to_owned()
+    } else {
+        list(available.iter().map(String::as_str))
+    }
+}
+
 /// The items, comma-separated, or `none`.
 pub fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<&str> = items.into_iter().collect();

@@ -66,11 +66,7 @@ fn greet_all(source: &Path, name: &str) -> ExitCode {
                 }
             }
             Err(PluginError::TraitNotExported { available, .. }) => {
-                let exports = if available.is_empty() {
-                    "no traits".to_owned()
-                } else {
-                    describe::list(available.iter().map(String::as_str))
-                };
+                let exports = describe::exports(available);
                 println!(
                     "skipped: {}: exports {exports}, not {}",
                     describe::file_name(&file.path),

@@ -122,11 +122,7 @@ impl Greeters {
                 action: WatchAction::Proxies,
                 error: PluginError::TraitNotExported { available, .. },
             } => {
-                let exports = if available.is_empty() {
-                    "no traits".to_owned()
-                } else {
-                    describe::list(available.iter().map(String::as_str))
-                };
+                let exports = describe::exports(&available);
                 println!(
                     "skipped: {}: exports {exports}, not {}",
                     path.display(),

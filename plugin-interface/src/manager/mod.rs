@@ -302,6 +302,8 @@ impl PluginManager {
     /// unmakers run and the counters are read into host memory. Physical:
     /// the library is closed as the [`UnloadPolicy`](crate::UnloadPolicy)
     /// says, and the report says whether it really left the process.
+    ///
+    /// The manager's other operations wait while the calls drain.
     pub fn unload_by_path(&self, path: impl AsRef<Path>) -> Result<UnloadReport, PluginError> {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
