@@ -62,7 +62,11 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         .enumerate()
         .map(|(slot, m)| try_method(m, slot, ident, &private));
     let defaults = model.methods.iter().filter_map(default_method);
-    let trait_methods = model.methods.iter().map(|m| trait_method(m, &private));
+    let trait_methods = model
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(slot, m)| trait_method(m, slot, &private));
 
     let send = model.send.map(|bound| {
         let check = quote_spanned!(bound.span()=> #private::assert_send::<dyn #ident>);
@@ -306,17 +310,26 @@ fn default_method(method: &Method<'_>) -> Option<TokenStream> {
     })
 }
 
-fn try_method(
+/// What a proxy method returns when the call fails: the error
+/// (`try_` methods) or a panic carrying it (the trait's own methods).
+#[derive(Clone, Copy)]
+enum OnFailure {
+    Return,
+    Raise,
+}
+
+/// The call a proxy method makes: entering the instance, lowering the
+/// arguments, calling through the vtable, testing the failure the shim
+/// returned and lifting the value into host memory, all while the call
+/// keeps the instance, its vtable and its library alive.
+fn proxy_call(
     method: &Method<'_>,
     slot: usize,
-    trait_ident: &syn::Ident,
+    on_failure: OnFailure,
     private: &syn::Path,
 ) -> TokenStream {
     let slot = slot as u32;
     let ident = method.ident;
-    let try_ident = format_ident!("try_{}", method.ident);
-    let receiver = method.receiver();
-    let params = &method.args;
     let name = ident.to_string();
     let values = method.args.iter().map(|arg| {
         let name = &arg.ident;
@@ -326,37 +339,69 @@ fn try_method(
             ArgKind::Owned(shape) => shape.lower(quote!(#name), private),
         }
     });
-    let (ret_ty, value) = match &method.ret {
-        RetKind::Unit => (quote!(()), quote!(())),
-        RetKind::Str => (
-            quote!(&str),
-            // The string lives in the instance, which outlives `&self`.
-            quote!(__call.keep_str(unsafe { __ret.value.assume_init() }.as_str())),
-        ),
-        RetKind::Owned(shape) => {
-            let ty = match &method.item.sig.output {
-                syn::ReturnType::Type(_, ty) => quote!(#ty),
-                syn::ReturnType::Default => quote!(()),
-            };
-            (
-                ty,
-                shape.lift(quote!(unsafe { __ret.value.assume_init() }), private),
-            )
-        }
+    let value = match &method.ret {
+        RetKind::Unit => quote!(()),
+        // The string lives in the instance, which outlives `&self`.
+        RetKind::Str => quote!(__call.keep_str(unsafe { __ret.value.assume_init() }.as_str())),
+        RetKind::Owned(shape) => shape.lift(quote!(unsafe { __ret.value.assume_init() }), private),
     };
-    // A plugin built against an older interface may lack the method. With
-    // a default body, the slot count is checked first, while the arguments
-    // are still there for the body; without one, the absent stand-in in
-    // the vtable reports it through the slot, at no cost to the call.
-    let absent = method.item.default.as_ref().map(|_| {
-        let default = format_ident!("__default_{}", method.ident);
-        let names = method.args.iter().map(|arg| &arg.ident);
-        quote! {
+    let ok = |value: TokenStream| match on_failure {
+        OnFailure::Return => quote!(::core::result::Result::Ok(#value)),
+        OnFailure::Raise => value,
+    };
+    let failed = quote!(unsafe { __call.failed(#name, __ret.failure) });
+    let failed = match on_failure {
+        OnFailure::Return => quote!(::core::result::Result::Err(#failed)),
+        OnFailure::Raise => quote!(#private::raise(#failed)),
+    };
+    let done = ok(value);
+    // The instance and vtable come from one registration checked against
+    // this interface, alive while `__call` lives. A failure the call
+    // returned is taken once; without one, the shim initialised the value.
+    let body = quote! {{
+        let __ret = unsafe { (__call.vtable().#ident)(__call.instance(), #(#values,)*) };
+        if __ret.failure.is_null() { #done } else { #failed }
+    }};
+    let Some(_) = &method.item.default else {
+        // Without a default body, the absent stand-in in the vtable of a
+        // plugin built against an older interface reports the missing
+        // method through the failure, at no cost to the call.
+        return quote!(self.raw.call(|__call| #body));
+    };
+    // With one, the slot count is checked first and the arguments handed
+    // back, so that the body runs after the call, outside it.
+    let default = format_ident!("__default_{}", method.ident);
+    let names: Vec<_> = method.args.iter().map(|arg| &arg.ident).collect();
+    let ran_default = ok(quote!(self.#default(#(#names),*)));
+    quote! {
+        match self.raw.call(|__call| {
             if #slot >= __call.slots() {
-                return ::core::result::Result::Ok(self.#default(#(#names),*));
+                return ::core::result::Result::Err((#(#names,)*));
             }
+            ::core::result::Result::Ok(#body)
+        }) {
+            ::core::result::Result::Ok(__result) => __result,
+            ::core::result::Result::Err((#(#names,)*)) => #ran_default,
         }
-    });
+    }
+}
+
+fn try_method(
+    method: &Method<'_>,
+    slot: usize,
+    trait_ident: &syn::Ident,
+    private: &syn::Path,
+) -> TokenStream {
+    let try_ident = format_ident!("try_{}", method.ident);
+    let receiver = method.receiver();
+    let params = &method.args;
+    let name = method.ident.to_string();
+    let ret_ty = match (&method.ret, &method.item.sig.output) {
+        (RetKind::Unit, _) | (_, syn::ReturnType::Default) => quote!(()),
+        (RetKind::Str, _) => quote!(&str),
+        (RetKind::Owned(_), syn::ReturnType::Type(_, ty)) => quote!(#ty),
+    };
+    let call = proxy_call(method, slot, OnFailure::Return, private);
     let doc = format!(
         "Calls [`{trait_ident}::{name}`] on the plugin instance; a panic in the plugin comes back as `PluginError::Panicked`. A plugin built against an older interface without the method runs the trait's default body, or returns `PluginError::MethodMissing` when there is none."
     );
@@ -364,39 +409,26 @@ fn try_method(
         #[doc = #doc]
         #[inline]
         pub fn #try_ident(#receiver, #(#params),*) -> ::core::result::Result<#ret_ty, #private::PluginError> {
-            // Keeps the instance, its vtable and its library alive until
-            // the result is lifted into host memory.
-            let __call = self.raw.enter();
-            #absent
-            // The instance and vtable come from one registration checked
-            // against this interface, alive while `__call` lives.
-            let __ret = unsafe { (__call.vtable().#ident)(__call.instance(), #(#values,)*) };
-            if !__ret.failure.is_null() {
-                // A failure this call returned, taken once.
-                return ::core::result::Result::Err(unsafe { __call.failed(#name, __ret.failure) });
-            }
-            // No failure, so the shim initialised the value.
-            ::core::result::Result::Ok(#value)
+            #call
         }
     }
 }
 
-fn trait_method(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+/// The trait's method on the proxy: the same call as the `try_` method,
+/// with a failure raised where it is found rather than returned first, so
+/// that the value travels alone.
+fn trait_method(method: &Method<'_>, slot: usize, private: &syn::Path) -> TokenStream {
     let ident = method.ident;
-    let try_ident = format_ident!("try_{}", method.ident);
     let receiver = method.receiver();
     let params = &method.args;
-    let names = method.args.iter().map(|arg| &arg.ident);
     let output = &method.item.sig.output;
     let docs = method.docs();
+    let call = proxy_call(method, slot, OnFailure::Raise, private);
     quote! {
         #(#docs)*
         #[inline]
         fn #ident(#receiver, #(#params),*) #output {
-            match self.#try_ident(#(#names),*) {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(error) => #private::raise(error),
-            }
+            #call
         }
     }
 }

@@ -1,75 +1,106 @@
 //! The unload gate: how a proxy call keeps the instance it calls alive
 //! without writing shared memory.
 //!
-//! Every thread that calls through a proxy owns a [`ThreadSlot`] (its own
-//! cache line) holding the targets it is calling into: a call publishes its
-//! target there with a plain store, checks that the proxy still points at
-//! it, calls, and clears the entry. The side that unloads or reloads first
-//! points the proxies elsewhere, then issues a process-wide memory barrier
-//! (Linux `membarrier`; elsewhere the callers fence instead) and waits until
-//! no slot names the old targets. Only then are the old instances freed and
-//! the library closed. This is the hazard-pointer scheme with the reader's
-//! fence moved to the writer, as in userspace RCU's "memb" flavour.
+//! Every thread that calls through a proxy owns one thread-local word,
+//! `ACTIVE`, naming the target its outermost call is inside. A call checks
+//! that the word is free, stores its target there with a plain store,
+//! checks that the proxy still points at it, calls, and clears the word.
+//! The side that unloads or reloads first points the proxies elsewhere,
+//! then issues a process-wide memory barrier (Linux `membarrier`;
+//! elsewhere the callers fence instead) and waits until no thread's word
+//! names the old targets. Only then are the old instances freed and the
+//! library closed. This is the hazard-pointer scheme with the reader's
+//! fence moved to the writer, as in userspace RCU's "memb" flavour, and
+//! the hazard kept in thread-local storage so that publishing it is one
+//! store at a fixed offset from the thread pointer.
 //!
-//! Calls nested deeper than [`HAZARDS`], and calls from a thread whose
+//! A call made while another is in flight on the same thread (a plugin
+//! calling a proxy) publishes its target in the thread's [`ThreadSlot`]
+//! instead, a cache line of the thread's own with [`HAZARDS`] entries.
+//! Calls nested deeper than that, and calls from a thread whose
 //! thread-local storage is being torn down, count themselves in the
-//! target's [`Gate`] instead: a shared write, on those rare paths only.
+//! target's [`Gate`]: a shared write, on those rare paths only.
 
 // Without the `host` feature nothing unloads or reloads.
 #![cfg_attr(not(feature = "host"), allow(dead_code))]
 
 use core::cell::Cell;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Calls one thread can have in flight through proxies, nested, before
-/// further ones take the counting path.
+/// Calls one thread can have in flight through proxies inside another
+/// call, nested, before further ones take the counting path.
 pub(crate) const HAZARDS: usize = 6;
 
 /// What every proxy target starts with: the count of calls in flight that
-/// could not use a thread slot.
+/// could not publish themselves.
 #[derive(Debug, Default)]
 pub(crate) struct Gate {
     overflow: AtomicUsize,
 }
 
-/// One thread's published calls.
-#[repr(align(64))]
-pub(crate) struct ThreadSlot {
-    hazards: [AtomicPtr<Gate>; HAZARDS],
-    /// Entries in use; written by the owning thread only. `HAZARDS` or more
-    /// sends every call to the slow path.
-    depth: AtomicUsize,
-    /// Owned by a live thread; a free slot is reused by the next thread.
-    taken: AtomicBool,
-}
-
-impl ThreadSlot {
-    const fn new(depth: usize) -> Self {
+impl Gate {
+    const fn new() -> Self {
         Self {
-            hazards: [const { AtomicPtr::new(ptr::null_mut()) }; HAZARDS],
-            depth: AtomicUsize::new(depth),
-            taken: AtomicBool::new(true),
+            overflow: AtomicUsize::new(0),
         }
     }
 }
 
-/// The slot of a thread that has not called through a proxy yet.
-static UNREGISTERED: ThreadSlot = ThreadSlot::new(HAZARDS);
-/// The slot of a thread whose thread-locals are being destroyed, or of
+/// `ACTIVE` of a thread that has not called through a proxy yet.
+static UNREGISTERED: Gate = Gate::new();
+/// `ACTIVE` of a thread whose thread-locals are being destroyed, or of
 /// every thread when Linux offers no process-wide barrier: its calls count
 /// themselves.
-static RETIRED: ThreadSlot = ThreadSlot::new(HAZARDS + 1);
+static RETIRED: Gate = Gate::new();
 
-/// Every slot ever handed out; slots are never freed, only reused.
-static REGISTRY: Mutex<Vec<&'static ThreadSlot>> = Mutex::new(Vec::new());
+const fn mark(gate: &'static Gate) -> *mut Gate {
+    ptr::from_ref(gate).cast_mut()
+}
+
+/// One thread's published nested calls.
+#[repr(align(64))]
+pub(crate) struct ThreadSlot {
+    hazards: [AtomicPtr<Gate>; HAZARDS],
+    /// Entries in use; written by the owning thread only.
+    depth: AtomicUsize,
+}
+
+impl ThreadSlot {
+    fn new() -> Self {
+        Self {
+            hazards: [const { AtomicPtr::new(ptr::null_mut()) }; HAZARDS],
+            depth: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// A registered thread: its `ACTIVE` word and its slot.
+struct Registered {
+    active: *const AtomicPtr<Gate>,
+    slot: &'static ThreadSlot,
+}
+
+// SAFETY: `active` points into a live thread's thread-local storage; a
+// thread removes its entry (under the registry's lock) before that storage
+// goes away, and other threads only load from it.
+unsafe impl Send for Registered {}
+
+/// Every registered thread. Slots are never freed, only reused.
+static REGISTRY: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+/// Slots of threads that exited, for the next thread to take.
+static FREE_SLOTS: Mutex<Vec<&'static ThreadSlot>> = Mutex::new(Vec::new());
 
 thread_local! {
-    /// This thread's slot. No destructor, so reading it costs one load.
-    static SLOT: Cell<*const ThreadSlot> = const { Cell::new(&raw const UNREGISTERED) };
-    /// Hands the slot back when the thread exits.
+    /// The target this thread's outermost call is inside; null when idle.
+    /// No destructor and a constant initialiser, so reading and writing
+    /// it is one instruction each.
+    static ACTIVE: AtomicPtr<Gate> = const { AtomicPtr::new(mark(&UNREGISTERED)) };
+    /// This thread's slot for nested calls, once registered.
+    static SLOT: Cell<Option<&'static ThreadSlot>> = const { Cell::new(None) };
+    /// Takes the thread out of the registry when it exits.
     static RELEASE: Release = const { Release };
 }
 
@@ -77,22 +108,30 @@ struct Release;
 
 impl Drop for Release {
     fn drop(&mut self) {
-        let slot = SLOT.with(|cell| cell.replace(&raw const RETIRED));
-        // SAFETY: a slot pointer always points to a static or to a leaked
-        // registry slot.
-        let slot = unsafe { &*slot };
-        if !ptr::eq(slot, &RETIRED) && !ptr::eq(slot, &UNREGISTERED) {
-            slot.taken.store(false, Ordering::Release);
+        // From here on the thread's calls count themselves.
+        let active = ACTIVE.with(|active| {
+            active.store(mark(&RETIRED), Ordering::Release);
+            ptr::from_ref(active)
+        });
+        let slot = SLOT.with(|cell| cell.replace(None));
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.retain(|entry| !ptr::eq(entry.active, active));
+        drop(registry);
+        if let Some(slot) = slot {
+            FREE_SLOTS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(slot);
         }
     }
 }
 
 /// A call in flight: the published entry, cleared on drop.
 pub(crate) struct Entered {
-    slot: *const ThreadSlot,
-    /// Index into the slot's hazards, or `usize::MAX` for a counted call.
-    index: usize,
     gate: *const Gate,
+    /// 0 for a call published in `ACTIVE`; the entry's index + 1 for a
+    /// nested call in the thread's slot; `usize::MAX` for a counted call.
+    nested: usize,
 }
 
 impl Entered {
@@ -106,21 +145,31 @@ impl Entered {
 impl Drop for Entered {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.index == usize::MAX {
-            leave_counted(self.gate);
-            return;
+        if self.nested == 0 {
+            drop(Leave);
+        } else {
+            leave_nested(self.gate, self.nested);
         }
-        // SAFETY: `slot` is this thread's slot, live for the whole process.
-        let slot = unsafe { &*self.slot };
-        // Release: everything the call did happens before a waiter sees
-        // the entry cleared.
-        // SAFETY: an entry's index is below `HAZARDS`.
-        unsafe { slot.hazards.get_unchecked(self.index) }.store(ptr::null_mut(), Ordering::Release);
-        slot.depth.store(self.index, Ordering::Relaxed);
     }
 }
 
-/// Enters the target `current` points at, for one call.
+/// Linux: paired with the waiter's process-wide barrier (a thread
+/// publishes only once `membarrier` is registered). Elsewhere: a full
+/// fence.
+#[inline(always)]
+fn publish_fence() {
+    #[cfg(target_os = "linux")]
+    compiler_fence(Ordering::SeqCst);
+    #[cfg(not(target_os = "linux"))]
+    fence(Ordering::SeqCst);
+}
+
+/// Runs `f` inside the target `current` points at: the target (as its
+/// gate) stays alive until `f` returns or unwinds. The path a call takes
+/// when the thread is registered and not inside another call leaves by
+/// clearing `ACTIVE`, with no test; every other path enters through the
+/// cold [`enter_slow`] and leaves through its own guard, with its own copy
+/// of `f`, so that `f`'s arguments and result stay in registers.
 ///
 /// # Safety
 ///
@@ -128,76 +177,133 @@ impl Drop for Entered {
 /// [`Gate`], and a target it stops pointing at must stay alive until
 /// [`wait_idle`] says it is idle.
 #[inline(always)]
-pub(crate) unsafe fn enter<T>(current: &AtomicPtr<T>) -> Entered {
-    let slot_ptr = SLOT.with(Cell::get);
-    // SAFETY: a slot pointer always points to a static or a leaked slot.
-    let depth = unsafe { &*slot_ptr }.depth.load(Ordering::Relaxed);
-    if depth < HAZARDS
-        && let Some(entered) = publish(slot_ptr, depth, current)
-    {
-        return entered;
+pub(crate) unsafe fn call<T, R>(current: &AtomicPtr<T>, f: impl FnOnce(*const Gate) -> R) -> R {
+    match try_publish(current) {
+        Some(target) => {
+            let _leave = Leave;
+            f(target)
+        }
+        // SAFETY: forwarded from the caller.
+        None => unsafe { call_slow(current, f) },
     }
-    // SAFETY: forwarded from the caller.
-    unsafe { enter_slow(current) }
 }
 
-/// Publishes `current`'s target in entry `depth` of the slot and checks
-/// that `current` still points at it; `None`, with the entry cleared, if
-/// a reload or unload re-pointed it meanwhile.
+/// Clears `ACTIVE` when a call published there returns or unwinds.
+struct Leave;
+
+impl Drop for Leave {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Release: everything the call did happens before a waiter sees
+        // the word cleared.
+        ACTIVE.with(|active| active.store(ptr::null_mut(), Ordering::Release));
+    }
+}
+
+/// # Safety
+///
+/// As for [`call`].
 #[inline(always)]
-fn publish<T>(
-    slot_ptr: *const ThreadSlot,
-    depth: usize,
-    current: &AtomicPtr<T>,
-) -> Option<Entered> {
-    // SAFETY: a slot pointer always points to a static or a leaked slot.
-    let slot = unsafe { &*slot_ptr };
-    debug_assert!(depth < HAZARDS);
-    // SAFETY: the callers check `depth < HAZARDS`.
-    let hazard = unsafe { slot.hazards.get_unchecked(depth) };
-    let target = current.load(Ordering::Acquire).cast::<Gate>();
-    hazard.store(target, Ordering::Relaxed);
-    slot.depth.store(depth + 1, Ordering::Relaxed);
-    // Linux: paired with the waiter's process-wide barrier (a thread gets a
-    // slot only once `membarrier` is registered). Elsewhere: a full fence.
-    #[cfg(target_os = "linux")]
-    compiler_fence(Ordering::SeqCst);
-    #[cfg(not(target_os = "linux"))]
-    fence(Ordering::SeqCst);
-    if current.load(Ordering::Acquire).cast::<Gate>() == target {
-        return Some(Entered {
-            slot: slot_ptr,
-            index: depth,
-            gate: target,
-        });
-    }
-    hazard.store(ptr::null_mut(), Ordering::Relaxed);
-    slot.depth.store(depth, Ordering::Relaxed);
-    None
+unsafe fn call_slow<T, R>(current: &AtomicPtr<T>, f: impl FnOnce(*const Gate) -> R) -> R {
+    // SAFETY: forwarded from the caller.
+    let entered = unsafe { enter_slow(current) };
+    f(entered.gate())
 }
 
-/// A thread's first call, a call that raced with a reload, a deeply
-/// nested call, or a call during thread-local teardown.
+/// Publishes `current`'s target in `ACTIVE` if the thread is registered
+/// and not inside a call, and checks that `current` still points at it;
+/// `None`, with the word cleared, if a reload or unload re-pointed it
+/// meanwhile.
+#[inline(always)]
+fn try_publish<T>(current: &AtomicPtr<T>) -> Option<*const Gate> {
+    ACTIVE.with(|active| {
+        if !active.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        let target = current.load(Ordering::Acquire).cast::<Gate>();
+        active.store(target, Ordering::Relaxed);
+        publish_fence();
+        if current.load(Ordering::Acquire).cast::<Gate>() == target {
+            return Some(target.cast_const());
+        }
+        active.store(ptr::null_mut(), Ordering::Relaxed);
+        None
+    })
+}
+
+/// Enters the target `current` points at, until the returned guard drops:
+/// what [`call`] does, in a form tests can hold on to.
+///
+/// # Safety
+///
+/// As for [`call`].
+#[cfg(test)]
+unsafe fn enter<T>(current: &AtomicPtr<T>) -> Entered {
+    match try_publish(current) {
+        Some(gate) => Entered { gate, nested: 0 },
+        // SAFETY: forwarded from the caller.
+        None => unsafe { enter_slow(current) },
+    }
+}
+
+/// A thread's first call, a call that raced with a reload, a nested call,
+/// or a call during thread-local teardown.
+///
+/// # Safety
+///
+/// As for [`call`].
+#[cold]
+#[inline(never)]
+unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
+    loop {
+        let active = ACTIVE.with(|active| active.load(Ordering::Relaxed));
+        if active == mark(&UNREGISTERED) {
+            register();
+            continue;
+        }
+        if active.is_null() {
+            // Registered just now, or a reload re-pointed the binding
+            // between the two loads.
+            match try_publish(current) {
+                Some(gate) => return Entered { gate, nested: 0 },
+                None => continue,
+            }
+        }
+        if active != mark(&RETIRED)
+            && let Some(slot) = SLOT.with(Cell::get)
+            && let Some(entered) = enter_nested(slot, current)
+        {
+            return entered;
+        }
+        // SAFETY: forwarded from the caller.
+        return unsafe { enter_counted(current) };
+    }
+}
+
+/// Publishes a nested call in the thread's slot; `None` when it is full.
+fn enter_nested<T>(slot: &ThreadSlot, current: &AtomicPtr<T>) -> Option<Entered> {
+    let depth = slot.depth.load(Ordering::Relaxed);
+    let hazard = slot.hazards.get(depth)?;
+    slot.depth.store(depth + 1, Ordering::Relaxed);
+    loop {
+        let target = current.load(Ordering::Acquire).cast::<Gate>();
+        hazard.store(target, Ordering::Relaxed);
+        publish_fence();
+        if current.load(Ordering::Acquire).cast::<Gate>() == target {
+            return Some(Entered {
+                gate: target,
+                nested: depth + 1,
+            });
+        }
+    }
+}
+
+/// Counts a call in its target's gate.
 ///
 /// # Safety
 ///
 /// As for [`enter`].
-#[cold]
-#[inline(never)]
-unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
-    let mut slot = SLOT.with(Cell::get);
-    if ptr::eq(slot, &UNREGISTERED) && register() {
-        slot = SLOT.with(Cell::get);
-    }
-    // SAFETY: a slot pointer always points to a static or a leaked slot.
-    let depth = unsafe { &*slot }.depth.load(Ordering::Relaxed);
-    if depth < HAZARDS {
-        loop {
-            if let Some(entered) = publish(slot, depth, current) {
-                return entered;
-            }
-        }
-    }
+unsafe fn enter_counted<T>(current: &AtomicPtr<T>) -> Entered {
     loop {
         let target = current.load(Ordering::SeqCst).cast::<Gate>();
         // SAFETY: per the contract, `target` is alive while `current`
@@ -207,9 +313,8 @@ unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
         gate.overflow.fetch_add(1, Ordering::SeqCst);
         if current.load(Ordering::SeqCst).cast::<Gate>() == target {
             return Entered {
-                slot,
-                index: usize::MAX,
                 gate: target,
+                nested: usize::MAX,
             };
         }
         gate.overflow.fetch_sub(1, Ordering::SeqCst);
@@ -218,43 +323,47 @@ unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
 
 #[cold]
 #[inline(never)]
-fn leave_counted(gate: *const Gate) {
-    // SAFETY: a counted call keeps its target alive until it leaves.
-    unsafe { &*gate }.overflow.fetch_sub(1, Ordering::Release);
+fn leave_nested(gate: *const Gate, nested: usize) {
+    if nested == usize::MAX {
+        // SAFETY: a counted call keeps its target alive until it leaves.
+        unsafe { &*gate }.overflow.fetch_sub(1, Ordering::Release);
+        return;
+    }
+    let slot = SLOT
+        .with(Cell::get)
+        .expect("a nested call was published in this thread's slot");
+    // Release: everything the call did happens before a waiter sees the
+    // entry cleared.
+    slot.hazards[nested - 1].store(ptr::null_mut(), Ordering::Release);
+    slot.depth.store(nested - 1, Ordering::Relaxed);
 }
 
-/// Gives this thread a slot; false while its thread-locals are torn down,
-/// or on Linux without `membarrier`, where its calls count themselves.
-fn register() -> bool {
+/// Registers this thread, so its calls publish themselves; on Linux
+/// without `membarrier`, or once the thread's thread-locals are being torn
+/// down, marks it so its calls count themselves instead.
+fn register() {
+    let retire = || ACTIVE.with(|active| active.store(mark(&RETIRED), Ordering::Relaxed));
     if !barrier::init() && cfg!(target_os = "linux") {
-        SLOT.with(|cell| cell.set(&raw const RETIRED));
-        return false;
+        return retire();
     }
-    let slot = {
-        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-        let free = registry.iter().copied().find(|slot| {
-            slot.taken
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        });
-        match free {
-            Some(slot) => slot,
-            None => {
-                let slot: &'static ThreadSlot = Box::leak(Box::new(ThreadSlot::new(0)));
-                registry.push(slot);
-                slot
-            }
-        }
-    };
-    // Registers the destructor that hands the slot back; fails once the
-    // thread's destructors have started.
+    // Registers the destructor that takes the thread out of the registry;
+    // fails once the thread's destructors have started.
     if RELEASE.try_with(|_| ()).is_err() {
-        slot.taken.store(false, Ordering::Release);
-        SLOT.with(|cell| cell.set(&raw const RETIRED));
-        return false;
+        return retire();
     }
-    SLOT.with(|cell| cell.set(slot));
-    true
+    let reused = FREE_SLOTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop();
+    let slot = reused.unwrap_or_else(|| Box::leak(Box::new(ThreadSlot::new())));
+    SLOT.with(|cell| cell.set(Some(slot)));
+    let active = ACTIVE.with(ptr::from_ref);
+    REGISTRY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Registered { active, slot });
+    // Only now, with the word visible to waiters, may calls publish there.
+    ACTIVE.with(|active| active.store(ptr::null_mut(), Ordering::Relaxed));
 }
 
 /// Waits until no call is in flight into any of `gates`, which no proxy
@@ -285,12 +394,13 @@ fn busy(gates: &[*const Gate]) -> bool {
     if counted {
         return true;
     }
+    let named =
+        |entry: &AtomicPtr<Gate>| gates.contains(&entry.load(Ordering::Acquire).cast_const());
     let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-    registry.iter().any(|slot| {
-        slot.hazards.iter().any(|hazard| {
-            let entered = hazard.load(Ordering::Acquire);
-            !entered.is_null() && gates.contains(&entered.cast_const())
-        })
+    registry.iter().any(|thread| {
+        // SAFETY: a registered thread's word stays alive until it takes
+        // itself out of the registry, which needs the lock held here.
+        named(unsafe { &*thread.active }) || thread.slot.hazards.iter().any(named)
     })
 }
 
@@ -398,17 +508,32 @@ mod tests {
     fn calls_nested_past_the_slots_are_counted_and_waited_for() {
         let (old, new) = (target(), target());
         let current = AtomicPtr::new(old);
+        // One call in `ACTIVE`, `HAZARDS` in the slot, three counted.
         // SAFETY: as above.
-        let nested: Vec<Entered> = (0..HAZARDS + 3)
+        let nested: Vec<Entered> = (0..HAZARDS + 4)
             .map(|_| unsafe { enter(&current) })
             .collect();
+        let kinds: Vec<usize> = nested.iter().map(|entered| entered.nested).collect();
+        assert_eq!(kinds[..HAZARDS + 1], [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(kinds[HAZARDS + 1..], [usize::MAX; 3]);
         // SAFETY: `old` is alive.
         assert_eq!(unsafe { &(*old).gate }.overflow.load(Ordering::SeqCst), 3);
         current.store(new, Ordering::SeqCst);
         let gates = [old.cast_const().cast::<Gate>()];
-        assert!(!wait_idle(&gates, soon()));
-        drop(nested);
+        // Innermost first, as scoped calls leave; busy until the last.
+        for entered in nested.into_iter().rev() {
+            assert!(!wait_idle(&gates, soon()));
+            drop(entered);
+        }
         assert!(wait_idle(&gates, soon()));
+        // The thread's slot is empty again: the next nested call takes
+        // its first entry.
+        // SAFETY: `new` is alive.
+        let outer = unsafe { enter(&current) };
+        // SAFETY: as above.
+        let inner = unsafe { enter(&current) };
+        assert_eq!((outer.nested, inner.nested), (0, 1));
+        drop((inner, outer));
         // SAFETY: idle, and made by `target`.
         unsafe { drop((Box::from_raw(old), Box::from_raw(new))) };
     }
@@ -439,6 +564,59 @@ mod tests {
         assert!(wait_idle(&gates, soon()));
         // SAFETY: idle, made by `target`; the new target leaks with
         // `current`, harmlessly.
+        unsafe { drop(Box::from_raw(old)) };
+    }
+
+    #[test]
+    fn a_thread_leaves_the_registry_as_it_exits_and_later_calls_count() {
+        /// Touched before the thread's first call, so its destructor runs
+        /// after the gate's own (thread-local destructors run last first).
+        struct Probe {
+            report: Cell<Option<std::sync::mpsc::Sender<(bool, usize)>>>,
+            current: Cell<*mut Dummy>,
+        }
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                let current = AtomicPtr::new(self.current.get());
+                let word = ACTIVE.with(ptr::from_ref);
+                let listed = REGISTRY
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .iter()
+                    .any(|entry| ptr::eq(entry.active, word));
+                // SAFETY: the target outlives the thread, which is joined.
+                let entered = unsafe { enter(&current) };
+                let report = self.report.take().expect("set before exit");
+                report
+                    .send((listed, entered.nested))
+                    .expect("the test waits");
+            }
+        }
+        thread_local! {
+            static PROBE: Probe = const {
+                Probe { report: Cell::new(None), current: Cell::new(ptr::null_mut()) }
+            };
+        }
+
+        let old = target();
+        let address = old as usize;
+        let (report, reported) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            PROBE.with(|probe| {
+                probe.report.set(Some(report));
+                probe.current.set(address as *mut Dummy);
+            });
+            let current = AtomicPtr::new(address as *mut Dummy);
+            // SAFETY: the target outlives the thread, which is joined.
+            let entered = unsafe { enter(&current) };
+            assert_eq!(entered.nested, 0, "a registered thread publishes in ACTIVE");
+        })
+        .join()
+        .expect("the thread calls");
+        let (listed, nested) = reported.recv().expect("the probe reports");
+        assert!(!listed, "the exiting thread is out of the registry");
+        assert_eq!(nested, usize::MAX, "its last calls count themselves");
+        // SAFETY: idle (the counted call left), made by `target`.
         unsafe { drop(Box::from_raw(old)) };
     }
 }

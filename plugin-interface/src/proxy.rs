@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::abi::{Failure, Registration};
 use crate::error::PluginError;
-use crate::gate::{self, Entered, Gate};
+use crate::gate::{self, Gate};
 
 /// Where a plugin instance came from.
 #[derive(Debug, Clone)]
@@ -205,13 +205,13 @@ impl<V: 'static> Binding<V> {
     /// unloaded), kept alive for the duration.
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn with_registration<R>(&self, f: impl FnOnce(*mut Registration) -> R) -> R {
-        // SAFETY: as in `RawProxy::enter`.
-        let entered = unsafe { gate::enter(&self.current) };
-        // SAFETY: entered, so the target is alive until `entered` drops.
-        let target = unsafe { &*entered.gate().cast::<Target<V>>() };
-        let result = f(target.registration);
-        drop(entered);
-        result
+        // SAFETY: as in `RawProxy::call`.
+        unsafe {
+            gate::call(&self.current, |gate| {
+                // SAFETY: entered, so the target is alive during `f`.
+                f((*gate.cast::<Target<V>>()).registration)
+            })
+        }
     }
 }
 
@@ -253,23 +253,33 @@ impl<V: 'static> RawProxy<V> {
         }
     }
 
-    /// Starts a call: the returned guard keeps the instance, its vtable
-    /// and its library alive until it is dropped.
+    /// Runs one call: `f` gets the instance, its vtable and what keeps
+    /// them alive, valid until it returns (or unwinds). A reload or unload
+    /// waits for calls in flight; a call after unload finds a retired
+    /// instance whose every method fails with [`PluginError::Unloaded`].
+    ///
+    /// `Call` cannot leave `f` (its first lifetime is `f`'s own), so
+    /// nothing borrowed from the instance outlives the call; strings kept
+    /// with [`Call::keep_str`] borrow the proxy instead.
     #[inline(always)]
-    pub fn enter(&self) -> Call<'_, V> {
+    pub fn call<'a, R>(&'a self, f: impl for<'c> FnOnce(Call<'c, 'a, V>) -> R) -> R {
+        let binding = &*self.binding;
         // SAFETY: a binding always points at a live target, and a target
         // it stops pointing at is freed only after `wait_idle`.
-        let entered = unsafe { gate::enter(&self.binding.current) };
-        Call {
-            target: entered.gate().cast::<Target<V>>(),
-            _entered: entered,
-            binding: &self.binding,
+        unsafe {
+            gate::call(&binding.current, |gate| {
+                f(Call {
+                    target: gate.cast::<Target<V>>(),
+                    binding,
+                    _during: PhantomData,
+                })
+            })
         }
     }
 
     /// Where the instance came from.
     pub fn info(&self) -> PluginInfo {
-        self.enter().info().clone()
+        self.call(|call| call.info().clone())
     }
 }
 
@@ -279,17 +289,19 @@ impl<V: 'static> Clone for RawProxy<V> {
     }
 }
 
-/// A call in flight through a proxy.
-pub struct Call<'a, V: 'static> {
+/// A call in flight through a proxy, lent to [`RawProxy::call`]'s closure
+/// for the length of the call (`'c`); `'a` borrows the proxy.
+pub struct Call<'c, 'a, V: 'static> {
     target: *const Target<V>,
-    _entered: Entered,
     binding: &'a Binding<V>,
+    _during: PhantomData<&'c ()>,
 }
 
-impl<'a, V: 'static> Call<'a, V> {
+impl<'a, V: 'static> Call<'_, 'a, V> {
     #[inline(always)]
     fn target(&self) -> &Target<V> {
-        // SAFETY: entered, so alive until `self` is dropped.
+        // SAFETY: entered, so alive while the call lasts, which `'a`
+        // cannot outlive: `Call` is only lent to `RawProxy::call`'s closure.
         unsafe { &*self.target }
     }
 
@@ -385,8 +397,8 @@ impl<'a, V: 'static> Call<'a, V> {
     /// # Safety
     ///
     /// `failure` must be the non-null failure this call just returned, not
-    /// yet taken. Ends the call: taking the guard by value keeps it out of
-    /// memory on the path that does not fail.
+    /// yet taken. Taking the call by value keeps it in registers on the
+    /// path that does not fail.
     #[cold]
     #[inline(never)]
     pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> PluginError {
@@ -405,18 +417,19 @@ impl<'a, V: 'static> Call<'a, V> {
 
 impl<V> fmt::Debug for RawProxy<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let call = self.enter();
-        let info = call.info();
-        f.debug_struct("RawProxy")
-            .field("trait", &info.trait_name)
-            .field("entry", &info.entry)
-            .field("library", &info.library)
-            .field("unloaded", &call.target().retired)
-            .finish_non_exhaustive()
+        self.call(|call| {
+            let info = call.info();
+            f.debug_struct("RawProxy")
+                .field("trait", &info.trait_name)
+                .field("entry", &info.entry)
+                .field("library", &info.library)
+                .field("unloaded", &call.target().retired)
+                .finish_non_exhaustive()
+        })
     }
 }
 
-impl<V> fmt::Debug for Call<'_, V> {
+impl<V> fmt::Debug for Call<'_, '_, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("entry", &self.info().entry)
