@@ -354,7 +354,10 @@ fn proxy_call(
         OnFailure::Return => quote!(::core::result::Result::Err(#failed)),
         OnFailure::Raise => quote!(#private::raise(#failed)),
     };
-    let done = ok(value);
+    let done = match (on_failure, &method.ret) {
+        (OnFailure::Raise, RetKind::Unit) => TokenStream::new(),
+        _ => ok(value),
+    };
     // The instance and vtable come from one registration checked against
     // this interface, alive while `__call` lives. A failure the call
     // returned is taken once; without one, the shim initialised the value.
