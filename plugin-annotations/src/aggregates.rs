@@ -20,10 +20,11 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 fn generate(args: TokenStream) -> syn::Result<TokenStream> {
-    let traits = attr::aggregate_traits(args)?;
+    let args = attr::aggregate_args(args)?;
+    let traits = &args.traits;
     let mut errors = Errors::default();
     let mut names: Vec<String> = Vec::new();
-    for path in &traits {
+    for path in traits {
         match attr::last_ident(path) {
             Ok(ident) => {
                 let name = ident.to_string();
@@ -93,6 +94,21 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
         }
     });
 
+    let allocator = args.host_allocator.then(|| {
+        let install = format_ident!("{}", plugin_symbols::ALLOCATOR);
+        quote! {
+            /// The library's global allocator: the host's, once the host
+            /// installs it, which it does before calling anything else.
+            #[global_allocator]
+            static __PLUGIN_ALLOCATOR: #private::HostAllocator = #private::HostAllocator::new();
+
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #install(table: *const #private::AllocatorTable) -> bool {
+                // The host passes its static table, or null.
+                unsafe { __PLUGIN_ALLOCATOR.install(table) }
+            }
+        }
+    });
     let listed = traits.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
         quote!(impl #private::Aggregates<#interface> for __PluginAggregates {})
@@ -108,6 +124,8 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
 
         const _: () = {
             #(#per_trait)*
+
+            #allocator
 
             #[allow(non_upper_case_globals)]
             #[unsafe(no_mangle)]

@@ -5,6 +5,8 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Path, Token};
 
+use crate::fallback::Errors;
+
 mod kw {
     syn::custom_keyword!(constructor);
     syn::custom_keyword!(state);
@@ -63,16 +65,57 @@ impl Parse for ImplArgs {
     }
 }
 
-/// `#[plugin_aggregates(Trait, ...)]`.
-pub fn aggregate_traits(args: TokenStream) -> syn::Result<Vec<Path>> {
-    let paths = Punctuated::<Path, Token![,]>::parse_terminated.parse2(args)?;
-    if paths.is_empty() {
-        return Err(syn::Error::new(
+/// `#[plugin_aggregates(Trait, ...)]`, with optional `allocator = host`.
+pub struct AggregateArgs {
+    pub traits: Vec<Path>,
+    /// `allocator = host`: the library allocates through the host's global
+    /// allocator.
+    pub host_allocator: bool,
+}
+
+/// Parses the traits and options; every mistake is reported at once.
+pub fn aggregate_args(args: TokenStream) -> syn::Result<AggregateArgs> {
+    let items = Punctuated::<syn::Meta, Token![,]>::parse_terminated.parse2(args)?;
+    let mut errors = Errors::default();
+    let mut traits = Vec::new();
+    let mut allocator: Option<&syn::MetaNameValue> = None;
+    for item in &items {
+        match item {
+            syn::Meta::Path(path) => traits.push(path.clone()),
+            syn::Meta::NameValue(option) if option.path.is_ident("allocator") => {
+                if allocator.is_some() {
+                    errors.error(&option.path, "`allocator` given twice");
+                }
+                allocator = Some(option);
+                let host =
+                    matches!(&option.value, syn::Expr::Path(value) if value.path.is_ident("host"));
+                if !host {
+                    errors.error(
+                        &option.value,
+                        "expected `host`: `allocator = host` makes the library allocate through the host's global allocator; leave the option out for the library's own",
+                    );
+                }
+            }
+            syn::Meta::NameValue(option) => errors.error(
+                &option.path,
+                "unknown option; expected a trait or `allocator = host`",
+            ),
+            syn::Meta::List(list) => {
+                errors.error(list, "expected a trait name or `allocator = host`")
+            }
+        }
+    }
+    if traits.is_empty() && errors.len() == 0 {
+        errors.push(syn::Error::new(
             Span::call_site(),
             "expected the traits this library implements: `#[plugin_aggregates(Greeter)]`",
         ));
     }
-    Ok(paths.into_iter().collect())
+    errors.finish()?;
+    Ok(AggregateArgs {
+        traits,
+        host_allocator: allocator.is_some(),
+    })
 }
 
 /// Attribute macros that take no arguments.

@@ -261,7 +261,10 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         match &arg.kind {
             ArgKind::Str => quote!(#name.as_str()),
             ArgKind::Slice(_) => quote!(#name.as_slice()),
-            ArgKind::Owned(shape) => shape.lift(quote!(#name), private),
+            // Arguments the host passed by value are copied: a plugin that
+            // allocates through the host may still be called by another
+            // loader with an allocator of its own.
+            ArgKind::Owned(shape) => shape.lift(quote!(#name), &quote!(false), private),
         }
     });
     let instance = if method.mutable {
@@ -343,7 +346,11 @@ fn proxy_call(
         RetKind::Unit => quote!(()),
         // The string lives in the instance, which outlives `&self`.
         RetKind::Str => quote!(__call.keep_str(unsafe { __ret.value.assume_init() }.as_str())),
-        RetKind::Owned(shape) => shape.lift(quote!(unsafe { __ret.value.assume_init() }), private),
+        RetKind::Owned(shape) => shape.lift(
+            quote!(unsafe { __ret.value.assume_init() }),
+            &quote!(__call.adopts()),
+            private,
+        ),
     };
     let ok = |value: TokenStream| match on_failure {
         OnFailure::Return => quote!(::core::result::Result::Ok(#value)),

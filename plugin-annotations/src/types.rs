@@ -297,28 +297,37 @@ impl Shape {
     }
 
     /// Lifts `value` from its FFI form into memory of the calling side.
-    pub fn lift(&self, value: TokenStream, private: &syn::Path) -> TokenStream {
+    /// `adopt` is an expression: true only when the buffers come from this
+    /// side's global allocator, so they are taken over instead of copied.
+    pub fn lift(
+        &self,
+        value: TokenStream,
+        adopt: &TokenStream,
+        private: &syn::Path,
+    ) -> TokenStream {
         match self {
             Shape::Primitive(_) | Shape::Plain(_) => value,
             Shape::Unit => quote!({ let _: #private::Unit = #value; }),
-            Shape::String => quote!(#private::lift_string(#value)),
-            Shape::Vec(elem) if elem.is_identity() => quote!(#private::lift_plain_vec(#value)),
+            Shape::String => quote!(unsafe { #private::lift_string(#value, #adopt) }),
+            Shape::Vec(elem) if elem.is_identity() => {
+                quote!(unsafe { #private::lift_plain_vec(#value, #adopt) })
+            }
             Shape::Vec(elem) => {
-                let convert = elem.lift(quote!(__item), private);
+                let convert = elem.lift(quote!(__item), adopt, private);
                 quote!(::core::iter::Iterator::collect::<#private::Vec<_>>(
                     ::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#value), |__item| #convert)
                 ))
             }
             Shape::Option(inner) => {
-                let convert = inner.lift(quote!(__some), private);
+                let convert = inner.lift(quote!(__some), adopt, private);
                 quote!(match #value {
                     #private::ROption::RSome(__some) => ::core::option::Option::Some(#convert),
                     #private::ROption::RNone => ::core::option::Option::None,
                 })
             }
             Shape::Result(ok, err) => {
-                let ok = ok.lift(quote!(__ok), private);
-                let err = err.lift(quote!(__err), private);
+                let ok = ok.lift(quote!(__ok), adopt, private);
+                let err = err.lift(quote!(__err), adopt, private);
                 quote!(match #value {
                     #private::RResult::ROk(__ok) => ::core::result::Result::Ok(#ok),
                     #private::RResult::RErr(__err) => ::core::result::Result::Err(#err),

@@ -113,6 +113,7 @@
 extern crate self as plugin_interface;
 
 pub mod abi;
+mod allocator;
 mod carry;
 mod error;
 mod export;
@@ -138,6 +139,7 @@ pub use watch::{
 #[path = "private.rs"]
 pub mod __private;
 
+pub use allocator::PluginAllocator;
 pub use carry::{PluginData, Unit};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};

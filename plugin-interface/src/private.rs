@@ -5,6 +5,7 @@
 //! no dependency but `plugin-interface`.
 
 pub use core::ffi::c_void;
+use core::mem::ManuallyDrop;
 pub use core::mem::MaybeUninit;
 pub use core::sync::atomic::AtomicU64;
 
@@ -17,6 +18,7 @@ pub use crate::abi::{
     FactoryVisitor, Failure, MethodDescriptor, PanicSlot, PanicStrategy, PluginCanary,
     Registration, RegistrationArray, RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
+pub use crate::allocator::{AllocatorTable, HostAllocator};
 pub use crate::carry::{PluginData, Unit};
 pub use crate::error::PluginError;
 pub use crate::export::{
@@ -77,19 +79,44 @@ pub const fn str_eq(a: RStr<'_>, b: &str) -> bool {
     true
 }
 
-/// A string from the other side, copied into this side's memory; the
-/// original is freed through the allocator that made it.
+/// A string from the other side, in this side's memory: adopted as it is
+/// when both sides share one allocator (`adopt`), else copied, and the
+/// original freed through the allocator that made it.
+///
+/// # Safety
+///
+/// `adopt` may be true only when `value`'s buffer comes from this image's
+/// global allocator: the library returning it allocates through this
+/// image's (`PluginAllocator::Host`).
 #[inline]
-pub fn lift_string(value: RString) -> String {
+pub unsafe fn lift_string(value: RString, adopt: bool) -> String {
+    if adopt {
+        let value = ManuallyDrop::new(value);
+        // SAFETY: per the contract, the buffer was allocated by this
+        // side's global allocator: an `RString` made
+        // from a `String` keeps its buffer, and grows through `Vec`.
+        return unsafe {
+            String::from_raw_parts(value.as_ptr().cast_mut(), value.len(), value.capacity())
+        };
+    }
     let copy = value.as_str().to_owned();
     drop(value);
     copy
 }
 
-/// A vector of plain data from the other side, copied into this side's
-/// memory; the original is freed through the allocator that made it.
+/// A vector of plain data from the other side, in this side's memory:
+/// adopted or copied, as for [`lift_string`].
+///
+/// # Safety
+///
+/// As for [`lift_string`].
 #[inline]
-pub fn lift_plain_vec<T: Copy>(value: RVec<T>) -> Vec<T> {
+pub unsafe fn lift_plain_vec<T: Copy>(value: RVec<T>, adopt: bool) -> Vec<T> {
+    if adopt {
+        let mut value = ManuallyDrop::new(value);
+        // SAFETY: as in `lift_string`; `T` is the same type on both sides.
+        return unsafe { Vec::from_raw_parts(value.as_mut_ptr(), value.len(), value.capacity()) };
+    }
     let copy = value.as_slice().to_vec();
     drop(value);
     copy

@@ -74,6 +74,9 @@ pub(crate) struct Target<V: 'static> {
     /// The stand-in of an unloaded instance: every call reports
     /// [`PluginError::Unloaded`].
     retired: bool,
+    /// The library allocates through the host's global allocator, so
+    /// returned buffers are adopted.
+    adopts: bool,
     info: PluginInfo,
     /// The registration, for state hand-over on reload.
     registration: *mut Registration,
@@ -93,7 +96,8 @@ impl<V: 'static> Target<V> {
     /// first `slots` method slots of `vtable` must be the plugin's, and the
     /// whole of `V` readable (the plugin's table, or `extended`, a copy of
     /// it with the missing slots filled). `owner` must keep the
-    /// registration alive and its library mapped.
+    /// registration alive and its library mapped. `adopts` only if the
+    /// library allocates through this image's global allocator.
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) unsafe fn new(
         registration: *mut Registration,
@@ -101,6 +105,7 @@ impl<V: 'static> Target<V> {
         slots: u32,
         extended: Option<Box<V>>,
         info: PluginInfo,
+        adopts: bool,
         owner: Arc<dyn Any + Send + Sync>,
     ) -> Box<Self> {
         let vtable = match &extended {
@@ -114,6 +119,7 @@ impl<V: 'static> Target<V> {
             vtable,
             slots,
             retired: false,
+            adopts,
             info,
             registration,
             _extended: extended,
@@ -130,6 +136,7 @@ impl<V: 'static> Target<V> {
             // Never run a trait's default body for an unloaded instance.
             slots: u32::MAX,
             retired: true,
+            adopts: false,
             info,
             registration: ptr::null_mut(),
             _extended: None,
@@ -317,6 +324,13 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     pub fn vtable(&self) -> &V {
         // SAFETY: a target's vtable lives as long as the target.
         unsafe { &*self.target().vtable }
+    }
+
+    /// Whether buffers the call returns come from the host's allocator and
+    /// are adopted rather than copied.
+    #[inline(always)]
+    pub fn adopts(&self) -> bool {
+        self.target().adopts
     }
 
     /// The instance pointer to pass to the vtable's functions.

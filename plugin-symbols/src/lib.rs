@@ -22,6 +22,10 @@ pub const CANARY_VERSION: u32 = 1;
 /// The exported canary static, read before any plugin function is called.
 pub const CANARY: &str = "plugin_canary_v1";
 
+/// Installs the host's allocator in a library built with
+/// `#[plugin_aggregates(..., allocator = host)]`.
+pub const ALLOCATOR: &str = "plugin_allocator_v1";
+
 /// Prefix shared by every canary symbol, whatever its version.
 pub const CANARY_PREFIX: &str = "plugin_canary_v";
 

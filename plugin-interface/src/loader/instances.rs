@@ -299,6 +299,7 @@ unsafe fn target<I: ?Sized + PluginInterface>(
             slots,
             extended,
             info,
+            library.allocator().is_shared(),
             owner,
         )
     })

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use crate::PluginError;
 use crate::abi::{FactoryVisitor, RegistrationFactory, UnmakerCounter, VisitFactories};
 use crate::abi::{PanicStrategy, PluginCanary, TARGET, TraitDescriptor};
+use crate::allocator::{HOST_TABLE, InstallAllocator, PluginAllocator};
 use crate::interface::PluginInterface;
 use crate::layout::bytes;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
@@ -46,6 +47,8 @@ struct Inner {
     /// The file actually mapped: `path`, or a manager's private copy.
     loaded_from: PathBuf,
     policy: UnloadPolicy,
+    /// Whose allocator the library's heap memory comes from.
+    allocator: PluginAllocator,
     /// The canary copied into host memory, made when first asked for.
     canary: OnceLock<CanaryInfo>,
     /// The canary static itself, which the checks read. Valid while
@@ -169,11 +172,15 @@ impl PluginLibrary {
                 strategy: panic.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
             });
         }
+        // Before any function of the library runs, so that its first
+        // allocation already goes to the host's allocator.
+        let allocator = install_allocator(&library);
         Ok(Self {
             inner: Arc::new(Inner {
                 path: Arc::from(path),
                 loaded_from: load_path,
                 policy: options.policy,
+                allocator,
                 canary: OnceLock::new(),
                 raw_canary,
                 library: Some(library),
@@ -191,6 +198,13 @@ impl PluginLibrary {
     /// manager's private copy of it.
     pub fn loaded_from(&self) -> &Path {
         &self.inner.loaded_from
+    }
+
+    /// Whose allocator the library allocates with: its own, or the host's
+    /// (`#[plugin_aggregates(..., allocator = host)]`), in which case
+    /// strings and vectors its methods return are adopted, not copied.
+    pub fn allocator(&self) -> PluginAllocator {
+        self.inner.allocator
     }
 
     pub(crate) fn shared_path(&self) -> Arc<Path> {
@@ -439,5 +453,22 @@ impl fmt::Debug for PluginLibrary {
             .field("path", &self.inner.path)
             .field("traits", &self.canary().trait_names())
             .finish()
+    }
+}
+
+/// Installs this image's global allocator in a library that asks for it.
+fn install_allocator(library: &libloading::Library) -> PluginAllocator {
+    let symbol = plugin_symbols::c_name(plugin_symbols::ALLOCATOR);
+    // SAFETY: the canary matched this framework's epoch, whose
+    // `plugin_allocator_v1` has this type.
+    let Ok(install) = (unsafe { library.get::<InstallAllocator>(&symbol) }) else {
+        return PluginAllocator::Own;
+    };
+    // SAFETY: the table is a static of this image, which outlives every
+    // library it loads; `install` only compares and stores it.
+    if unsafe { install(&HOST_TABLE) } {
+        PluginAllocator::Host
+    } else {
+        PluginAllocator::Refused
     }
 }

@@ -17,6 +17,7 @@ pub const PACKAGES: &[&str] = &[
     "multi-greeter-plugin",
     "calculator-plugin",
     "roundtrip-plugin",
+    "roundtrip-shared-plugin",
     "not-a-plugin",
     "greeter-plugin-1-1",
     "greeter-plugin-2-0",

@@ -1,13 +1,24 @@
-//! Every carried type crosses into a real plugin library and back.
+//! Every carried type crosses into a real plugin library and back: one
+//! with its own allocator (returned buffers are copied) and the same
+//! source built with `allocator = host` (returned buffers are adopted).
 
-use plugin_interface::PluginLibrary;
+use plugin_interface::{PluginAllocator, PluginLibrary};
 use plugin_tests::plugins;
 use roundtrip_interface::{Point, RoundTrip, RoundTripProxy};
 
+/// Echo and Mirror from both builds of the roundtrip plugin.
 fn echoes() -> Vec<RoundTripProxy> {
-    let library = PluginLibrary::open(plugins().path("roundtrip-plugin")).unwrap();
-    let proxies = library.instantiate::<dyn RoundTrip>().unwrap();
-    assert_eq!(proxies.len(), 2, "Echo and Mirror");
+    let mut proxies = Vec::new();
+    for (package, allocator) in [
+        ("roundtrip-plugin", PluginAllocator::Own),
+        ("roundtrip-shared-plugin", PluginAllocator::Host),
+    ] {
+        let library = PluginLibrary::open(plugins().path(package)).unwrap();
+        assert_eq!(library.allocator(), allocator, "{package}");
+        let made = library.instantiate::<dyn RoundTrip>().unwrap();
+        assert_eq!(made.len(), 2, "Echo and Mirror");
+        proxies.extend(made);
+    }
     proxies
 }
 

@@ -16,7 +16,7 @@ pub trait Bare {
 }
 
 /// Implements it.
-#[plugin_aggregates(Bare)]
+#[plugin_aggregates(Bare, allocator = host)]
 #[derive(Default)]
 pub struct Impl;
 

@@ -25,7 +25,7 @@ pub trait Strict: Send + Sync {
 }
 
 /// Implements it.
-#[plugin_aggregates(Strict)]
+#[plugin_aggregates(Strict, allocator = host)]
 #[derive(Debug, Default)]
 pub struct Impl;
 
