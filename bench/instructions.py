@@ -14,7 +14,8 @@ import sys
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
 APPROACHES = ["baseline", "c_abi", "c_abi_string", "abi_stable", "stabby",
-              "ours", "ours_try", "ours_manager", "ours_inline_slot"]
+              "ours", "ours_try", "ours_manager", "ours_inline_slot",
+              "ours_shared", "ours_shared_manager"]
 METHODS = ["add", "greet", "sum"]
 
 subprocess.run(["cargo", "build", "--release", "--example", "probe"], check=True)

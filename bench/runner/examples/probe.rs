@@ -9,7 +9,8 @@
 //!
 //! Approaches: `baseline`, `c_abi`, `c_abi_string`, `abi_stable`, `stabby`,
 //! `ours`, `ours_try`, `ours_manager` (a proxy from a `PluginManager`),
-//! `ours_inline_slot`; methods: `add`, `greet`, `sum`. Or `load`
+//! `ours_inline_slot`, `ours_shared` and `ours_shared_manager` (the plugin
+//! built with `allocator = host`); methods: `add`, `greet`, `sum`. Or `load`
 //! and one of `bare`, `open`, `open_instantiate`, `load_plugins`: `N`
 //! loads of fresh copies of ours' library (the copies are made first, but
 //! are counted too; they cost the same in every mode).
@@ -47,6 +48,8 @@ fn main() {
     let ours = black_box(&loaded.ours);
     let manager = black_box(&loaded.ours_manager);
     let proto = black_box(&loaded.ours_inline_slot);
+    let shared = black_box(&loaded.ours_shared);
+    let shared_manager = black_box(&loaded.ours_shared_manager);
     macro_rules! run {
         ($call:expr) => {
             for _ in 0..n {
@@ -80,6 +83,12 @@ fn main() {
         ("ours_inline_slot", "add") => run!(proto.add(black_box(A), black_box(B))),
         ("ours_inline_slot", "greet") => run!(proto.greet(black_box(NAME))),
         ("ours_inline_slot", "sum") => run!(proto.sum(black_box(xs))),
+        ("ours_shared", "add") => run!(shared.add(black_box(A), black_box(B))),
+        ("ours_shared", "greet") => run!(shared.greet(black_box(NAME))),
+        ("ours_shared", "sum") => run!(shared.sum(black_box(xs))),
+        ("ours_shared_manager", "add") => run!(shared_manager.add(black_box(A), black_box(B))),
+        ("ours_shared_manager", "greet") => run!(shared_manager.greet(black_box(NAME))),
+        ("ours_shared_manager", "sum") => run!(shared_manager.sum(black_box(xs))),
         _ => {
             eprintln!("unknown approach or method: {approach} {method}");
             std::process::exit(2);

@@ -17,16 +17,19 @@ pub struct Plugins {
     pub stabby: PathBuf,
     /// The framework: `#[plugin_impl]`.
     pub ours: PathBuf,
+    /// The same source, built with `allocator = host`.
+    pub ours_shared: PathBuf,
     /// The target directory the libraries were built in.
     pub target_dir: PathBuf,
 }
 
 /// The cdylib packages, with the library target name cargo reports.
-const PACKAGES: [(&str, &str); 4] = [
+const PACKAGES: [(&str, &str); 5] = [
     ("bench-c-abi-plugin", "bench_c_abi_plugin"),
     ("bench-abi-stable-plugin", "bench_abi_stable_plugin"),
     ("bench-stabby-plugin", "bench_stabby_plugin"),
     ("bench-ours-plugin", "bench_ours_plugin"),
+    ("bench-ours-shared-plugin", "bench_ours_shared_plugin"),
 ];
 
 /// The benchmark workspace (`bench/`).
@@ -74,7 +77,7 @@ pub fn build() -> Plugins {
         output.status
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut found: [Option<PathBuf>; 4] = Default::default();
+    let mut found: [Option<PathBuf>; 5] = Default::default();
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -94,7 +97,7 @@ pub fn build() -> Plugins {
             .find(|file| file.ends_with(env::consts::DLL_SUFFIX));
         found[index] = library.map(PathBuf::from);
     }
-    let [c_abi, abi_stable, stabby, ours] = found.map(|path| path.expect("a library"));
+    let [c_abi, abi_stable, stabby, ours, ours_shared] = found.map(|path| path.expect("a library"));
     let target_dir = ours
         .parent()
         .and_then(Path::parent)
@@ -105,6 +108,7 @@ pub fn build() -> Plugins {
         abi_stable,
         stabby,
         ours,
+        ours_shared,
         target_dir,
     }
 }

@@ -64,7 +64,7 @@ const fn call(group: &'static str, id: &'static str, label: &'static str) -> Ent
 }
 
 /// The approaches of the per-call table, as (id, label), in row order.
-pub const APPROACHES: [(&str, &str); 9] = [
+pub const APPROACHES: [(&str, &str); 11] = [
     ("baseline", "baseline: host `&dyn Trait`"),
     ("c_abi", "hand-written C ABI (greeting as ptr/len/cap)"),
     (
@@ -82,6 +82,14 @@ pub const APPROACHES: [(&str, &str); 9] = [
     (
         "ours_inline_slot",
         "ours' shims called directly, without the proxy (not an API)",
+    ),
+    (
+        "ours_shared",
+        "ours, `allocator = host`: proxy (greeting adopted)",
+    ),
+    (
+        "ours_shared_manager",
+        "ours, `allocator = host`: `PluginManager` proxy",
     ),
 ];
 
@@ -541,9 +549,14 @@ fn render_memory(out: &mut String, memory: &serde_json::Value) {
 
 /// The proxies the per-call targets apply to: a direct one and one from a
 /// `PluginManager`, as (id, how the call is made).
-const OURS: [(&str, &str); 2] = [
+const OURS: [(&str, &str); 4] = [
     ("ours", "direct proxy"),
     ("ours_manager", "`PluginManager` proxy"),
+    ("ours_shared", "direct proxy, `allocator = host`"),
+    (
+        "ours_shared_manager",
+        "`PluginManager` proxy, `allocator = host`",
+    ),
 ];
 
 fn render_targets(out: &mut String, results: &Results) {
@@ -614,6 +627,8 @@ fn short_label(id: &str) -> &'static str {
         "ours_try" => "ours (try_)",
         "ours_manager" => "ours (manager)",
         "ours_inline_slot" => "shims, no proxy",
+        "ours_shared" => "ours, host alloc",
+        "ours_shared_manager" => "ours, host alloc (mgr)",
         _ => "?",
     }
 }

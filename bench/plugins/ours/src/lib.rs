@@ -1,10 +1,13 @@
-//! The benchmark trait as a framework plugin.
+//! The benchmark trait as a framework plugin; built twice, with its own
+//! allocator (`bench-ours-plugin`) and with the host's
+//! (`bench-ours-shared-plugin`, feature `host-allocator`).
 
 use bench_ours_interface::Bench;
 use plugin_interface::{plugin_aggregates, plugin_impl};
 
 /// The benchmark implementation.
-#[plugin_aggregates(Bench)]
+#[cfg_attr(feature = "host-allocator", plugin_aggregates(Bench, allocator = host))]
+#[cfg_attr(not(feature = "host-allocator"), plugin_aggregates(Bench))]
 #[derive(Debug, Default)]
 pub struct Impl;
 

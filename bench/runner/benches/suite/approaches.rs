@@ -15,7 +15,7 @@ use bench_ours_interface::{Bench, BenchProxy, BenchVTable};
 use bench_stabby_interface::{BenchStabbyDyn, MakeBench as StabbyMake};
 use libloading::Library;
 use plugin_interface::abi::{PanicSlot, RegisterAll, RegistrationArray, UnregisterAll};
-use plugin_interface::{PluginLibrary, PluginManager, load_plugins};
+use plugin_interface::{PluginAllocator, PluginLibrary, PluginManager, load_plugins};
 use stabby::libloading::StabbyLibrary;
 
 /// First argument of `add`.
@@ -458,6 +458,12 @@ pub struct Loaded {
     pub manager: PluginManager,
     /// Ours' shims called without the proxy (a measuring device).
     pub ours_inline_slot: OursInlineSlot,
+    /// Ours built with `allocator = host`: returned strings are adopted.
+    pub ours_shared: BenchProxy,
+    /// The same through a [`PluginManager`]; dropped before its manager.
+    pub ours_shared_manager: BenchProxy,
+    /// The manager `ours_shared_manager` came from.
+    pub manager_shared: PluginManager,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -470,6 +476,14 @@ impl Loaded {
     /// Loads every approach from its library and checks every method.
     pub fn load(plugins: &bench_runner::plugins::Plugins) -> Self {
         let (manager, ours_manager) = load_manager_ours(&plugins.ours);
+        let (manager_shared, ours_shared_manager) = load_manager_ours(&plugins.ours_shared);
+        for (path, allocator) in [
+            (&plugins.ours, PluginAllocator::Own),
+            (&plugins.ours_shared, PluginAllocator::Host),
+        ] {
+            let library = PluginLibrary::open(path).unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(library.allocator(), allocator, "{path:?}");
+        }
         let loaded = Self {
             baseline: HostImpl,
             c_abi: CAbi::load(&plugins.c_abi),
@@ -479,6 +493,9 @@ impl Loaded {
             ours_manager,
             manager,
             ours_inline_slot: OursInlineSlot::load(&plugins.ours),
+            ours_shared: load_ours(&plugins.ours_shared),
+            ours_shared_manager,
+            manager_shared,
         };
         loaded.check();
         loaded
@@ -521,5 +538,11 @@ impl Loaded {
         assert_eq!(self.ours_inline_slot.add(A, B), A + B);
         assert_eq!(self.ours_inline_slot.greet(NAME), GREETING);
         assert_eq!(self.ours_inline_slot.sum(&xs), SUM);
+
+        for shared in [&self.ours_shared, &self.ours_shared_manager] {
+            assert_eq!(shared.add(A, B), A + B);
+            assert_eq!(shared.greet(NAME), GREETING);
+            assert_eq!(shared.sum(&xs), SUM);
+        }
     }
 }

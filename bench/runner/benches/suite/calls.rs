@@ -82,6 +82,15 @@ fn add(c: &mut Criterion, loaded: &Loaded) {
     group.bench_function("ours_inline_slot", |b| {
         b.iter(|| proto.add(black_box(A), black_box(B)))
     });
+
+    for (id, shared) in [
+        ("ours_shared", &loaded.ours_shared),
+        ("ours_shared_manager", &loaded.ours_shared_manager),
+    ] {
+        let shared = black_box(shared);
+        assert_eq!(shared.add(A, B), expected);
+        group.bench_function(id, |b| b.iter(|| shared.add(black_box(A), black_box(B))));
+    }
     group.finish();
 }
 
@@ -135,6 +144,15 @@ fn greet(c: &mut Criterion, loaded: &Loaded) {
     group.bench_function("ours_inline_slot", |b| {
         b.iter(|| proto.greet(black_box(NAME)))
     });
+
+    for (id, shared) in [
+        ("ours_shared", &loaded.ours_shared),
+        ("ours_shared_manager", &loaded.ours_shared_manager),
+    ] {
+        let shared = black_box(shared);
+        assert_eq!(shared.greet(NAME), GREETING);
+        group.bench_function(id, |b| b.iter(|| shared.greet(black_box(NAME))));
+    }
     group.finish();
 }
 
@@ -180,5 +198,14 @@ fn sum(c: &mut Criterion, loaded: &Loaded) {
     let proto = black_box(&loaded.ours_inline_slot);
     assert_eq!(proto.sum(xs), SUM);
     group.bench_function("ours_inline_slot", |b| b.iter(|| proto.sum(black_box(xs))));
+
+    for (id, shared) in [
+        ("ours_shared", &loaded.ours_shared),
+        ("ours_shared_manager", &loaded.ours_shared_manager),
+    ] {
+        let shared = black_box(shared);
+        assert_eq!(shared.sum(xs), SUM);
+        group.bench_function(id, |b| b.iter(|| shared.sum(black_box(xs))));
+    }
     group.finish();
 }
