@@ -539,6 +539,11 @@ impl Loaded {
         assert_eq!(self.ours_inline_slot.greet(NAME), GREETING);
         assert_eq!(self.ours_inline_slot.sum(&xs), SUM);
 
+        assert_eq!(
+            self.manager_shared.loaded().len(),
+            1,
+            "the manager holds ours, shared"
+        );
         for shared in [&self.ours_shared, &self.ours_shared_manager] {
             assert_eq!(shared.add(A, B), A + B);
             assert_eq!(shared.greet(NAME), GREETING);
