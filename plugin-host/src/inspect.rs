@@ -9,7 +9,7 @@ use plugin_interface::{PluginInterface, PluginLibrary};
 use crate::describe::{self, Status};
 
 /// Prints everything the canary of `path` says: framework, compiler,
-/// target, panic strategy, and for each trait its interface crate and
+/// target, panic strategy, whose allocator it uses, and for each trait its interface crate and
 /// version, vtable size, method signatures and entries. For `Greeter` it
 /// also says whether this host can use it. No plugin instance is made.
 /// Exits with 1 if the library cannot be opened or fails a check.
@@ -33,6 +33,7 @@ pub fn inspect(path: &Path) -> ExitCode {
         "  panic strategy:   {}",
         describe::panic_strategy(canary.panic_strategy)
     );
+    println!("  allocator:        {}", library.allocator());
     if canary.traits.is_empty() {
         println!("  traits:           none");
     }

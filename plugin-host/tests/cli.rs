@@ -63,21 +63,47 @@ fn without_arguments_builds_and_runs_the_example_plugins() {
     // by its bare file name from the working directory. (Kept in this test:
     // every run without arguments rewrites that directory.)
     check_opens_a_bare_file_name_from_the_working_directory();
+    inspect_says_whose_allocator_a_library_uses();
 }
 
-fn check_opens_a_bare_file_name_from_the_working_directory() {
+/// The example plugin library `name` (`english_plugin`) as `plugin-host`
+/// without arguments builds it.
+fn example_plugin(name: &str) -> String {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
         std::path::PathBuf::from,
     );
+    let file = format!("lib{name}.{}", std::env::consts::DLL_EXTENSION);
+    let path = target.join("example-plugins").join(file);
+    path.to_str().expect("target paths are UTF-8").to_owned()
+}
+
+fn inspect_says_whose_allocator_a_library_uses() {
+    for (plugin, allocator) in [
+        ("english_plugin", "its own"),
+        (
+            "multi_greeter_plugin",
+            "the host's (returned buffers are adopted)",
+        ),
+    ] {
+        let output = host(&["inspect", &example_plugin(plugin)]);
+        assert!(output.status.success(), "{}", shown(&output));
+        let expected = format!("allocator:        {allocator}");
+        assert!(
+            lines(&output).iter().any(|line| line.trim() == expected),
+            "no {expected:?} in\n{}",
+            shown(&output)
+        );
+    }
+}
+
+fn check_opens_a_bare_file_name_from_the_working_directory() {
     // A name found on no library search path (cargo puts target/debug on
     // `LD_LIBRARY_PATH`): only the working directory holds it.
     let suffix = std::env::consts::DLL_EXTENSION;
     let name = format!("bare-name-check.{suffix}");
     let dir = tempfile::tempdir().expect("tempdir");
-    let built = target
-        .join("example-plugins")
-        .join(format!("libenglish_plugin.{suffix}"));
+    let built = example_plugin("english_plugin");
     std::fs::copy(built, dir.path().join(&name)).expect("copy the example plugin");
     let output = Command::new(env!("CARGO_BIN_EXE_plugin-host"))
         .args(["check", &name])
