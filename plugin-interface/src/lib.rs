@@ -92,9 +92,13 @@
 //! of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried
 //! types, and `#[repr(C)]` structs that derive [`PluginData`]; receivers
 //! are `&self` or `&mut self`. A method may return `&str` borrowed from
-//! `&self` (the proxy keeps a host copy of each distinct string). Strings and vectors cross as abi_stable's `RString` and `RVec`,
-//! which free through the allocator that made them; whatever the host keeps
-//! is copied into host memory.
+//! `&self` (the proxy keeps a host copy of each distinct string). Strings
+//! and vectors cross as abi_stable's `RString` and `RVec`, which free
+//! through the allocator that made them; whatever the host keeps is copied
+//! into host memory, unless the plugin crate writes
+//! `#[plugin_aggregates(..., allocator = host)]`: its global allocator then
+//! forwards to the host's, and the host adopts returned buffers as they
+//! are ([`PluginLibrary::allocator`] says which, as a [`PluginAllocator`]).
 //!
 //! Every generated function runs the plugin's code inside `catch_unwind`:
 //! a panic comes back as [`PluginError::Panicked`] from the proxy's `try_`

@@ -154,6 +154,9 @@ impl<V: 'static> Target<V> {
 pub(crate) struct Binding<V: 'static> {
     /// The live target, or `retired`. Owned by the binding.
     current: AtomicPtr<Target<V>>,
+    /// Never re-pointed (a proxy from `PluginLibrary::instantiate`): the
+    /// target lives as long as the binding, so calls skip the gate.
+    fixed: bool,
     /// The stand-in for after unload, owned by the binding for its whole
     /// life, since late callers may still be inside it.
     retired: *mut Target<V>,
@@ -176,11 +179,25 @@ struct Interned {
 }
 
 impl<V: 'static> Binding<V> {
+    /// A binding that unload and reload may re-point: calls go through
+    /// the unload gate.
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn new(target: Box<Target<V>>, absent: &'static V) -> Self {
+        Self::with(target, absent, false)
+    }
+
+    /// A binding that is never re-pointed: calls need no gate, since the
+    /// target lives as long as the binding, which every caller holds.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn fixed(target: Box<Target<V>>, absent: &'static V) -> Self {
+        Self::with(target, absent, true)
+    }
+
+    fn with(target: Box<Target<V>>, absent: &'static V, fixed: bool) -> Self {
         let retired = Target::retired(absent, target.info.clone());
         Self {
             current: AtomicPtr::new(Box::into_raw(target)),
+            fixed,
             retired: Box::into_raw(retired),
             strings: AtomicPtr::new(ptr::null_mut()),
         }
@@ -202,6 +219,9 @@ impl<V: 'static> Binding<V> {
     }
 
     fn swap_raw(&self, target: *mut Target<V>) -> Option<Box<Target<V>>> {
+        // Calls through a fixed binding do not enter the gate, so
+        // re-pointing one could free a target a call is inside.
+        assert!(!self.fixed, "a fixed binding is never re-pointed");
         let old = self.current.swap(target, Ordering::SeqCst);
         // SAFETY: every pointer but `retired` stored in `current` came from
         // `Box::into_raw`, and is handed back exactly once, here.
@@ -247,6 +267,9 @@ impl<V> Drop for Binding<V> {
 /// shares the instance.
 pub struct RawProxy<V: 'static> {
     binding: Arc<Binding<V>>,
+    /// The target of a fixed binding, which calls reach directly; null
+    /// when the binding may be re-pointed and calls go through the gate.
+    fixed: *const Target<V>,
     /// `Send` and `Sync` come from the generated proxy, per trait.
     _not_send: PhantomData<*mut ()>,
 }
@@ -254,8 +277,14 @@ pub struct RawProxy<V: 'static> {
 impl<V: 'static> RawProxy<V> {
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn from_binding(binding: Arc<Binding<V>>) -> Self {
+        let fixed = if binding.fixed {
+            binding.current.load(Ordering::Relaxed).cast_const()
+        } else {
+            ptr::null()
+        };
         Self {
             binding,
+            fixed,
             _not_send: PhantomData,
         }
     }
@@ -271,17 +300,19 @@ impl<V: 'static> RawProxy<V> {
     #[inline(always)]
     pub fn call<'a, R>(&'a self, f: impl for<'c> FnOnce(Call<'c, 'a, V>) -> R) -> R {
         let binding = &*self.binding;
-        // SAFETY: a binding always points at a live target, and a target
-        // it stops pointing at is freed only after `wait_idle`.
-        unsafe {
-            gate::call(&binding.current, |gate| {
-                f(Call {
-                    target: gate.cast::<Target<V>>(),
-                    binding,
-                    _during: PhantomData,
-                })
-            })
+        let call = |target: *const Target<V>| Call {
+            target,
+            binding,
+            _during: PhantomData,
+        };
+        if !self.fixed.is_null() {
+            // Never re-pointed, and alive while `self` holds the binding.
+            return f(call(self.fixed));
         }
+        // SAFETY: a binding that is not fixed always points at a live
+        // target, and a target it stops pointing at is freed only after
+        // `wait_idle`.
+        unsafe { gate::call(&binding.current, |gate| f(call(gate.cast()))) }
     }
 
     /// Where the instance came from.
@@ -307,8 +338,9 @@ pub struct Call<'c, 'a, V: 'static> {
 impl<'a, V: 'static> Call<'_, 'a, V> {
     #[inline(always)]
     fn target(&self) -> &Target<V> {
-        // SAFETY: entered, so alive while the call lasts, which `'a`
-        // cannot outlive: `Call` is only lent to `RawProxy::call`'s closure.
+        // SAFETY: alive while the call lasts (entered through the gate, or
+        // a fixed binding's, alive with the binding), and `Call` is only
+        // lent to `RawProxy::call`'s closure for that long.
         unsafe { &*self.target }
     }
 

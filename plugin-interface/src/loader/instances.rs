@@ -228,7 +228,8 @@ impl PluginLibrary {
 
 /// A proxy of its own for one target.
 fn wrap<I: ?Sized + PluginInterface>(target: Box<Target<I::VTable>>) -> I::Proxy {
-    I::wrap(RawProxy::from_binding(Arc::new(Binding::new(
+    // Nothing re-points it: only a `PluginManager` reloads or unloads.
+    I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(
         target,
         I::ABSENT,
     ))))
