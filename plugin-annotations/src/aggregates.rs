@@ -94,8 +94,11 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
         }
     });
 
-    let allocator = args.host_allocator.then(|| {
-        let install = format_ident!("{}", plugin_symbols::ALLOCATOR);
+    // Every library answers the host's offer of its allocator: with
+    // `allocator = host` it takes it (unless it already allocated), else
+    // it keeps its own.
+    let install = format_ident!("{}", plugin_symbols::ALLOCATOR);
+    let allocator = if args.host_allocator {
         quote! {
             /// The library's global allocator: the host's, once the host
             /// installs it, which it does before calling anything else.
@@ -103,12 +106,19 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
             static __PLUGIN_ALLOCATOR: #private::HostAllocator = #private::HostAllocator::new();
 
             #[unsafe(no_mangle)]
-            unsafe extern "C" fn #install(table: *const #private::AllocatorTable) -> bool {
+            unsafe extern "C" fn #install(table: *const #private::AllocatorTable) -> u8 {
                 // The host passes its static table, or null.
-                unsafe { __PLUGIN_ALLOCATOR.install(table) }
+                #private::PluginAllocator::installed(unsafe { __PLUGIN_ALLOCATOR.install(table) }) as u8
             }
         }
-    });
+    } else {
+        quote! {
+            #[unsafe(no_mangle)]
+            extern "C" fn #install(_table: *const #private::AllocatorTable) -> u8 {
+                #private::PluginAllocator::Own as u8
+            }
+        }
+    };
     let listed = traits.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
         quote!(impl #private::Aggregates<#interface> for __PluginAggregates {})

@@ -20,23 +20,41 @@ use std::alloc::System;
 
 /// Which allocator a loaded library's heap memory comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum PluginAllocator {
     /// Its own (the default): the host copies returned strings and
     /// vectors into its memory and frees the originals through the plugin.
-    Own,
+    Own = 0,
     /// The host's global allocator (`allocator = host`): the host adopts
     /// returned strings and vectors without copying.
-    Host,
+    Host = 1,
     /// `allocator = host` was asked for, but the library allocated before
     /// the host could install its allocator, so it keeps its own; the host
     /// copies, as for [`Own`](Self::Own).
-    Refused,
+    Refused = 2,
 }
 
 impl PluginAllocator {
     /// Whether returned buffers are adopted without copying.
     pub fn is_shared(self) -> bool {
         self == Self::Host
+    }
+
+    /// What a library built with `allocator = host` reports, given
+    /// whether the host's table was installed.
+    pub const fn installed(shared: bool) -> Self {
+        if shared { Self::Host } else { Self::Refused }
+    }
+
+    /// The allocator a library reports; an unknown value counts as its
+    /// own, whose buffers are copied.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn from_u8(value: u8) -> Self {
+        match value {
+            1 => Self::Host,
+            2 => Self::Refused,
+            _ => Self::Own,
+        }
     }
 }
 
@@ -60,9 +78,11 @@ pub struct AllocatorTable {
     realloc: unsafe extern "C" fn(ptr: *mut u8, size: usize, align: usize, new: usize) -> *mut u8,
 }
 
-/// The signature of the exported `plugin_allocator_v1`.
+/// The signature of the exported `plugin_allocator_v1`, which every
+/// plugin library has: it offers the host's table and returns the
+/// library's [`PluginAllocator`] as its `u8` value.
 #[cfg_attr(not(feature = "host"), allow(dead_code))]
-pub type InstallAllocator = unsafe extern "C" fn(table: *const AllocatorTable) -> bool;
+pub type InstallAllocator = unsafe extern "C" fn(table: *const AllocatorTable) -> u8;
 
 /// This image's global allocator, as a table for the libraries it loads.
 #[cfg_attr(not(feature = "host"), allow(dead_code))]

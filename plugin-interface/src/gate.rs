@@ -1,7 +1,8 @@
-//! The unload gate: how a proxy call keeps the instance it calls alive
-//! without writing shared memory.
+//! The unload gate: how a call through a `PluginManager` proxy keeps the
+//! instance it calls alive without writing shared memory. (Proxies from
+//! `PluginLibrary::instantiate` are never re-pointed and skip the gate.)
 //!
-//! Every thread that calls through a proxy owns one thread-local word,
+//! Every thread that calls through such a proxy owns one thread-local word,
 //! `ACTIVE`, naming the target its outermost call is inside. A call checks
 //! that the word is free, stores its target there with a plain store,
 //! checks that the proxy still points at it, calls, and clears the word.

@@ -18,7 +18,7 @@ pub use crate::abi::{
     FactoryVisitor, Failure, MethodDescriptor, PanicSlot, PanicStrategy, PluginCanary,
     Registration, RegistrationArray, RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
-pub use crate::allocator::{AllocatorTable, HostAllocator};
+pub use crate::allocator::{AllocatorTable, HostAllocator, PluginAllocator};
 pub use crate::carry::{PluginData, Unit};
 pub use crate::error::PluginError;
 pub use crate::export::{

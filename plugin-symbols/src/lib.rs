@@ -22,8 +22,9 @@ pub const CANARY_VERSION: u32 = 1;
 /// The exported canary static, read before any plugin function is called.
 pub const CANARY: &str = "plugin_canary_v1";
 
-/// Installs the host's allocator in a library built with
-/// `#[plugin_aggregates(..., allocator = host)]`.
+/// Offers the host's allocator to a library, which takes it when built
+/// with `#[plugin_aggregates(..., allocator = host)]`; every library
+/// exports it.
 pub const ALLOCATOR: &str = "plugin_allocator_v1";
 
 /// Prefix shared by every canary symbol, whatever its version.

@@ -456,19 +456,18 @@ impl fmt::Debug for PluginLibrary {
     }
 }
 
-/// Installs this image's global allocator in a library that asks for it.
+/// Offers this image's global allocator to a library, which takes it if
+/// it was built with `allocator = host`. Every library of this epoch
+/// exports the function, so the lookup never takes the dynamic loader's
+/// slower path for a missing symbol.
 fn install_allocator(library: &libloading::Library) -> PluginAllocator {
     let symbol = plugin_symbols::c_name(plugin_symbols::ALLOCATOR);
-    // SAFETY: the canary matched this framework's epoch, whose
-    // `plugin_allocator_v1` has this type.
+    // SAFETY: the canary matched this framework's epoch, whose every
+    // library exports `plugin_allocator_v1` with this type.
     let Ok(install) = (unsafe { library.get::<InstallAllocator>(&symbol) }) else {
         return PluginAllocator::Own;
     };
     // SAFETY: the table is a static of this image, which outlives every
     // library it loads; `install` only compares and stores it.
-    if unsafe { install(&HOST_TABLE) } {
-        PluginAllocator::Host
-    } else {
-        PluginAllocator::Refused
-    }
+    PluginAllocator::from_u8(unsafe { install(&HOST_TABLE) })
 }
