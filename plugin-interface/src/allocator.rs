@@ -41,7 +41,8 @@ impl PluginAllocator {
     }
 
     /// What a library built with `allocator = host` reports, given
-    /// whether the host's table was installed.
+    /// whether the host's table was installed; used by generated code.
+    #[doc(hidden)]
     pub const fn installed(shared: bool) -> Self {
         if shared { Self::Host } else { Self::Refused }
     }
