@@ -372,12 +372,12 @@ fn proxy_call(
         let __ret = unsafe { (__call.vtable().#ident)(__call.instance(), #(#values,)*) };
         if __ret.failure.is_null() { #done } else { #failed }
     }};
-    let Some(_) = &method.item.default else {
+    if method.item.default.is_none() {
         // Without a default body, the absent stand-in in the vtable of a
         // plugin built against an older interface reports the missing
         // method through the failure, at no cost to the call.
         return quote!(self.raw.call(|__call| #body));
-    };
+    }
     // With one, the slot count is checked first and the arguments handed
     // back, so that the body runs after the call, outside it.
     let default = format_ident!("__default_{}", method.ident);

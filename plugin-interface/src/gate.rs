@@ -303,7 +303,7 @@ fn enter_nested<T>(slot: &ThreadSlot, current: &AtomicPtr<T>) -> Option<Entered>
 ///
 /// # Safety
 ///
-/// As for [`enter`].
+/// As for [`call`].
 unsafe fn enter_counted<T>(current: &AtomicPtr<T>) -> Entered {
     loop {
         let target = current.load(Ordering::SeqCst).cast::<Gate>();

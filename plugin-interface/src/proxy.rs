@@ -1,5 +1,6 @@
 //! The state every generated proxy wraps: a binding that points at the
-//! instance calls go to, re-pointed by unload and reload.
+//! instance calls go to, re-pointed by a manager's unload and reload, or
+//! fixed for proxies made straight from a `PluginLibrary`.
 
 use core::any::Any;
 use core::ffi::c_void;
