@@ -23,6 +23,13 @@ pub enum LayoutKind {
     /// A framework type (`RStr`, `RString`, `RVec<T>`, ...), with its type
     /// arguments.
     Framework = 3,
+    /// An enum deriving `PluginData`, as it crosses: a `u32` tag and a
+    /// `#[repr(C)]` union of its variants, each with its fields.
+    Enum = 4,
+    /// A type borrowed in the layout the compiler chose for it (`&Person`,
+    /// `&[String]`): the same only under the same compiler, whose version
+    /// is in `compiler`.
+    Native = 5,
 }
 
 /// The structural layout of one type.
@@ -40,6 +47,22 @@ pub struct TypeLayout {
     pub fields: RSlice<'static, FieldLayout>,
     /// Type arguments of a framework type.
     pub args: RSlice<'static, &'static TypeLayout>,
+    /// Variants of an enum, in declaration order; each variant's field
+    /// offsets are within the union that holds the variants.
+    pub variants: RSlice<'static, VariantLayout>,
+    /// `rustc --version` for a layout the compiler chose
+    /// ([`LayoutKind::Native`]); empty for every fixed layout.
+    pub compiler: RStr<'static>,
+}
+
+/// One variant of an enum layout.
+#[repr(C)]
+pub struct VariantLayout {
+    /// The variant's name.
+    pub name: RStr<'static>,
+    /// Its fields (`0`, `1`, ... for tuple variants), at offsets within the
+    /// payload union.
+    pub fields: RSlice<'static, FieldLayout>,
 }
 
 /// One field of a struct layout.
@@ -78,6 +101,28 @@ impl TypeLayout {
         Self::new::<T>(name, LayoutKind::Framework, &[], args)
     }
 
+    /// An enum's layout as it crosses (`T` is its `#[repr(C)]` form).
+    pub const fn enumeration<T>(name: &'static str, variants: &'static [VariantLayout]) -> Self {
+        let mut layout = Self::new::<T>(name, LayoutKind::Enum, &[], &[]);
+        layout.variants = RSlice::from_slice(variants);
+        layout
+    }
+
+    /// The layout the compiler chose for `T`, borrowed across as it is:
+    /// its fields (with offsets) for a struct, its variants for an enum, its
+    /// type arguments for a standard type.
+    pub const fn native<T>(
+        name: &'static str,
+        fields: &'static [FieldLayout],
+        args: &'static [&'static TypeLayout],
+        variants: &'static [VariantLayout],
+    ) -> Self {
+        let mut layout = Self::new::<T>(name, LayoutKind::Native, fields, args);
+        layout.variants = RSlice::from_slice(variants);
+        layout.compiler = RStr::from_str(crate::abi::RUSTC_VERSION);
+        layout
+    }
+
     const fn new<T>(
         name: &'static str,
         kind: LayoutKind,
@@ -91,6 +136,8 @@ impl TypeLayout {
             kind: kind as u8,
             fields: RSlice::from_slice(fields),
             args: RSlice::from_slice(args),
+            variants: RSlice::from_slice(&[]),
+            compiler: RStr::from_str(""),
         }
     }
 
@@ -126,6 +173,15 @@ impl fmt::Debug for FieldLayout {
             self.ty,
             self.offset
         )
+    }
+}
+
+impl fmt::Debug for VariantLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VariantLayout")
+            .field("name", &String::from_utf8_lossy(bytes(self.name)))
+            .field("fields", &items(&self.fields))
+            .finish()
     }
 }
 
@@ -207,7 +263,24 @@ impl Fnv {
             hash = hash.layout(args[index]);
             index += 1;
         }
-        hash
+        let variants = items(&layout.variants);
+        hash = hash.u32(variants.len() as u32);
+        let mut index = 0;
+        while index < variants.len() {
+            hash = hash.str(variants[index].name);
+            let fields = items(&variants[index].fields);
+            hash = hash.u32(fields.len() as u32);
+            let mut field = 0;
+            while field < fields.len() {
+                hash = hash
+                    .str(fields[field].name)
+                    .u32(fields[field].offset)
+                    .layout(fields[field].ty);
+                field += 1;
+            }
+            index += 1;
+        }
+        hash.str(layout.compiler)
     }
 
     pub(crate) const fn finish(self) -> u64 {

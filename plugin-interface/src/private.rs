@@ -26,7 +26,7 @@ pub use crate::export::{
     vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
-pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, known};
+pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
 pub use crate::proxy::{PluginInfo, RawProxy};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 
