@@ -1,10 +1,14 @@
-//! `#[derive(PluginData)]`: plain `#[repr(C)]` structs that cross the
-//! boundary as they are.
+//! `#[derive(PluginData)]`: structs and enums that cross the boundary.
+//!
+//! The derive writes the type's boundary form next to it: a `#[repr(C)]`
+//! struct of the fields' boundary forms, or for an enum a `u32` tag and a
+//! `#[repr(C)]` union of one such struct per variant. Lowering moves each
+//! field into its form; lifting checks the tag and lifts each field.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput};
+use syn::{Data, DeriveInput, Fields, Ident};
 
 use crate::fallback::Errors;
 
@@ -19,79 +23,381 @@ pub fn expand(input: TokenStream) -> TokenStream {
     }
 }
 
+const PRIVATE: &str = "::plugin_interface::__private";
+
 fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let fields = match &input.data {
-        Data::Struct(data) => Some(&data.fields),
-        Data::Enum(data) => {
-            errors.error(
-                data.enum_token,
-                "`PluginData` is for structs: an enum's discriminant could be invalid on the other side",
-            );
-            None
-        }
-        Data::Union(data) => {
-            errors.error(data.union_token, "`PluginData` is for structs");
-            None
-        }
-    };
-    let repr_c = input.attrs.iter().any(|attr| {
+    if !input.generics.params.is_empty() {
+        errors.error(
+            &input.generics,
+            "`PluginData` types cannot be generic: the layout check needs concrete types; name the concrete type",
+        );
+    }
+    match &input.data {
+        Data::Union(data) => errors.error(
+            data.union_token,
+            "`PluginData` is for structs and enums: the other side cannot tell which field of a union is set",
+        ),
+        Data::Enum(data) if data.variants.is_empty() => errors.error(
+            &input.ident,
+            "an enum without variants has no values to carry",
+        ),
+        _ => {}
+    }
+    errors.finish()?;
+    let private: syn::Path = syn::parse_str(PRIVATE)?;
+    Ok(match &input.data {
+        Data::Struct(data) => structure(input, &data.fields, &private),
+        Data::Enum(data) => enumeration(input, data, &private),
+        Data::Union(_) => TokenStream::new(),
+    })
+}
+
+/// Whether the type is `#[repr(C)]` (or transparent): its own layout is
+/// then fixed, not chosen by the compiler.
+fn repr_c(input: &DeriveInput) -> bool {
+    input.attrs.iter().any(|attr| {
         attr.path().is_ident("repr")
             && attr
                 .parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Ident, syn::Token![,]>::parse_terminated,
+                    syn::punctuated::Punctuated::<Ident, syn::Token![,]>::parse_terminated,
                 )
                 .is_ok_and(|reprs| reprs.iter().any(|r| r == "C" || r == "transparent"))
-    });
-    if !repr_c {
-        errors.error(
-            &input.ident,
-            "`PluginData` needs a fixed layout: add `#[repr(C)]` to the struct",
-        );
-    }
-    if !input.generics.params.is_empty() {
-        errors.error(&input.generics, "`PluginData` structs cannot be generic");
-    }
-    errors.finish()?;
+    })
+}
 
-    let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
-    let ident = &input.ident;
-    let name = ident.to_string();
-    let field_layouts = fields
-        .into_iter()
-        .flatten()
+/// One field: how it is named in patterns and in layouts.
+struct Field<'a> {
+    /// `name` or `0`, as a member.
+    member: syn::Member,
+    /// A local variable holding it.
+    local: Ident,
+    name: String,
+    ty: &'a syn::Type,
+}
+
+fn fields(fields: &Fields) -> Vec<Field<'_>> {
+    fields
+        .iter()
         .enumerate()
-        .map(|(index, field)| {
-            let ty = &field.ty;
-            let member = match &field.ident {
-                Some(ident) => quote!(#ident),
-                None => {
-                    let index = syn::Index::from(index);
-                    quote!(#index)
-                }
-            };
-            let field_name = match &field.ident {
-                Some(ident) => ident.to_string(),
-                None => index.to_string(),
-            };
-            let layout = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::LAYOUT);
-            quote! {
-                #private::FieldLayout {
-                    name: #private::RStr::from_str(#field_name),
-                    offset: ::core::mem::offset_of!(#ident, #member) as u32,
-                    ty: #layout,
-                }
+        .map(|(index, field)| match &field.ident {
+            Some(ident) => Field {
+                member: syn::Member::Named(ident.clone()),
+                local: format_ident!("__field_{}", ident),
+                name: ident.to_string(),
+                ty: &field.ty,
+            },
+            None => Field {
+                member: syn::Member::Unnamed(syn::Index::from(index)),
+                local: format_ident!("__field_{}", index),
+                name: index.to_string(),
+                ty: &field.ty,
+            },
+        })
+        .collect()
+}
+
+/// The `#[repr(C)]` struct of the fields' boundary forms.
+fn abi_struct(name: &Ident, vis: &syn::Visibility, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
+    let attrs = quote! {
+        #[doc(hidden)]
+        #[repr(C)]
+        #[allow(non_camel_case_types, non_snake_case, missing_debug_implementations, missing_docs, unreachable_pub)]
+    };
+    if fields.is_empty() {
+        return quote!(#attrs #vis struct #name { __unit: #private::Unit });
+    }
+    let tuple = matches!(fields[0].member, syn::Member::Unnamed(_));
+    let types = fields.iter().map(|field| {
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> <#ty as #private::PluginData>::Abi)
+    });
+    if tuple {
+        quote!(#attrs #vis struct #name(#(#types),*);)
+    } else {
+        let names = fields.iter().map(|field| &field.member);
+        quote!(#attrs #vis struct #name { #(#names: #types),* })
+    }
+}
+
+/// The value of an abi struct built from the fields' locals, lowered.
+fn abi_value(name: &Ident, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
+    if fields.is_empty() {
+        return quote!(#name { __unit: #private::Unit::VALUE });
+    }
+    let values = fields.iter().map(|field| {
+        let (member, local, ty) = (&field.member, &field.local, field.ty);
+        quote!(#member: <#ty as #private::PluginData>::lower(#local))
+    });
+    quote!(#name { #(#values),* })
+}
+
+/// A pattern binding every field of `path` to its local.
+fn pattern(path: TokenStream, fields: &[Field<'_>], empty: TokenStream) -> TokenStream {
+    if fields.is_empty() {
+        return quote!(#path #empty);
+    }
+    let binds = fields.iter().map(|field| {
+        let (member, local) = (&field.member, &field.local);
+        quote!(#member: #local)
+    });
+    quote!(#path { #(#binds),* })
+}
+
+/// The value of `path` with every field lifted from its local.
+fn lifted(path: TokenStream, fields: &[Field<'_>], unit: TokenStream, private: &syn::Path) -> TokenStream {
+    if fields.is_empty() {
+        return quote!(#path #unit);
+    }
+    let values = fields.iter().map(|field| {
+        let (member, local, ty) = (&field.member, &field.local, field.ty);
+        quote!(#member: unsafe { <#ty as #private::PluginData>::lift(#local, __cx) }?)
+    });
+    quote!(#path { #(#values),* })
+}
+
+/// The fields' layouts: `kind` is `LAYOUT` or `NATIVE`; offsets within
+/// `within` when given.
+fn field_layouts(fields: &[Field<'_>], within: Option<&TokenStream>, kind: &str, private: &syn::Path) -> TokenStream {
+    let kind = Ident::new(kind, Span::call_site());
+    let layouts = fields.iter().map(|field| {
+        let (member, name, ty) = (&field.member, &field.name, field.ty);
+        let offset = match within {
+            Some(within) => quote!(::core::mem::offset_of!(#within, #member) as u32),
+            None => quote!(0),
+        };
+        let layout = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::#kind);
+        quote! {
+            #private::FieldLayout {
+                name: #private::RStr::from_str(#name),
+                offset: #offset,
+                ty: #layout,
+            }
+        }
+    });
+    quote!(&[#(#layouts),*])
+}
+
+fn plain(input: &DeriveInput, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
+    if !repr_c(input) || fields.is_empty() {
+        return quote!(false);
+    }
+    let plains = fields.iter().map(|field| {
+        let ty = field.ty;
+        quote!(<#ty as #private::PluginData>::PLAIN)
+    });
+    quote!(#(#plains)&&*)
+}
+
+fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenStream {
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let name = ident.to_string();
+    let abi = format_ident!("__PluginAbi_{}", ident);
+    let fields = fields(data);
+    let unit = match data {
+        Fields::Unit => TokenStream::new(),
+        Fields::Unnamed(_) => quote!(()),
+        Fields::Named(_) => quote!({}),
+    };
+    let abi_struct = abi_struct(&abi, vis, &fields, private);
+    let this = pattern(quote!(#ident), &fields, unit.clone());
+    let abi_value = abi_value(&abi, &fields, private);
+    let abi_pattern = if fields.is_empty() {
+        quote!(#abi { __unit: _ })
+    } else {
+        pattern(quote!(#abi), &fields, TokenStream::new())
+    };
+    let lifted = lifted(quote!(#ident), &fields, unit, private);
+    let abi_path = quote!(#abi);
+    let layouts = field_layouts(&fields, (!fields.is_empty()).then_some(&abi_path), "LAYOUT", private);
+    let ident_path = quote!(#ident);
+    let native_fields = field_layouts(&fields, Some(&ident_path), "NATIVE", private);
+    let native = if repr_c(input) {
+        quote!(&#private::TypeLayout::structure::<#ident>(#name, #native_fields))
+    } else {
+        quote!(&#private::TypeLayout::native::<#ident>(#name, #native_fields, &[], &[]))
+    };
+    let plain = plain(input, &fields, private);
+    quote! {
+        #abi_struct
+
+        // SAFETY: the boundary form is `#[repr(C)]`, made of the fields'
+        // boundary forms, each lowered and lifted by its own `PluginData`;
+        // the layouts are computed from the types after `#[cfg]`.
+        unsafe impl #private::PluginData for #ident {
+            type Abi = #abi;
+            const LAYOUT: &'static #private::TypeLayout =
+                &#private::TypeLayout::structure::<#abi>(#name, #layouts);
+            const NATIVE: &'static #private::TypeLayout = #native;
+            const PLAIN: bool = #plain;
+
+            #[inline]
+            fn lower(self) -> #abi {
+                let #this = self;
+                #abi_value
+            }
+
+            #[inline]
+            unsafe fn lift(
+                __abi: #abi,
+                __cx: &#private::Lift<'_>,
+            ) -> ::core::result::Result<Self, #private::Invalid> {
+                let #abi_pattern = __abi;
+                // SAFETY: each field is the other side's lowering of the
+                // same field type.
+                ::core::result::Result::Ok(#lifted)
+            }
+        }
+    }
+}
+
+fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -> TokenStream {
+    let ident = &input.ident;
+    let vis = &input.vis;
+    let name = ident.to_string();
+    let abi = format_ident!("__PluginAbi_{}", ident);
+    let payload = format_ident!("__PluginAbiPayload_{}", ident);
+    let count = data.variants.len();
+    let mut variant_structs = Vec::new();
+    let mut union_fields = Vec::new();
+    let mut lowers = Vec::new();
+    let mut lifts = Vec::new();
+    let mut drops = Vec::new();
+    let mut layouts = Vec::new();
+    let mut natives = Vec::new();
+    for (index, variant) in data.variants.iter().enumerate() {
+        let tag = index as u32;
+        let variant_ident = &variant.ident;
+        let variant_name = variant_ident.to_string();
+        let fields = fields(&variant.fields);
+        let unit = match &variant.fields {
+            Fields::Unit => TokenStream::new(),
+            Fields::Unnamed(_) => quote!(()),
+            Fields::Named(_) => quote!({}),
+        };
+        let this = pattern(quote!(#ident::#variant_ident), &fields, unit.clone());
+        let native_fields = field_layouts(&fields, None, "NATIVE", private);
+        natives.push(quote! {
+            #private::VariantLayout {
+                name: #private::RStr::from_str(#variant_name),
+                fields: #private::RSlice::from_slice(#native_fields),
             }
         });
-    Ok(quote! {
-        // SAFETY: `#[repr(C)]`, and every field is `PluginData` (its layout
-        // is required below): the same bytes mean the same value in every
-        // library.
-        unsafe impl #private::PluginData for #ident {
-            const LAYOUT: &'static #private::TypeLayout = &#private::TypeLayout::structure::<#ident>(
-                #name,
-                &[#(#field_layouts),*],
-            );
+        if fields.is_empty() {
+            lowers.push(quote! {
+                #this => #abi { tag: #tag, payload: #payload { __none: () } },
+            });
+            lifts.push(quote! {
+                #tag => ::core::result::Result::Ok(#ident::#variant_ident #unit),
+            });
+            layouts.push(quote! {
+                #private::VariantLayout {
+                    name: #private::RStr::from_str(#variant_name),
+                    fields: #private::RSlice::from_slice(&[]),
+                }
+            });
+            continue;
         }
-    })
+        let variant_abi = format_ident!("__PluginAbi_{}_{}", ident, variant_ident);
+        variant_structs.push(abi_struct(&variant_abi, vis, &fields, private));
+        union_fields.push(quote!(#variant_ident: ::core::mem::ManuallyDrop<#variant_abi>));
+        let value = abi_value(&variant_abi, &fields, private);
+        lowers.push(quote! {
+            #this => #abi {
+                tag: #tag,
+                payload: #payload { #variant_ident: ::core::mem::ManuallyDrop::new(#value) },
+            },
+        });
+        let variant_pattern = pattern(quote!(#variant_abi), &fields, TokenStream::new());
+        let lifted = lifted(quote!(#ident::#variant_ident), &fields, unit, private);
+        lifts.push(quote! {
+            #tag => {
+                // SAFETY: the tag names this variant, whose payload the
+                // other side initialised; it is read once, and the rest of
+                // the value is not dropped (`ManuallyDrop`).
+                let #variant_pattern = ::core::mem::ManuallyDrop::into_inner(unsafe {
+                    ::core::ptr::read(&__abi.payload.#variant_ident)
+                });
+                ::core::result::Result::Ok(#lifted)
+            }
+        });
+        drops.push(quote! {
+            // SAFETY: the tag names the variant the payload holds.
+            #tag => unsafe { ::core::mem::ManuallyDrop::drop(&mut self.payload.#variant_ident) },
+        });
+        let variant_path = quote!(#variant_abi);
+        let field_layouts = field_layouts(&fields, Some(&variant_path), "LAYOUT", private);
+        layouts.push(quote! {
+            #private::VariantLayout {
+                name: #private::RStr::from_str(#variant_name),
+                fields: #private::RSlice::from_slice(#field_layouts),
+            }
+        });
+    }
+    let hidden = quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, missing_debug_implementations, missing_docs, unreachable_pub)]
+    };
+    let drop_arms = if drops.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(match self.tag { #(#drops)* _ => {} })
+    };
+    quote! {
+        #(#variant_structs)*
+
+        #hidden
+        #[repr(C)]
+        #vis union #payload {
+            #(#union_fields,)*
+            __none: (),
+        }
+
+        #hidden
+        #[repr(C)]
+        #vis struct #abi {
+            tag: u32,
+            payload: #payload,
+        }
+
+        impl ::core::ops::Drop for #abi {
+            fn drop(&mut self) {
+                // A tag that names no variant came from a forged value: its
+                // payload is leaked rather than guessed at.
+                #drop_arms
+            }
+        }
+
+        // SAFETY: the boundary form is a `u32` tag and a `#[repr(C)]`
+        // union of the variants' boundary forms; lifting checks the tag
+        // before reading the payload it names, and each field is lowered
+        // and lifted by its own `PluginData`.
+        unsafe impl #private::PluginData for #ident {
+            type Abi = #abi;
+            const LAYOUT: &'static #private::TypeLayout =
+                &#private::TypeLayout::enumeration::<#abi>(#name, &[#(#layouts),*]);
+            const NATIVE: &'static #private::TypeLayout =
+                &#private::TypeLayout::native::<#ident>(#name, &[], &[], &[#(#natives),*]);
+
+            #[inline]
+            fn lower(self) -> #abi {
+                match self {
+                    #(#lowers)*
+                }
+            }
+
+            #[inline]
+            unsafe fn lift(
+                __abi: #abi,
+                __cx: &#private::Lift<'_>,
+            ) -> ::core::result::Result<Self, #private::Invalid> {
+                let __abi = ::core::mem::ManuallyDrop::new(__abi);
+                match __abi.tag {
+                    #(#lifts)*
+                    __tag => ::core::result::Result::Err(#private::Invalid::tag(#name, __tag, #count)),
+                }
+            }
+        }
+    }
 }

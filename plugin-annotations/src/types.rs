@@ -1,51 +1,46 @@
 //! Which types a plugin method may carry, decided from its signature, and
 //! how each one crosses.
 //!
-//! The macro maps every type to its `#[repr(C)]` form itself, so generated
-//! code never asks a trait to do it: a type that cannot cross fails in one
-//! place only, the `PluginData` check spanned at the user's type.
+//! By-value types cross through their `PluginData` implementation (the
+//! runtime's trait), so nesting is the compiler's business; this module
+//! only sorts the borrowed forms (`&str`, `&[T]`, `&T`, `&dyn Trait`,
+//! closures) and refuses, at the offending token, what can never cross:
+//! references inside owned types, raw pointers, `Rc`, `impl Trait`,
+//! named lifetimes, `Self`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::{GenericArgument, PathArguments, Type, TypeReference};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{GenericArgument, PathArguments, ReturnType, Type, TypeParamBound, TypeReference};
 
 use crate::fallback::Errors;
 
 /// What the macros tell a user whose type is not carried.
-pub const ALLOWED: &str = "plugin methods carry integers (i8..i64, u8..u64, isize, usize), f32, f64, bool, `&str`, `String`, `&[T]` of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried types, and `#[repr(C)]` structs that derive `PluginData`";
-
-const PRIMITIVES: &[&str] = &[
-    "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "f32", "f64", "bool",
-];
-
-/// The shape of a by-value type.
-#[derive(Clone)]
-pub enum Shape {
-    /// A primitive: crosses as it is.
-    Primitive(Box<Type>),
-    /// A named type that must be `PluginData`: crosses as it is.
-    Plain(Box<Type>),
-    /// `()`.
-    Unit,
-    /// `String` as `RString`.
-    String,
-    /// `Vec<T>` as `RVec`.
-    Vec(Box<Shape>),
-    /// `Option<T>` as `ROption`.
-    Option(Box<Shape>),
-    /// `Result<T, E>` as `RResult`.
-    Result(Box<Shape>, Box<Shape>),
-}
+pub const ALLOWED: &str = "plugin methods carry integers, floats, `bool`, `char`, `String`, tuples, arrays, `Vec`, `Option`, `Result`, `Box`, maps and sets of carried types, types that derive `PluginData`, `Box<dyn Trait>` / `Arc<dyn Trait>` of plugin traits, and borrow `&str`, `&T`, `&[T]`, `&dyn Trait`, `&mut dyn Trait`, `&dyn Fn(..)` and `&mut dyn FnMut(..)` for the call";
 
 /// How an argument crosses.
 #[derive(Clone)]
 pub enum ArgKind {
     /// `&str` as `RStr`.
     Str,
-    /// `&[T]` as `RSlice<T>`, `T` plain data.
-    Slice(Shape),
-    /// By value.
-    Owned(Shape),
+    /// `&[T]` as `RSlice<T>` over the caller's elements.
+    Slice(Type),
+    /// `&T` as a pointer to the caller's value.
+    Ref(Type),
+    /// `&dyn Trait` / `&mut dyn Trait` of a plugin trait, lent for the call.
+    Object { path: syn::Path, mutable: bool },
+    /// `&dyn Fn(A..) -> R` / `&mut dyn FnMut(A..) -> R`, lent for the call.
+    Closure(Closure),
+    /// By value, through `PluginData`.
+    Owned(Type),
+}
+
+/// A lent closure's signature.
+#[derive(Clone)]
+pub struct Closure {
+    pub mutable: bool,
+    pub inputs: Vec<Type>,
+    pub output: Option<Type>,
 }
 
 /// How a return value crosses.
@@ -55,67 +50,113 @@ pub enum RetKind {
     Unit,
     /// `&str` borrowed from `&self`, as `RStr`.
     Str,
-    /// By value.
-    Owned(Shape),
+    /// By value, through `PluginData`.
+    Owned(Type),
 }
 
 pub fn argument(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
     match ty {
         Type::Reference(reference) => borrowed(reference, errors),
-        _ => shape(ty, errors).map(ArgKind::Owned),
+        Type::Paren(paren) => argument(&paren.elem, errors),
+        _ => owned(ty, errors).then(|| ArgKind::Owned(ty.clone())),
     }
 }
 
 fn borrowed(reference: &TypeReference, errors: &mut Errors) -> Option<ArgKind> {
-    if reference.mutability.is_some() {
-        errors.error(
-            reference,
-            format!("`&mut` arguments cannot cross the plugin boundary; {ALLOWED}"),
-        );
-        return None;
-    }
     if let Some(lifetime) = &reference.lifetime {
         if lifetime.ident != "_" {
             errors.error(
                 lifetime,
-                "plugin method arguments cannot name lifetimes; write `&str` or `&[T]`",
+                "plugin method arguments cannot name lifetimes: a borrow lasts for the call; write `&T`",
             );
             return None;
         }
     }
+    let mutable = reference.mutability.is_some();
+    if let Type::TraitObject(object) = &*reference.elem {
+        return lent_object(object, mutable, errors);
+    }
+    if mutable {
+        errors.error(
+            reference,
+            "`&mut` data cannot cross the plugin boundary: the other side would grow this side's buffers with its own allocator; take the value and return the new one, or lend a `&mut dyn Trait` object",
+        );
+        return None;
+    }
     match &*reference.elem {
         Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => Some(ArgKind::Str),
-        Type::Slice(slice) => match shape(&slice.elem, errors)? {
-            elem @ (Shape::Primitive(_) | Shape::Plain(_)) => Some(ArgKind::Slice(elem)),
-            _ => {
-                errors.error(
-                    &slice.elem,
-                    "`&[T]` carries plain data only (integers, floats, bool, `#[repr(C)]` structs that derive `PluginData`); take a `Vec<T>` for other element types",
-                );
-                None
-            }
-        },
-        other => {
-            errors.error(
-                reference,
-                format!(
-                    "only `&str` and `&[T]` may be borrowed across the plugin boundary; take `{}` by value instead; {ALLOWED}",
-                    crate::render::tokens(other)
-                ),
-            );
-            None
-        }
+        Type::Slice(slice) => owned(&slice.elem, errors).then(|| ArgKind::Slice((*slice.elem).clone())),
+        other => owned(other, errors).then(|| ArgKind::Ref(other.clone())),
     }
 }
 
-pub fn return_type(
-    output: &syn::ReturnType,
-    receiver_is_shared: bool,
-    errors: &mut Errors,
-) -> Option<RetKind> {
+/// `&dyn Trait`, `&mut dyn Trait`, `&dyn Fn(..)`, `&mut dyn FnMut(..)`.
+fn lent_object(object: &syn::TypeTraitObject, mutable: bool, errors: &mut Errors) -> Option<ArgKind> {
+    let mut traits = object.bounds.iter().filter_map(|bound| match bound {
+        TypeParamBound::Trait(bound) => Some(bound),
+        _ => None,
+    });
+    let (Some(bound), None) = (traits.next(), traits.next()) else {
+        errors.error(object, "lend one plugin trait: `&dyn Trait`; its `Send` and `Sync` come from the trait's supertraits");
+        return None;
+    };
+    if object.bounds.len() != 1 {
+        errors.error(object, "lend one plugin trait: `&dyn Trait`, without extra bounds or lifetimes; its `Send` and `Sync` come from the trait's supertraits");
+        return None;
+    }
+    let last = bound.path.segments.last()?;
+    let name = last.ident.to_string();
+    if let PathArguments::Parenthesized(args) = &last.arguments {
+        let expected = if mutable { "FnMut" } else { "Fn" };
+        if name != expected || bound.path.segments.len() != 1 {
+            let hint = if mutable {
+                "a closure is lent as `&dyn Fn(A) -> R` or `&mut dyn FnMut(A) -> R`"
+            } else {
+                "a closure is lent as `&dyn Fn(A) -> R`, or `&mut dyn FnMut(A) -> R` when it changes state"
+            };
+            errors.error(&bound.path, hint);
+            return None;
+        }
+        let before = errors.len();
+        let inputs: Vec<Type> = args.inputs.iter().cloned().collect();
+        for input in &inputs {
+            if let Type::Reference(reference) = input {
+                errors.error(reference, "closure arguments cross by value: take an owned type (`String`, `Vec<T>`)");
+            } else {
+                owned(input, errors);
+            }
+        }
+        let output = match &args.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => {
+                owned(ty, errors);
+                Some((**ty).clone())
+            }
+        };
+        return (errors.len() == before).then_some(ArgKind::Closure(Closure {
+            mutable,
+            inputs,
+            output,
+        }));
+    }
+    if matches!(name.as_str(), "Fn" | "FnMut" | "FnOnce") {
+        errors.error(&bound.path, "write the closure's signature: `&dyn Fn(A) -> R`");
+        return None;
+    }
+    if !matches!(last.arguments, PathArguments::None) {
+        errors.error(&last.arguments, "plugin traits are not generic");
+        return None;
+    }
+    Some(ArgKind::Object {
+        path: bound.path.clone(),
+        mutable,
+    })
+}
+
+pub fn return_type(output: &ReturnType, receiver_is_shared: bool, errors: &mut Errors) -> Option<RetKind> {
     let ty = match output {
-        syn::ReturnType::Default => return Some(RetKind::Unit),
-        syn::ReturnType::Type(_, ty) => &**ty,
+        ReturnType::Default => return Some(RetKind::Unit),
+        ReturnType::Type(_, ty) => &**ty,
     };
     match ty {
         Type::Tuple(tuple) if tuple.elems.is_empty() => Some(RetKind::Unit),
@@ -131,236 +172,141 @@ pub fn return_type(
             } else {
                 errors.error(
                     reference,
-                    format!("plugin methods return owned values or `&str` borrowed from `&self`; {ALLOWED}"),
+                    "plugin methods return owned values, or `&str` borrowed from `&self`: return the owned type (`String`, `Vec<T>`, `T`)",
                 );
                 None
             }
         }
-        _ => shape(ty, errors).map(RetKind::Owned),
+        _ => owned(ty, errors).then(|| RetKind::Owned(ty.clone())),
     }
 }
 
-/// The shape of a by-value type, or an error at the part that cannot cross.
-fn shape(ty: &Type, errors: &mut Errors) -> Option<Shape> {
+/// Checks a by-value type for what can never cross, reporting each
+/// problem at its token; whether the rest is carried is left to its
+/// `PluginData` bound. Returns whether no problem was found.
+fn owned(ty: &Type, errors: &mut Errors) -> bool {
+    let before = errors.len();
+    walk(ty, errors);
+    errors.len() == before
+}
+
+fn walk(ty: &Type, errors: &mut Errors) {
     let problem = match ty {
         Type::Path(path) if path.qself.is_none() => {
-            let last = path.path.segments.last()?;
-            let args: Vec<&Type> = match &last.arguments {
-                PathArguments::None => Vec::new(),
-                PathArguments::AngleBracketed(args) => {
-                    let mut types = Vec::new();
-                    for arg in &args.args {
-                        match arg {
-                            GenericArgument::Type(inner) => types.push(inner),
-                            other => {
-                                errors.error(
-                                    other,
-                                    format!("only type arguments are carried here; {ALLOWED}"),
-                                );
-                                return None;
+            let Some(last) = path.path.segments.last() else {
+                return;
+            };
+            let name = last.ident.to_string();
+            if path.path.segments.len() == 1 && name == "Self" {
+                errors.error(ty, "`Self` is not carried: the other side does not know the implementing type; name the type, or return `Box<dyn Trait>`");
+                return;
+            }
+            match name.as_str() {
+                "Rc" | "Weak" => {
+                    errors.error(&last.ident, format!("`{name}` cannot cross the plugin boundary: its count is not atomic and its memory belongs to one side; pass the data by value, or share an object as `Arc<dyn Trait>` of a plugin trait"));
+                    return;
+                }
+                "Cell" | "RefCell" | "Mutex" | "RwLock" => {
+                    errors.error(&last.ident, format!("`{name}` cannot cross the plugin boundary: pass the value inside by value, and keep shared state behind a plugin trait object"));
+                    return;
+                }
+                _ => {}
+            }
+            for segment in &path.path.segments {
+                match &segment.arguments {
+                    PathArguments::None => {}
+                    PathArguments::AngleBracketed(args) => {
+                        for arg in &args.args {
+                            match arg {
+                                GenericArgument::Type(Type::TraitObject(object))
+                                    if matches!(name.as_str(), "Box" | "Arc") =>
+                                {
+                                    boxed_object(object, errors)
+                                }
+                                GenericArgument::Type(inner) => walk(inner, errors),
+                                GenericArgument::Lifetime(lifetime) => errors.error(lifetime, "carried types cannot hold borrows: use an owned type (`String`, `Vec<T>`)"),
+                                other => errors.error(other, format!("only type arguments are carried here; {ALLOWED}")),
                             }
                         }
                     }
-                    types
+                    PathArguments::Parenthesized(args) => {
+                        errors.error(args, "closures cross only as a borrowed argument: `&dyn Fn(A) -> R` or `&mut dyn FnMut(A) -> R`");
+                    }
                 }
-                PathArguments::Parenthesized(args) => {
-                    errors.error(args, format!("closures are not carried; {ALLOWED}"));
-                    return None;
-                }
-            };
-            let name = last.ident.to_string();
-            let plain_path = path.path.segments.len() == 1;
-            return match (name.as_str(), args.as_slice()) {
-                ("Self", _) if plain_path => {
-                    errors.error(ty, format!("`Self` is not carried: the host does not know the plugin's type; {ALLOWED}"));
-                    None
-                }
-                (name, []) if plain_path && PRIMITIVES.contains(&name) => {
-                    Some(Shape::Primitive(Box::new(ty.clone())))
-                }
-                ("String", []) => Some(Shape::String),
-                ("Vec", [elem]) => Some(Shape::Vec(Box::new(element(elem, errors)?))),
-                ("Option", [inner]) => Some(Shape::Option(Box::new(element(inner, errors)?))),
-                ("Result", [ok, err]) => {
-                    let ok = element(ok, errors);
-                    let err = element(err, errors);
-                    Some(Shape::Result(Box::new(ok?), Box::new(err?)))
-                }
-                (_, []) => Some(Shape::Plain(Box::new(ty.clone()))),
-                _ => {
-                    errors.error(
-                        ty,
-                        format!("`{}` is not carried: of generic types only `Vec<T>`, `Option<T>` and `Result<T, E>` cross the plugin boundary; {ALLOWED}", crate::render::tokens(ty)),
-                    );
-                    None
-                }
-            };
+            }
+            return;
         }
-        Type::Path(_) => "qualified paths (`<T as Trait>::X`) are not carried",
-        Type::ImplTrait(_) => {
-            "`impl Trait` is not carried: plugin methods take and return concrete types"
+        Type::Path(_) => "qualified paths (`<T as Trait>::X`) are not carried: name the type",
+        Type::ImplTrait(_) => "`impl Trait` is not carried: name a concrete type, or take `&dyn Trait` / `Box<dyn Trait>` of a plugin trait",
+        Type::TraitObject(_) => "a trait object crosses as `Box<dyn Trait>`, `Arc<dyn Trait>` or a borrowed argument `&dyn Trait`",
+        Type::BareFn(_) => "function pointers cannot cross: lend a closure, `&dyn Fn(A) -> R`",
+        Type::Ptr(_) => "raw pointers cannot cross the plugin boundary: pass the value, or borrow it as `&T` for the call",
+        Type::Tuple(tuple) => {
+            if tuple.elems.len() > 12 {
+                errors.error(tuple, "tuples of more than 12 elements are not carried: use a struct that derives `PluginData`");
+            }
+            for elem in &tuple.elems {
+                walk(elem, errors);
+            }
+            return;
         }
-        Type::TraitObject(_) => "trait objects are not carried",
-        Type::BareFn(_) => "function pointers are not carried",
-        Type::Ptr(_) => "raw pointers are not carried",
-        Type::Tuple(tuple) if tuple.elems.is_empty() => return Some(Shape::Unit),
-        Type::Tuple(_) => {
-            "tuples are not carried; use a `#[repr(C)]` struct that derives `PluginData`"
-        }
-        Type::Array(_) => "arrays are not carried; use `Vec<T>` or a `#[repr(C)]` struct",
-        Type::Slice(_) => "unsized slices are not carried; use `&[T]` or `Vec<T>`",
+        Type::Array(array) => return walk(&array.elem, errors),
+        Type::Slice(_) => "unsized slices are not carried: borrow `&[T]` or take `Vec<T>`",
         Type::Never(_) => "`!` is not carried",
         Type::Infer(_) => "`_` is not a type a plugin method can carry",
-        Type::Paren(paren) => return shape(&paren.elem, errors),
-        Type::Group(group) => return shape(&group.elem, errors),
-        Type::Reference(_) => {
-            "references are carried only at the top level of an argument (`&str`, `&[T]`); use an owned type here"
-        }
+        Type::Paren(paren) => return walk(&paren.elem, errors),
+        Type::Group(group) => return walk(&group.elem, errors),
+        Type::Reference(_) => "references inside carried types cannot cross: the value must own its data (`String`, `Vec<T>`, `Box<T>`); borrowing is for arguments: `&T`, `&[T]`, `&str`",
         _ => "this type is not carried",
     };
     errors.error(ty, format!("{problem}; {ALLOWED}"));
-    None
 }
 
-/// A type argument of `Vec`, `Option` or `Result`.
-fn element(ty: &Type, errors: &mut Errors) -> Option<Shape> {
-    if let Type::Reference(reference) = ty {
-        errors.error(
-            reference,
-            format!("references are carried only at the top level of an argument (`&str`, `&[T]`); use an owned type here; {ALLOWED}"),
-        );
-        return None;
+/// `dyn Trait` inside `Box` or `Arc`.
+fn boxed_object(object: &syn::TypeTraitObject, errors: &mut Errors) {
+    let traits = object
+        .bounds
+        .iter()
+        .filter(|bound| matches!(bound, TypeParamBound::Trait(_)))
+        .count();
+    if traits != 1 || object.bounds.len() != 1 {
+        errors.error(object, "write `dyn Trait` of one plugin trait, without extra bounds or lifetimes; its `Send` and `Sync` come from the trait's supertraits");
     }
-    shape(ty, errors)
 }
 
-impl Shape {
-    /// The `#[repr(C)]` type that crosses the boundary.
-    pub fn ffi(&self, private: &syn::Path) -> TokenStream {
-        match self {
-            Shape::Primitive(ty) | Shape::Plain(ty) => quote!(#ty),
-            Shape::Unit => quote!(#private::Unit),
-            Shape::String => quote!(#private::RString),
-            Shape::Vec(elem) => {
-                let elem = elem.ffi(private);
-                quote!(#private::RVec<#elem>)
-            }
-            Shape::Option(inner) => {
-                let inner = inner.ffi(private);
-                quote!(#private::ROption<#inner>)
-            }
-            Shape::Result(ok, err) => {
-                let (ok, err) = (ok.ffi(private), err.ffi(private));
-                quote!(#private::RResult<#ok, #err>)
-            }
-        }
+/// The layout of a by-value type, spanned at the user's type: this is
+/// where a type that is not carried is reported.
+pub fn layout(ty: &Type, private: &syn::Path) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as #private::PluginData>::LAYOUT)
+}
+
+/// The in-memory layout of a borrowed type, spanned at the user's type.
+pub fn native(ty: &Type, private: &syn::Path) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as #private::PluginData>::NATIVE)
+}
+
+/// The boundary form of a by-value type.
+pub fn abi(ty: &Type, private: &syn::Path) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as #private::PluginData>::Abi)
+}
+
+/// `dyn Trait` for an object path, spanned at the path.
+pub fn object(path: &syn::Path) -> TokenStream {
+    quote_spanned!(path.span()=> dyn #path)
+}
+
+impl Closure {
+    /// The closure's arguments as one tuple type.
+    pub fn args_tuple(&self) -> TokenStream {
+        let inputs = &self.inputs;
+        quote!((#(#inputs,)*))
     }
 
-    /// Whether values cross without conversion.
-    fn is_identity(&self) -> bool {
-        matches!(self, Shape::Primitive(_) | Shape::Plain(_))
-    }
-
-    /// Lowers `value` of this type to its FFI form.
-    pub fn lower(&self, value: TokenStream, private: &syn::Path) -> TokenStream {
-        match self {
-            Shape::Primitive(_) | Shape::Plain(_) => value,
-            Shape::Unit => quote!({ let () = #value; #private::Unit::VALUE }),
-            Shape::String => {
-                quote!(<#private::RString as ::core::convert::From<#private::String>>::from(#value))
-            }
-            Shape::Vec(elem) if elem.is_identity() => {
-                quote!(<#private::RVec<_> as ::core::convert::From<#private::Vec<_>>>::from(#value))
-            }
-            Shape::Vec(elem) => {
-                let convert = elem.lower(quote!(__item), private);
-                quote!(::core::iter::Iterator::collect::<#private::RVec<_>>(
-                    ::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#value), |__item| #convert)
-                ))
-            }
-            Shape::Option(inner) => {
-                let convert = inner.lower(quote!(__some), private);
-                quote!(match #value {
-                    ::core::option::Option::Some(__some) => #private::ROption::RSome(#convert),
-                    ::core::option::Option::None => #private::ROption::RNone,
-                })
-            }
-            Shape::Result(ok, err) => {
-                let ok = ok.lower(quote!(__ok), private);
-                let err = err.lower(quote!(__err), private);
-                quote!(match #value {
-                    ::core::result::Result::Ok(__ok) => #private::RResult::ROk(#ok),
-                    ::core::result::Result::Err(__err) => #private::RResult::RErr(#err),
-                })
-            }
-        }
-    }
-
-    /// Lifts `value` from its FFI form into memory of the calling side.
-    /// `adopt` is an expression: true only when the buffers come from this
-    /// side's global allocator, so they are taken over instead of copied.
-    pub fn lift(
-        &self,
-        value: TokenStream,
-        adopt: &TokenStream,
-        private: &syn::Path,
-    ) -> TokenStream {
-        match self {
-            Shape::Primitive(_) | Shape::Plain(_) => value,
-            Shape::Unit => quote!({ let _: #private::Unit = #value; }),
-            Shape::String => quote!(unsafe { #private::lift_string(#value, #adopt) }),
-            Shape::Vec(elem) if elem.is_identity() => {
-                quote!(unsafe { #private::lift_plain_vec(#value, #adopt) })
-            }
-            Shape::Vec(elem) => {
-                let convert = elem.lift(quote!(__item), adopt, private);
-                quote!(::core::iter::Iterator::collect::<#private::Vec<_>>(
-                    ::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#value), |__item| #convert)
-                ))
-            }
-            Shape::Option(inner) => {
-                let convert = inner.lift(quote!(__some), adopt, private);
-                quote!(match #value {
-                    #private::ROption::RSome(__some) => ::core::option::Option::Some(#convert),
-                    #private::ROption::RNone => ::core::option::Option::None,
-                })
-            }
-            Shape::Result(ok, err) => {
-                let ok = ok.lift(quote!(__ok), adopt, private);
-                let err = err.lift(quote!(__err), adopt, private);
-                quote!(match #value {
-                    #private::RResult::ROk(__ok) => ::core::result::Result::Ok(#ok),
-                    #private::RResult::RErr(__err) => ::core::result::Result::Err(#err),
-                })
-            }
-        }
-    }
-
-    /// The structural layout of the FFI form, as a `&'static TypeLayout`
-    /// expression. Named types take theirs from `PluginData`, spanned at
-    /// the user's type: this is where a type that cannot cross is reported.
-    pub fn layout(&self, private: &syn::Path) -> TokenStream {
-        match self {
-            Shape::Primitive(ty) | Shape::Plain(ty) => {
-                quote::quote_spanned!(syn::spanned::Spanned::span(&**ty)=> <#ty as #private::PluginData>::LAYOUT)
-            }
-            Shape::Unit => quote!(#private::known::UNIT),
-            Shape::String => quote!(#private::known::RSTRING),
-            Shape::Vec(inner) | Shape::Option(inner) => {
-                let name = if matches!(self, Shape::Vec(_)) {
-                    "RVec"
-                } else {
-                    "ROption"
-                };
-                let ffi = self.ffi(private);
-                let inner = inner.layout(private);
-                quote!(&#private::TypeLayout::framework::<#ffi>(#name, &[#inner]))
-            }
-            Shape::Result(ok, err) => {
-                let ffi = self.ffi(private);
-                let (ok, err) = (ok.layout(private), err.layout(private));
-                quote!(&#private::TypeLayout::framework::<#ffi>("RResult", &[#ok, #err]))
-            }
+    /// The closure's result type.
+    pub fn output(&self) -> TokenStream {
+        match &self.output {
+            Some(ty) => quote!(#ty),
+            None => quote!(()),
         }
     }
 }

@@ -285,15 +285,12 @@ impl<T> Returned<T> {
         }
     }
 
-    /// A panic with its message.
+    /// A failure the callee made.
     #[cold]
-    pub fn panicked(message: String) -> Self {
+    pub fn failed(failure: *mut Failure) -> Self {
         Self {
             value: MaybeUninit::uninit(),
-            failure: Box::into_raw(Box::new(Failure {
-                message: RString::from(message),
-                free: free_failure,
-            })),
+            failure,
         }
     }
 
@@ -321,13 +318,37 @@ impl<T> fmt::Debug for Returned<T> {
 pub struct Failure {
     /// The panic message.
     pub message: RString,
-    /// Frees this report.
+    /// Frees this report, and the payload if it is still here.
     pub free: unsafe extern "C" fn(failure: *mut Failure),
+    /// The original panic payload (a `Box<Box<dyn Any + Send>>`), kept
+    /// when the failing side had lent a callback for the call in progress,
+    /// so that the panic resumes there as it began; null otherwise.
+    pub payload: *mut c_void,
+    /// The image (host or library) that made the report.
+    pub origin: *const c_void,
 }
+
+/// A panic payload, as `catch_unwind` returns it.
+pub type Payload = Box<dyn core::any::Any + Send>;
 
 impl Failure {
     /// Marks a method the plugin lacks; never dereferenced.
     pub const ABSENT: *mut Failure = core::ptr::dangling_mut::<Failure>();
+
+    /// A report of a panic with `message`, made in the image `origin`,
+    /// keeping `payload` if given.
+    pub(crate) fn new(message: String, payload: Option<Payload>, origin: *const c_void) -> *mut Self {
+        let payload = match payload {
+            Some(payload) => Box::into_raw(Box::new(payload)).cast::<c_void>(),
+            None => core::ptr::null_mut(),
+        };
+        Box::into_raw(Box::new(Failure {
+            message: RString::from(message),
+            free: free_failure,
+            payload,
+            origin,
+        }))
+    }
 
     /// The message of a failure a call returned, copied into this side's
     /// memory, and the failure freed; `None` for [`Failure::ABSENT`].
@@ -337,14 +358,36 @@ impl Failure {
     /// `failure` must be a non-null failure returned by a call, not yet
     /// taken, from a library that is still loaded.
     pub unsafe fn take(failure: *mut Failure) -> Option<String> {
+        // SAFETY: forwarded.
+        unsafe { Self::take_panic(failure, core::ptr::null()) }.map(|(message, _)| message)
+    }
+
+    /// As [`take`](Self::take), and the original payload too when the
+    /// failure was made by the image `this` and kept it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`take`](Self::take).
+    pub unsafe fn take_panic(
+        failure: *mut Failure,
+        this: *const c_void,
+    ) -> Option<(String, Option<Payload>)> {
         if failure == Self::ABSENT {
             return None;
         }
-        // SAFETY: per the contract, a live report of the callee's.
+        // SAFETY: per the contract, a live report of the callee's; a
+        // payload is a `Box<Payload>` of this image when `origin` is it.
         unsafe {
-            let message = (*failure).message.as_str().to_owned();
+            let bytes =
+                core::slice::from_raw_parts((*failure).message.as_ptr(), (*failure).message.len());
+            let message = String::from_utf8_lossy(bytes).into_owned();
+            let mut payload = None;
+            if !this.is_null() && (*failure).origin == this && !(*failure).payload.is_null() {
+                payload = Some(*Box::from_raw((*failure).payload.cast::<Payload>()));
+                (*failure).payload = core::ptr::null_mut();
+            }
             ((*failure).free)(failure);
-            Some(message)
+            Some((message, payload))
         }
     }
 }
@@ -353,19 +396,26 @@ impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Failure")
             .field("message", &self.message)
+            .field("payload", &!self.payload.is_null())
             .finish_non_exhaustive()
     }
 }
 
-/// The `free` of every [`Failure`] made by [`Returned::panicked`].
+/// The `free` of every [`Failure`] made by [`Failure::new`].
 ///
 /// # Safety
 ///
-/// `failure` must come from `Returned::panicked` in this library and not be
-/// used afterwards.
+/// `failure` must come from `Failure::new` in this library and not be used
+/// afterwards.
 unsafe extern "C" fn free_failure(failure: *mut Failure) {
-    // SAFETY: per the contract, a `Box` this library made.
-    drop(unsafe { Box::from_raw(failure) });
+    // SAFETY: per the contract, a `Box` this library made, whose payload,
+    // if still there, is a `Box<Payload>` of this library.
+    unsafe {
+        let failure = Box::from_raw(failure);
+        if !failure.payload.is_null() {
+            crate::export::drop_payload(*Box::from_raw(failure.payload.cast::<Payload>()));
+        }
+    }
 }
 
 /// Where a maker or `register_all` reports a panic. The caller passes a
@@ -560,3 +610,10 @@ mod tests {
         assert_eq!(PanicStrategy::CURRENT, PanicStrategy::Unwind);
     }
 }
+
+/// The boundary forms of carried values that are the framework's own: how
+/// arrays, `u128`/`i128`, tuples, objects and closures cross.
+pub use crate::carry::{
+    Array, Callback, RObject, Tuple1, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6, Tuple7, Tuple8,
+    Tuple9, Tuple10, Tuple11, Tuple12, Wide,
+};

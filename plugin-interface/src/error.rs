@@ -305,6 +305,23 @@ pub enum PluginError {
         method: String,
     },
 
+    /// A method returned a value this side refuses to build: not UTF-8,
+    /// not a `char`, an enum tag naming no variant, nested too deep.
+    #[error(
+        "{}: {trait_name}::{method} returned an invalid value: {what}",
+        library.display()
+    )]
+    InvalidValue {
+        /// The library the instance lives in.
+        library: PathBuf,
+        /// The trait called.
+        trait_name: String,
+        /// The method called.
+        method: String,
+        /// What was wrong with the value.
+        what: String,
+    },
+
     /// Calls into the library did not finish within the drain timeout; the
     /// library was not unloaded and keeps serving.
     #[error(
@@ -425,6 +442,7 @@ impl PluginError {
             | Self::Close { library, .. }
             | Self::InvalidSpec { library, .. }
             | Self::Unloaded { library, .. }
+            | Self::InvalidValue { library, .. }
             | Self::Busy { library, .. }
             | Self::AlreadyLoaded { library }
             | Self::NotLoaded { library }

@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use abi_stable::std_types::RStr;
 
 use crate::abi::{
-    FactoryVisitor, PanicSlot, Registration, RegistrationArray, RegistrationFactory, Returned,
+    FactoryVisitor, Failure, PanicSlot, Payload, Registration, RegistrationArray, RegistrationFactory, Returned,
     TraitDescriptor, VTablePrefix,
 };
 use crate::interface::{PluginInterface, VTableFor};
@@ -40,26 +40,129 @@ pub unsafe fn guard<R>(panic: *mut PanicSlot, f: impl FnOnce() -> R) -> Option<R
 pub fn call<R>(f: impl FnOnce() -> R) -> Returned<R> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(value) => Returned::ok(value),
-        Err(payload) => Returned::panicked(panic_message(payload)),
+        Err(payload) => Returned::failed(failure_of(payload)),
     }
 }
 
-/// The message of a caught panic. Dropping the payload may itself panic;
-/// such a payload is leaked instead.
-fn panic_message(payload: Box<dyn core::any::Any + Send>) -> String {
-    let message = if let Some(text) = payload.downcast_ref::<&'static str>() {
+/// Marks this image (host or library) as the maker of a [`Failure`].
+static IMAGE: u8 = 0;
+
+/// This image's mark.
+#[inline]
+pub(crate) fn image() -> *const c_void {
+    ptr::from_ref(&IMAGE).cast()
+}
+
+/// A failure of the other side passing through this one on its way back:
+/// a callback the other side lent panicked, and the panic is carried up
+/// this side's frames to the boundary, which hands the same report back.
+pub(crate) struct ForeignFailure(*mut Failure);
+
+// SAFETY: the report is plain data owned by this value until handed back
+// or freed; it is never shared.
+unsafe impl Send for ForeignFailure {}
+
+impl Drop for ForeignFailure {
+    fn drop(&mut self) {
+        // SAFETY: a live report nobody else holds; freed once, by its maker.
+        unsafe { ((*self.0).free)(self.0) };
+    }
+}
+
+/// The report of a caught panic: the same report for a failure passing
+/// through, else a new one with the message, keeping the payload while this
+/// side has lent a callback for the call in progress.
+#[cold]
+pub(crate) fn failure_of(payload: Payload) -> *mut Failure {
+    match payload.downcast::<ForeignFailure>() {
+        Ok(foreign) => {
+            let failure = foreign.0;
+            core::mem::forget(foreign);
+            failure
+        }
+        Err(payload) => {
+            let message = message_of(&*payload);
+            let payload = if crate::carry::Lending::active() {
+                Some(payload)
+            } else {
+                drop_payload(payload);
+                None
+            };
+            Failure::new(message, payload, image())
+        }
+    }
+}
+
+/// Continues a failure the other side returned as a panic on this side:
+/// the original panic when it began here, a panic carrying the report back
+/// to its maker when that side kept its payload, else a panic with the
+/// message. `what` names the callee, e.g. `Services::lookup`.
+///
+/// # Safety
+///
+/// `failure` must be a non-null failure a call just returned, not yet
+/// taken.
+#[cold]
+#[inline(never)]
+pub unsafe fn rethrow(failure: *mut Failure, what: &str) -> ! {
+    // SAFETY: per the contract.
+    unsafe { pass_on(failure) };
+    // SAFETY: per the contract; not passed on, so still here.
+    match unsafe { Failure::take(failure) } {
+        Some(message) => panic!("{what} panicked: {message}"),
+        None => panic!("{what} is missing from the other side"),
+    }
+}
+
+/// Resumes a failure that began in this image, or carries one the other
+/// side wants back; returns when neither applies.
+///
+/// # Safety
+///
+/// As for [`rethrow`].
+#[cold]
+pub(crate) unsafe fn pass_on(failure: *mut Failure) {
+    if failure == Failure::ABSENT {
+        return;
+    }
+    // SAFETY: per the contract, a live report.
+    let (origin, kept) = unsafe { ((*failure).origin, !(*failure).payload.is_null()) };
+    if !kept {
+        return;
+    }
+    if origin == image() {
+        // SAFETY: per the contract; made here, so the payload is ours.
+        if let Some((_, Some(payload))) = unsafe { Failure::take_panic(failure, image()) } {
+            std::panic::resume_unwind(payload);
+        }
+        return;
+    }
+    // Not `panic_any`: the panic began on the other side, whose hook
+    // already reported it.
+    std::panic::resume_unwind(Box::new(ForeignFailure(failure)));
+}
+
+/// The message of a caught panic.
+fn message_of(payload: &(dyn core::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&'static str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()
     } else {
         "<non-string panic payload>".to_owned()
-    };
+    }
+}
+
+/// The message of a caught panic. Dropping the payload may itself panic;
+/// such a payload is leaked instead.
+fn panic_message(payload: Payload) -> String {
+    let message = message_of(&*payload);
     drop_payload(payload);
     message
 }
 
 /// Drops a caught panic payload; one whose drop panics again is leaked.
-pub(crate) fn drop_payload(payload: Box<dyn core::any::Any + Send>) {
+pub(crate) fn drop_payload(payload: Payload) {
     if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         core::mem::forget(second);
     }

@@ -26,6 +26,9 @@ pub enum LayoutKind {
     /// An enum deriving `PluginData`, as it crosses: a `u32` tag and a
     /// `#[repr(C)]` union of its variants, each with its fields.
     Enum = 4,
+    /// A `#[plugin_trait]` object (`Box<dyn Trait>`, `&dyn Trait`, a
+    /// closure), named by its trait.
+    Object = 6,
     /// A type borrowed in the layout the compiler chose for it (`&Person`,
     /// `&[String]`): the same only under the same compiler, whose version
     /// is in `compiler`.
@@ -108,6 +111,11 @@ impl TypeLayout {
         layout
     }
 
+    /// An object's layout (`T` is its boundary form), named by its trait.
+    pub const fn object<T>(name: &'static str) -> Self {
+        Self::new::<T>(name, LayoutKind::Object, &[], &[])
+    }
+
     /// The layout the compiler chose for `T`, borrowed across as it is:
     /// its fields (with offsets) for a struct, its variants for an enum, its
     /// type arguments for a standard type.
@@ -139,6 +147,44 @@ impl TypeLayout {
             variants: RSlice::from_slice(&[]),
             compiler: RStr::from_str(""),
         }
+    }
+
+    /// Whether an object (kind [`LayoutKind::Object`]) is part of this
+    /// layout, anywhere inside it.
+    pub const fn contains_object(&self) -> bool {
+        if self.kind == LayoutKind::Object as u8 {
+            return true;
+        }
+        let fields = items(&self.fields);
+        let mut index = 0;
+        while index < fields.len() {
+            if fields[index].ty.contains_object() {
+                return true;
+            }
+            index += 1;
+        }
+        let args = items(&self.args);
+        let mut index = 0;
+        while index < args.len() {
+            if args[index].contains_object() {
+                return true;
+            }
+            index += 1;
+        }
+        let variants = items(&self.variants);
+        let mut index = 0;
+        while index < variants.len() {
+            let fields = items(&variants[index].fields);
+            let mut field = 0;
+            while field < fields.len() {
+                if fields[field].ty.contains_object() {
+                    return true;
+                }
+                field += 1;
+            }
+            index += 1;
+        }
+        false
     }
 
     /// The type as a reader knows it: `RVec<RString>`, `Point`.

@@ -144,7 +144,7 @@ pub use watch::{
 pub mod __private;
 
 pub use allocator::PluginAllocator;
-pub use carry::{PluginData, Unit};
+pub use carry::{Invalid, Lift, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};

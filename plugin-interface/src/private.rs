@@ -5,11 +5,12 @@
 //! no dependency but `plugin-interface`.
 
 pub use core::ffi::c_void;
-use core::mem::ManuallyDrop;
 pub use core::mem::MaybeUninit;
 pub use core::sync::atomic::AtomicU64;
 
 pub use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
+pub use std::boxed::Box;
+pub use std::sync::Arc;
 pub use inventory;
 pub use std::string::String;
 pub use std::vec::Vec;
@@ -19,11 +20,14 @@ pub use crate::abi::{
     Registration, RegistrationArray, RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
 pub use crate::allocator::{AllocatorTable, HostAllocator, PluginAllocator};
-pub use crate::carry::{PluginData, Unit};
+pub use crate::carry::{
+    Borrowed, Callback, HostObject, Invalid, Lending, Lift, ObjectInterface, PluginData, RObject,
+    Unit, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box, object_layout,
+};
 pub use crate::error::PluginError;
 pub use crate::export::{
-    Aggregate, Export, absent, absent_prefix, call, guard, instance, instance_mut, returned_str,
-    vtable_prefix,
+    Aggregate, Export, absent, absent_prefix, call, guard, instance, instance_mut, rethrow,
+    returned_str, vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
@@ -79,45 +83,38 @@ pub const fn str_eq(a: RStr<'_>, b: &str) -> bool {
     true
 }
 
-/// A string from the other side, in this side's memory: adopted as it is
-/// when both sides share one allocator (`adopt`), else copied, and the
-/// original freed through the allocator that made it.
-///
-/// # Safety
-///
-/// `adopt` may be true only when `value`'s buffer comes from this image's
-/// global allocator: the library returning it allocates through this
-/// image's (`PluginAllocator::Host`).
-#[inline]
-pub unsafe fn lift_string(value: RString, adopt: bool) -> String {
-    if adopt {
-        let value = ManuallyDrop::new(value);
-        // SAFETY: per the contract, the buffer was allocated by this
-        // side's global allocator: an `RString` made
-        // from a `String` keeps its buffer, and grows through `Vec`.
-        return unsafe {
-            String::from_raw_parts(value.as_ptr().cast_mut(), value.len(), value.capacity())
-        };
+/// The value a call returned, or the error saying why this side refused
+/// it.
+#[inline(always)]
+pub fn lifted<T, E>(value: Result<T, Invalid>, refused: impl FnOnce(Invalid) -> E) -> Result<T, E> {
+    match value {
+        Ok(value) => Ok(value),
+        Err(invalid) => Err(refused(invalid)),
     }
-    let copy = value.as_str().to_owned();
-    drop(value);
-    copy
 }
 
-/// A vector of plain data from the other side, in this side's memory:
-/// adopted or copied, as for [`lift_string`].
-///
-/// # Safety
-///
-/// As for [`lift_string`].
-#[inline]
-pub unsafe fn lift_plain_vec<T: Copy>(value: RVec<T>, adopt: bool) -> Vec<T> {
-    if adopt {
-        let mut value = ManuallyDrop::new(value);
-        // SAFETY: as in `lift_string`; `T` is the same type on both sides.
-        return unsafe { Vec::from_raw_parts(value.as_mut_ptr(), value.len(), value.capacity()) };
+/// An argument the other side passed, which must be valid: a refused one
+/// becomes a panic of the callee, reported to the caller as a failure.
+#[inline(always)]
+pub fn argument<T>(value: Result<T, Invalid>, name: &'static str) -> T {
+    match value {
+        Ok(value) => value,
+        Err(invalid) => invalid_argument(name, invalid),
     }
-    let copy = value.as_slice().to_vec();
-    drop(value);
-    copy
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_argument(name: &'static str, invalid: Invalid) -> ! {
+    panic!("argument `{name}` is invalid: {invalid}")
+}
+
+/// Compile-time check that a type borrowed across (`&T`, `&[T]`) holds no
+/// object: an object's in-memory form is this side's Rust vtable, which the
+/// other side cannot call.
+pub const fn assert_borrowable(native: &TypeLayout) {
+    assert!(
+        !native.contains_object(),
+        "an object (`Box<dyn Trait>`, `Arc<dyn Trait>`) cannot be borrowed across the plugin boundary as `&T` or `&[T]`: pass it by value, or lend it as `&dyn Trait`"
+    );
 }

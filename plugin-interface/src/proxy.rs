@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::abi::{Failure, Registration};
+use crate::carry::{Invalid, Lift, Origin};
 use crate::error::PluginError;
 use crate::gate::{self, Gate};
 
@@ -25,7 +26,6 @@ pub struct PluginInfo {
 }
 
 impl PluginInfo {
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn new(
         library: Arc<Path>,
         trait_name: &'static str,
@@ -44,6 +44,10 @@ impl PluginInfo {
     /// `greeter-interface 1.0.0`.
     pub fn interface(&self) -> &str {
         &self.interface
+    }
+
+    pub(crate) fn library_arc(&self) -> &Arc<Path> {
+        &self.library
     }
 
     /// Path of the library the instance lives in: the file the host named,
@@ -81,6 +85,9 @@ pub(crate) struct Target<V: 'static> {
     info: PluginInfo,
     /// The registration, for state hand-over on reload.
     registration: *mut Registration,
+    /// The instance is an object the proxy owns: freed through the
+    /// vtable's `drop` with the target.
+    drops: bool,
     /// A full-size copy of a plugin vtable shorter than the host's.
     _extended: Option<Box<V>>,
     /// Keeps the registration and its library alive.
@@ -123,8 +130,41 @@ impl<V: 'static> Target<V> {
             adopts,
             info,
             registration,
+            drops: false,
             _extended: extended,
             _owner: Some(owner),
+        })
+    }
+
+    /// A target for an object the other side handed over or lent.
+    ///
+    /// # Safety
+    ///
+    /// `instance` must be a live object whose every method `vtable` (of
+    /// the trait whose vtable type is `V`, with all of `V`'s slots)
+    /// serves, alive as long as the target, or until the call it was lent
+    /// for returns; `owns` only if the target may free it through the
+    /// vtable's `drop`. `owner`, if any, keeps the code of both mapped.
+    pub(crate) unsafe fn object(
+        instance: *mut c_void,
+        vtable: *const V,
+        info: PluginInfo,
+        adopts: bool,
+        owner: Option<Arc<dyn Any + Send + Sync>>,
+        owns: bool,
+    ) -> Box<Self> {
+        Box::new(Self {
+            gate: Gate::default(),
+            instance,
+            vtable,
+            slots: u32::MAX,
+            retired: false,
+            adopts,
+            info,
+            registration: ptr::null_mut(),
+            drops: owns,
+            _extended: None,
+            _owner: owner,
         })
     }
 
@@ -140,6 +180,7 @@ impl<V: 'static> Target<V> {
             adopts: false,
             info,
             registration: ptr::null_mut(),
+            drops: false,
             _extended: None,
             _owner: None,
         })
@@ -148,6 +189,20 @@ impl<V: 'static> Target<V> {
     #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn registration(&self) -> *mut Registration {
         self.registration
+    }
+}
+
+impl<V: 'static> Drop for Target<V> {
+    fn drop(&mut self) {
+        if self.drops {
+            // SAFETY: an owned object (`Target::object`): every vtable
+            // starts with its prefix, whose `drop` frees the instance in
+            // the code that made it, which `_owner` still keeps mapped.
+            unsafe {
+                let prefix = &*self.vtable.cast::<crate::abi::VTablePrefix>();
+                (prefix.drop)(self.instance);
+            }
+        }
     }
 }
 
@@ -375,6 +430,52 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// Where the instance came from.
     pub fn info(&self) -> &PluginInfo {
         &self.target().info
+    }
+
+    /// How values `method` returns are lifted: adopted or copied, and
+    /// objects kept alive by this instance's library.
+    #[inline(always)]
+    pub fn lift(&self, method: &'static str) -> Lift<'_> {
+        let target = self.target();
+        Lift::returned(
+            target.adopts,
+            Origin {
+                info: &target.info,
+                owner: target._owner.as_ref(),
+                method,
+            },
+        )
+    }
+
+    /// The error for a call of `method` whose returned value this side
+    /// refused.
+    #[cold]
+    #[inline(never)]
+    pub fn invalid(&self, method: &'static str, invalid: Invalid) -> PluginError {
+        let info = self.info();
+        PluginError::InvalidValue {
+            library: info.library.to_path_buf(),
+            trait_name: info.trait_name.to_owned(),
+            method: method.to_owned(),
+            what: invalid.to_string(),
+        }
+    }
+
+    /// Raises the failure a call of `method` returned, as a panic on this
+    /// side: the original panic when it began here (a callback this side
+    /// lent), a panic carrying it back when the other side kept its
+    /// payload, else a panic with [`failed`](Self::failed)'s error.
+    ///
+    /// # Safety
+    ///
+    /// As for [`failed`](Self::failed).
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn raise_failed(self, method: &'static str, failure: *mut Failure) -> ! {
+        // SAFETY: per the contract.
+        unsafe { crate::export::pass_on(failure) };
+        // SAFETY: per the contract; not passed on, so still here.
+        crate::__private::raise(unsafe { self.failed(method, failure) })
     }
 
     /// A string the plugin returned, copied into host memory owned by the

@@ -25,6 +25,7 @@ pub const PACKAGES: &[&str] = &[
     "lifecycle-v2",
     "lifecycle-v3",
     "lifecycle-broken",
+    "zoo-plugin",
 ];
 
 /// The workspace root.

@@ -1,0 +1,279 @@
+//! How values cross the boundary.
+//!
+//! Every type a plugin method takes or returns by value implements
+//! [`PluginData`]: it has a `#[repr(C)]` form (`Abi`) that the sending side
+//! lowers it into, and the receiving side lifts it back, checking what it
+//! cannot prove (UTF-8, `char` scalars, `bool`s, enum tags, nesting depth)
+//! and copying buffers into its own memory unless both sides share one
+//! allocator. Borrowed arguments (`&T`, `&[T]`) cross as pointers to the
+//! value as it is in memory ([`PluginData::NATIVE`]).
+
+mod closure;
+mod object;
+mod std_impls;
+mod tuples;
+
+use core::any::Any;
+use core::cell::Cell;
+use core::fmt;
+use std::sync::Arc;
+
+pub use closure::Callback;
+pub use object::{
+    Borrowed, HostObject, ObjectInterface, RObject, lend, lend_mut, lift_arc, lift_box,
+    lower_arc, lower_box, object_layout,
+};
+pub use std_impls::{Array, Wide};
+pub use tuples::*;
+
+use crate::layout::TypeLayout;
+use crate::proxy::PluginInfo;
+
+/// A type whose values cross the plugin boundary. Derive it with
+/// `#[derive(PluginData)]` on structs and enums whose fields are carried;
+/// the standard types listed in the crate docs implement it.
+///
+/// ```
+/// use plugin_interface::PluginData;
+///
+/// #[derive(Debug, Clone, PartialEq, PluginData)]
+/// pub enum Shape {
+///     Circle { radius: f64 },
+///     Rect(f64, f64),
+///     Empty,
+/// }
+///
+/// #[derive(Debug, Clone, PartialEq, PluginData)]
+/// pub struct Person {
+///     pub name: String,
+///     pub tags: Vec<String>,
+///     pub age: Option<u32>,
+///     pub home: Shape,
+/// }
+/// ```
+///
+/// # Safety
+///
+/// `Abi` must be `#[repr(C)]` data whose layout `LAYOUT` describes, and
+/// `NATIVE` must describe `Self` as it is in memory (with the compiler's
+/// version wherever the compiler chose the layout). `lift` must accept any
+/// `Abi` value the other side's `lower` can make, and check everything
+/// whose invalid values would be undefined behaviour in `Self`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the plugin boundary",
+    label = "not carried by plugin methods",
+    note = "plugin methods carry integers, floats, `bool`, `char`, `String`, tuples, arrays, `Vec`, `Option`, `Result`, `Box`, `HashMap`, `BTreeMap`, `HashSet`, `BTreeSet` of carried types, types that derive `PluginData`, and `Box<dyn Trait>` / `Arc<dyn Trait>` of `#[plugin_trait]` traits"
+)]
+pub unsafe trait PluginData: Sized + 'static {
+    /// The `#[repr(C)]` form that crosses.
+    type Abi: 'static;
+
+    /// The layout of [`Abi`](Self::Abi), compared between host and plugin.
+    const LAYOUT: &'static TypeLayout;
+
+    /// The layout of `Self` in memory, compared when a method borrows it
+    /// (`&T`, `&[T]`).
+    const NATIVE: &'static TypeLayout;
+
+    /// `Abi` is `Self`, bit for bit, and every bit pattern the other side
+    /// may send is valid: vectors of it cross without touching elements.
+    #[doc(hidden)]
+    const PLAIN: bool = false;
+
+    /// The value in its boundary form; buffers stay where they are.
+    fn lower(self) -> Self::Abi;
+
+    /// The value the other side lowered, checked and moved into this
+    /// side's memory. The other side's buffers are freed through the
+    /// allocator that made them, also when the value is refused.
+    ///
+    /// # Safety
+    ///
+    /// `abi` must come from the other side's `lower` of the same type (as
+    /// the layout check established), passed by a live library; `cx` says
+    /// whether its buffers come from this side's allocator.
+    unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid>;
+}
+
+/// What a receiving side knows about values it lifts: whether the sender
+/// allocates through this side's allocator, and which library objects it
+/// returns live in.
+#[derive(Clone, Copy)]
+pub struct Lift<'a> {
+    adopt: bool,
+    origin: Option<Origin<'a>>,
+}
+
+/// The library values come from, for the proxies of objects it hands out.
+#[derive(Clone, Copy)]
+pub(crate) struct Origin<'a> {
+    pub(crate) info: &'a PluginInfo,
+    pub(crate) owner: Option<&'a Arc<dyn Any + Send + Sync>>,
+    pub(crate) method: &'static str,
+}
+
+impl<'a> Lift<'a> {
+    /// Values sent into a plugin, or into a host object, by its caller:
+    /// always copied, since a library may be loaded by hosts with other
+    /// allocators.
+    pub const LOCAL: Lift<'static> = Lift {
+        adopt: false,
+        origin: None,
+    };
+
+    pub(crate) fn returned(adopt: bool, origin: Origin<'a>) -> Self {
+        Self {
+            adopt,
+            origin: Some(origin),
+        }
+    }
+
+    /// Whether buffers come from this side's global allocator, so they are
+    /// adopted instead of copied.
+    #[inline(always)]
+    pub fn adopts(&self) -> bool {
+        self.adopt
+    }
+
+    pub(crate) fn origin(&self) -> Option<Origin<'a>> {
+        self.origin
+    }
+}
+
+impl fmt::Debug for Lift<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lift")
+            .field("adopt", &self.adopt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A value the other side sent that this side refuses to build: not
+/// UTF-8, not a `char`, a tag naming no variant, nested too deep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(String);
+
+impl Invalid {
+    /// A refusal saying what was wrong.
+    #[cold]
+    pub fn new(what: impl Into<String>) -> Self {
+        Self(what.into())
+    }
+
+    /// A tag that names no variant of `ty`.
+    #[cold]
+    pub fn tag(ty: &str, tag: u32, variants: usize) -> Self {
+        Self(format!(
+            "enum `{ty}`: tag {tag} names no variant (it has {variants})"
+        ))
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// How deep values may nest through boxes, vectors and maps when they
+/// cross: deeper values are refused rather than risking the stack.
+pub const MAX_DEPTH: u32 = 256;
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// One level of nesting, left when dropped.
+pub(crate) struct Nested(());
+
+impl Nested {
+    /// Enters a level; `None` past [`MAX_DEPTH`].
+    #[inline]
+    pub(crate) fn enter() -> Option<Self> {
+        DEPTH.with(|depth| {
+            let now = depth.get();
+            (now < MAX_DEPTH).then(|| {
+                depth.set(now + 1);
+                Nested(())
+            })
+        })
+    }
+
+    /// Enters a level while lowering: a value nested deeper than
+    /// [`MAX_DEPTH`] cannot be sent, which the boundary reports as a panic
+    /// of the sending side.
+    #[inline]
+    pub(crate) fn lowering() -> Self {
+        Self::enter().unwrap_or_else(|| too_deep_to_send())
+    }
+
+    /// Enters a level while lifting.
+    #[inline]
+    pub(crate) fn lifting() -> Result<Self, Invalid> {
+        Self::enter().ok_or_else(too_deep)
+    }
+}
+
+impl Drop for Nested {
+    #[inline]
+    fn drop(&mut self) {
+        DEPTH.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_deep_to_send() -> ! {
+    panic!("a value nested deeper than {MAX_DEPTH} levels cannot cross the plugin boundary")
+}
+
+#[cold]
+fn too_deep() -> Invalid {
+    Invalid::new(format!(
+        "a value nested deeper than {MAX_DEPTH} levels cannot cross the plugin boundary"
+    ))
+}
+
+thread_local! {
+    static LENDING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// While alive, this thread has lent objects or closures to a call in
+/// progress: a panic of theirs keeps its payload, so that it resumes as it
+/// began once the call returns.
+#[derive(Debug)]
+pub struct Lending(());
+
+impl Lending {
+    /// Starts lending, until dropped.
+    #[inline]
+    pub fn start() -> Self {
+        LENDING.with(|lending| lending.set(lending.get() + 1));
+        Lending(())
+    }
+
+    /// Whether this thread is lending.
+    pub(crate) fn active() -> bool {
+        LENDING.with(|lending| lending.get() > 0)
+    }
+}
+
+impl Drop for Lending {
+    #[inline]
+    fn drop(&mut self) {
+        LENDING.with(|lending| lending.set(lending.get() - 1));
+    }
+}
+
+/// How `()` crosses inside `Option`, `Result` and tuples: one byte, so
+/// `Result<(), E>` has a C layout.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unit(u8);
+
+impl Unit {
+    /// The only value.
+    pub const VALUE: Self = Self(0);
+}

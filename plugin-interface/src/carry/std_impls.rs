@@ -1,0 +1,435 @@
+//! [`PluginData`] for primitives and the standard library's types.
+
+use core::mem::ManuallyDrop;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
+
+use abi_stable::std_types::{RBox, ROption, RResult, RString, RVec};
+
+use super::{Invalid, Lift, Nested, PluginData, Tuple2, Unit};
+use crate::layout::{TypeLayout, known};
+
+macro_rules! plain {
+    ($($ty:ty => $layout:ident),* $(,)?) => {$(
+        // SAFETY: primitives have one C layout in every image, own no
+        // memory, and every bit pattern is a valid value.
+        unsafe impl PluginData for $ty {
+            type Abi = $ty;
+            const LAYOUT: &'static TypeLayout = known::$layout;
+            const NATIVE: &'static TypeLayout = known::$layout;
+            const PLAIN: bool = true;
+
+            #[inline(always)]
+            fn lower(self) -> Self {
+                self
+            }
+
+            #[inline(always)]
+            unsafe fn lift(abi: Self, _: &Lift<'_>) -> Result<Self, Invalid> {
+                Ok(abi)
+            }
+        }
+    )*};
+}
+
+plain!(
+    u8 => U8, u16 => U16, u32 => U32, u64 => U64, usize => USIZE,
+    i8 => I8, i16 => I16, i32 => I32, i64 => I64, isize => ISIZE,
+    f32 => F32, f64 => F64,
+);
+
+// SAFETY: crosses as a byte, checked to be 0 or 1.
+unsafe impl PluginData for bool {
+    type Abi = u8;
+    const LAYOUT: &'static TypeLayout = known::BOOL;
+    const NATIVE: &'static TypeLayout = known::BOOL;
+
+    #[inline(always)]
+    fn lower(self) -> u8 {
+        self as u8
+    }
+
+    #[inline(always)]
+    unsafe fn lift(abi: u8, _: &Lift<'_>) -> Result<Self, Invalid> {
+        match abi {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(Invalid::new(format!("bool: {other} is neither 0 nor 1"))),
+        }
+    }
+}
+
+// SAFETY: crosses as its scalar value, checked on arrival.
+unsafe impl PluginData for char {
+    type Abi = u32;
+    const LAYOUT: &'static TypeLayout = &TypeLayout::primitive::<u32>("char");
+    const NATIVE: &'static TypeLayout = &TypeLayout::primitive::<char>("char");
+
+    #[inline(always)]
+    fn lower(self) -> u32 {
+        self as u32
+    }
+
+    #[inline(always)]
+    unsafe fn lift(abi: u32, _: &Lift<'_>) -> Result<Self, Invalid> {
+        char::from_u32(abi)
+            .ok_or_else(|| Invalid::new(format!("char: {abi:#x} is not a Unicode scalar value")))
+    }
+}
+
+/// How `u128` and `i128` cross: two `u64`s, low half first, so that no
+/// 16-byte alignment rule of either side's C ABI is involved.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wide {
+    /// The low 64 bits.
+    pub low: u64,
+    /// The high 64 bits.
+    pub high: u64,
+}
+
+macro_rules! wide {
+    ($($ty:ty),*) => {$(
+        // SAFETY: every pair of halves is a valid value.
+        unsafe impl PluginData for $ty {
+            type Abi = Wide;
+            const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<Wide>(stringify!($ty), &[]);
+            const NATIVE: &'static TypeLayout = &TypeLayout::primitive::<$ty>(stringify!($ty));
+
+            #[inline(always)]
+            fn lower(self) -> Wide {
+                let bits = self as u128;
+                Wide { low: bits as u64, high: (bits >> 64) as u64 }
+            }
+
+            #[inline(always)]
+            unsafe fn lift(abi: Wide, _: &Lift<'_>) -> Result<Self, Invalid> {
+                Ok((((abi.high as u128) << 64) | abi.low as u128) as $ty)
+            }
+        }
+    )*};
+}
+
+wide!(u128, i128);
+
+// SAFETY: `Unit` is one byte whose value is ignored.
+unsafe impl PluginData for () {
+    type Abi = Unit;
+    const LAYOUT: &'static TypeLayout = known::UNIT;
+    const NATIVE: &'static TypeLayout = &TypeLayout::primitive::<()>("()");
+
+    #[inline(always)]
+    fn lower(self) -> Unit {
+        Unit::VALUE
+    }
+
+    #[inline(always)]
+    unsafe fn lift(_: Unit, _: &Lift<'_>) -> Result<Self, Invalid> {
+        Ok(())
+    }
+}
+
+// SAFETY: `RString` carries the functions of the allocator that made it;
+// the text is checked to be UTF-8 before it becomes a `String`.
+unsafe impl PluginData for String {
+    type Abi = RString;
+    const LAYOUT: &'static TypeLayout = known::RSTRING;
+    const NATIVE: &'static TypeLayout = &TypeLayout::native::<String>("String", &[], &[], &[]);
+
+    #[inline(always)]
+    fn lower(self) -> RString {
+        RString::from(self)
+    }
+
+    #[inline(always)]
+    unsafe fn lift(abi: RString, cx: &Lift<'_>) -> Result<Self, Invalid> {
+        // SAFETY: `adopts` is true only when the sender allocates through
+        // this side's allocator.
+        unsafe { lift_string(abi, cx.adopts()) }
+    }
+}
+
+/// A string from the other side, in this side's memory: adopted as it is
+/// when both sides share one allocator (`adopt`), else copied, and the
+/// original freed through the allocator that made it. Refused unless it is
+/// UTF-8.
+///
+/// # Safety
+///
+/// `value` must be a live `RString` of the other side; `adopt` may be true
+/// only when its buffer comes from this image's global allocator.
+#[inline]
+pub unsafe fn lift_string(value: RString, adopt: bool) -> Result<String, Invalid> {
+    // SAFETY: an `RString` points to `len` initialised bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(value.as_ptr(), value.len()) };
+    let Ok(text) = core::str::from_utf8(bytes) else {
+        return Err(Invalid::new(format!(
+            "a string of {} bytes is not UTF-8",
+            bytes.len()
+        )));
+    };
+    if adopt {
+        let value = ManuallyDrop::new(value);
+        // SAFETY: per the contract, the buffer was allocated by this
+        // side's global allocator, and it holds UTF-8 (checked above).
+        return Ok(unsafe {
+            String::from_raw_parts(value.as_ptr().cast_mut(), value.len(), value.capacity())
+        });
+    }
+    let copy = text.to_owned();
+    drop(value);
+    Ok(copy)
+}
+
+/// Reinterprets a vector of a plain type as a vector of its identical
+/// boundary form, or back.
+fn cast_vec<A, B>(vec: Vec<A>) -> Vec<B> {
+    assert!(size_of::<A>() == size_of::<B>() && align_of::<A>() == align_of::<B>());
+    let mut vec = ManuallyDrop::new(vec);
+    // SAFETY: only called for `PLAIN` types, whose boundary form is the
+    // type itself bit for bit (same size and alignment, asserted above).
+    unsafe { Vec::from_raw_parts(vec.as_mut_ptr().cast::<B>(), vec.len(), vec.capacity()) }
+}
+
+// SAFETY: `RVec` carries the functions of the allocator that made it;
+// elements are lifted one by one, or, when plain, copied as they are.
+unsafe impl<T: PluginData> PluginData for Vec<T> {
+    type Abi = RVec<T::Abi>;
+    const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<RVec<T::Abi>>("RVec", &[T::LAYOUT]);
+    const NATIVE: &'static TypeLayout = &TypeLayout::native::<Vec<T>>("Vec", &[], &[T::NATIVE], &[]);
+
+    #[inline]
+    fn lower(self) -> RVec<T::Abi> {
+        if T::PLAIN {
+            return RVec::from(cast_vec::<T, T::Abi>(self));
+        }
+        let _level = Nested::lowering();
+        RVec::from(self.into_iter().map(T::lower).collect::<Vec<_>>())
+    }
+
+    #[inline]
+    unsafe fn lift(abi: RVec<T::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
+        if T::PLAIN {
+            if cx.adopts() {
+                let mut abi = ManuallyDrop::new(abi);
+                // SAFETY: allocated by this side's allocator (`adopts`),
+                // and the elements are `T` bit for bit (`PLAIN`).
+                return Ok(unsafe {
+                    Vec::from_raw_parts(abi.as_mut_ptr().cast::<T>(), abi.len(), abi.capacity())
+                });
+            }
+            let mut copy = Vec::<T>::with_capacity(abi.len());
+            // SAFETY: `len` plain elements, every bit pattern valid, into a
+            // fresh buffer of that capacity.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    abi.as_ptr().cast::<T>(),
+                    copy.as_mut_ptr(),
+                    abi.len(),
+                );
+                copy.set_len(abi.len());
+            }
+            return Ok(copy);
+        }
+        let _level = Nested::lifting()?;
+        let mut out = Vec::with_capacity(abi.len());
+        for item in abi {
+            // SAFETY: an element of the other side's vector of `T`.
+            out.push(unsafe { T::lift(item, cx) }?);
+        }
+        Ok(out)
+    }
+}
+
+// SAFETY: as its parts.
+unsafe impl<T: PluginData> PluginData for Option<T> {
+    type Abi = ROption<T::Abi>;
+    const LAYOUT: &'static TypeLayout =
+        &TypeLayout::framework::<ROption<T::Abi>>("ROption", &[T::LAYOUT]);
+    const NATIVE: &'static TypeLayout =
+        &TypeLayout::native::<Option<T>>("Option", &[], &[T::NATIVE], &[]);
+
+    #[inline(always)]
+    fn lower(self) -> ROption<T::Abi> {
+        match self {
+            Some(value) => ROption::RSome(value.lower()),
+            None => ROption::RNone,
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn lift(abi: ROption<T::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
+        match abi {
+            // SAFETY: the other side's `T`.
+            ROption::RSome(value) => Ok(Some(unsafe { T::lift(value, cx) }?)),
+            ROption::RNone => Ok(None),
+        }
+    }
+}
+
+// SAFETY: as its parts.
+unsafe impl<T: PluginData, E: PluginData> PluginData for Result<T, E> {
+    type Abi = RResult<T::Abi, E::Abi>;
+    const LAYOUT: &'static TypeLayout =
+        &TypeLayout::framework::<RResult<T::Abi, E::Abi>>("RResult", &[T::LAYOUT, E::LAYOUT]);
+    const NATIVE: &'static TypeLayout =
+        &TypeLayout::native::<Result<T, E>>("Result", &[], &[T::NATIVE, E::NATIVE], &[]);
+
+    #[inline(always)]
+    fn lower(self) -> RResult<T::Abi, E::Abi> {
+        match self {
+            Ok(value) => RResult::ROk(value.lower()),
+            Err(error) => RResult::RErr(error.lower()),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn lift(abi: RResult<T::Abi, E::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
+        // SAFETY: the other side's `T` or `E`.
+        unsafe {
+            match abi {
+                RResult::ROk(value) => Ok(Ok(T::lift(value, cx)?)),
+                RResult::RErr(error) => Ok(Err(E::lift(error, cx)?)),
+            }
+        }
+    }
+}
+
+// SAFETY: `RBox` carries the functions of the allocator that made it.
+unsafe impl<T: PluginData> PluginData for Box<T> {
+    type Abi = RBox<T::Abi>;
+    const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<RBox<T::Abi>>("RBox", &[T::LAYOUT]);
+    const NATIVE: &'static TypeLayout = &TypeLayout::native::<Box<T>>("Box", &[], &[T::NATIVE], &[]);
+
+    #[inline]
+    fn lower(self) -> RBox<T::Abi> {
+        let _level = Nested::lowering();
+        RBox::new((*self).lower())
+    }
+
+    #[inline]
+    unsafe fn lift(abi: RBox<T::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
+        let _level = Nested::lifting()?;
+        // SAFETY: the other side's `T`.
+        Ok(Box::new(unsafe { T::lift(RBox::into_inner(abi), cx) }?))
+    }
+}
+
+/// How an array crosses: wrapped in a `#[repr(C)]` struct, since C passes
+/// bare arrays by pointer.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Array<T, const N: usize>(pub [T; N]);
+
+// SAFETY: each element as itself.
+unsafe impl<T: PluginData, const N: usize> PluginData for [T; N] {
+    type Abi = Array<T::Abi, N>;
+    const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<Self::Abi>("Array", &[T::LAYOUT]);
+    const NATIVE: &'static TypeLayout = &TypeLayout::native::<[T; N]>("Array", &[], &[T::NATIVE], &[]);
+    const PLAIN: bool = T::PLAIN;
+
+    #[inline]
+    fn lower(self) -> Self::Abi {
+        Array(self.map(T::lower))
+    }
+
+    #[inline]
+    unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid> {
+        let mut out = Vec::with_capacity(N);
+        for item in abi.0 {
+            // SAFETY: an element of the other side's array of `T`.
+            out.push(unsafe { T::lift(item, cx) }?);
+        }
+        out.try_into()
+            .map_err(|_| Invalid::new(format!("an array of {N} elements lost some")))
+    }
+}
+
+/// Lowers the pairs of a map into a vector of `Tuple2`s.
+fn lower_pairs<K: PluginData, V: PluginData>(
+    pairs: impl ExactSizeIterator<Item = (K, V)>,
+) -> RVec<Tuple2<K::Abi, V::Abi>> {
+    let _level = Nested::lowering();
+    let mut out = Vec::with_capacity(pairs.len());
+    out.extend(pairs.map(|(key, value)| Tuple2(key.lower(), value.lower())));
+    RVec::from(out)
+}
+
+/// Lifts the pairs of a map, handing each to `insert`.
+///
+/// # Safety
+///
+/// `abi` must be the other side's lowering of pairs of `K` and `V`.
+unsafe fn lift_pairs<K: PluginData, V: PluginData>(
+    abi: RVec<Tuple2<K::Abi, V::Abi>>,
+    cx: &Lift<'_>,
+    mut insert: impl FnMut(K, V),
+) -> Result<(), Invalid> {
+    let _level = Nested::lifting()?;
+    for Tuple2(key, value) in abi {
+        // SAFETY: per the contract.
+        let key = unsafe { K::lift(key, cx) }?;
+        // SAFETY: per the contract.
+        let value = unsafe { V::lift(value, cx) }?;
+        insert(key, value);
+    }
+    Ok(())
+}
+
+macro_rules! maps {
+    ($($map:ident [$($bound:tt)*]),*) => {$(
+        // SAFETY: crosses as a vector of key-value pairs, each lifted.
+        unsafe impl<K: PluginData + $($bound)*, V: PluginData> PluginData for $map<K, V> {
+            type Abi = RVec<Tuple2<K::Abi, V::Abi>>;
+            const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<Self::Abi>(
+                stringify!($map),
+                &[K::LAYOUT, V::LAYOUT],
+            );
+            const NATIVE: &'static TypeLayout =
+                &TypeLayout::native::<Self>(stringify!($map), &[], &[K::NATIVE, V::NATIVE], &[]);
+
+            fn lower(self) -> Self::Abi {
+                lower_pairs(self.into_iter())
+            }
+
+            unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid> {
+                let mut map = $map::new();
+                // SAFETY: the other side's map of `K` to `V`.
+                unsafe { lift_pairs::<K, V>(abi, cx, |key, value| { map.insert(key, value); }) }?;
+                Ok(map)
+            }
+        }
+    )*};
+}
+
+maps!(HashMap [Eq + Hash], BTreeMap [Ord]);
+
+macro_rules! sets {
+    ($($set:ident [$($bound:tt)*]),*) => {$(
+        // SAFETY: crosses as a vector of elements, each lifted.
+        unsafe impl<T: PluginData + $($bound)*> PluginData for $set<T> {
+            type Abi = RVec<T::Abi>;
+            const LAYOUT: &'static TypeLayout =
+                &TypeLayout::framework::<Self::Abi>(stringify!($set), &[T::LAYOUT]);
+            const NATIVE: &'static TypeLayout =
+                &TypeLayout::native::<Self>(stringify!($set), &[], &[T::NATIVE], &[]);
+
+            fn lower(self) -> Self::Abi {
+                let _level = Nested::lowering();
+                RVec::from(self.into_iter().map(T::lower).collect::<Vec<_>>())
+            }
+
+            unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid> {
+                let _level = Nested::lifting()?;
+                let mut set = $set::new();
+                for item in abi {
+                    // SAFETY: an element of the other side's set of `T`.
+                    set.insert(unsafe { T::lift(item, cx) }?);
+                }
+                Ok(set)
+            }
+        }
+    )*};
+}
+
+sets!(HashSet [Eq + Hash], BTreeSet [Ord]);

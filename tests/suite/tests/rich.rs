@@ -1,0 +1,208 @@
+//! Enums, owned structs, tuples, maps, wide integers, host objects,
+//! closures and plugin objects cross into a real plugin library and back.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use plugin_interface::{PluginError, load_plugins};
+use plugin_tests::plugins;
+use zoo_interface::{Person, Services, Shape, Zoo, ZooError, ZooProxy};
+
+fn zoo() -> ZooProxy {
+    let plugins = load_plugins::<dyn Zoo>(plugins().path("zoo-plugin")).unwrap();
+    if let Some(error) = plugins.errors().next() {
+        panic!("{error}");
+    }
+    plugins.into_iter().next().expect("the keeper")
+}
+
+fn person(name: &str, age: Option<u32>) -> Person {
+    Person {
+        name: name.to_owned(),
+        tags: vec!["a".to_owned(), "ünïcödé 🦀".to_owned()],
+        age,
+        home: Shape::Rect(2.0, 3.5),
+    }
+}
+
+/// The host's services: answers lookups, keeps lines, counts drops.
+#[derive(Default)]
+struct HostServices {
+    lines: Arc<Mutex<Vec<String>>>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Services for HostServices {
+    fn lookup(&self, key: &str) -> Option<String> {
+        (key == "colour").then(|| "green".to_owned())
+    }
+
+    fn record(&self, line: String) {
+        self.lines.lock().unwrap().push(line);
+    }
+}
+
+impl Drop for HostServices {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn enums_cross_both_ways() {
+    let zoo = zoo();
+    assert_eq!(zoo.name(), "keeper");
+    assert_eq!(zoo.area(&Shape::Rect(2.0, 3.0)), 6.0);
+    assert_eq!(zoo.area(&Shape::Empty), 0.0);
+    assert!((zoo.area(&Shape::Circle { radius: 1.0 }) - std::f64::consts::PI).abs() < 1e-12);
+    assert_eq!(zoo.grow(Shape::Circle { radius: 1.5 }, 2.0), Shape::Circle { radius: 3.0 });
+    assert_eq!(zoo.grow(Shape::Rect(1.0, 2.0), 3.0), Shape::Rect(3.0, 6.0));
+    assert_eq!(zoo.grow(Shape::Empty, 3.0), Shape::Empty);
+}
+
+#[test]
+fn owned_structs_and_results_with_enum_errors() {
+    let zoo = zoo();
+    let renamed = zoo.rename(person("ada", Some(36)), "grace").unwrap();
+    assert_eq!(renamed, Person { name: "grace".to_owned(), ..person("ada", Some(36)) });
+    assert_eq!(
+        zoo.rename(person("ada", None), "nobody"),
+        Err(ZooError::NotFound("ada".to_owned()))
+    );
+    assert_eq!(
+        zoo.rename(person("ada", None), ""),
+        Err(ZooError::Invalid { code: 22, why: "ada cannot have an empty name".to_owned() })
+    );
+}
+
+#[test]
+fn borrowed_slices_of_owned_structs() {
+    let zoo = zoo();
+    let people = [person("a", Some(3)), person("b", None), person("c", Some(70)), person("d", Some(5))];
+    assert_eq!(zoo.oldest(&people), Some(person("c", Some(70))));
+    assert_eq!(zoo.oldest(&[]), None);
+    let words: Vec<String> = ["a", "b", "a", "日本", "a"].iter().map(|w| (*w).to_owned()).collect();
+    let counts = zoo.count(&words);
+    assert_eq!(counts, HashMap::from([("a".to_owned(), 3), ("b".to_owned(), 1), ("日本".to_owned(), 1)]));
+    assert!(zoo.count(&[]).is_empty());
+}
+
+#[test]
+fn vectors_of_owned_structs_empty_and_large() {
+    let zoo = zoo();
+    assert!(zoo.crowd(0).is_empty());
+    let crowd = zoo.crowd(10_000);
+    assert_eq!(crowd.len(), 10_000);
+    assert_eq!(crowd[7].name, "visitor 7");
+    assert_eq!(crowd[7].tags, ["crowd", "#7"]);
+    assert_eq!(crowd[7].age, Some(7));
+    assert_eq!(crowd[7].home, Shape::Circle { radius: 7.0 });
+    assert_eq!(crowd[9].age, None);
+    assert_eq!(crowd[9_998].home, Shape::Rect(9_998.0, 2.0));
+}
+
+#[test]
+fn tuples_wide_integers_chars_and_arrays() {
+    let zoo = zoo();
+    assert_eq!(zoo.split((7, "seven".to_owned())), ("seven".to_owned(), 7));
+    assert_eq!(zoo.split((0, String::new())), (String::new(), 0));
+    assert_eq!(zoo.wide(u128::MAX / 5, i128::MIN + 1, 'é'), ((u128::MAX / 5).wrapping_mul(3), i128::MAX, 'É'));
+    assert_eq!(zoo.wide(1 << 100, -(1 << 90), '🦀'), (3 << 100, 1 << 90, '🦀'));
+    assert_eq!(zoo.reverse([1, 2, 3, 4]), [4, 3, 2, 1]);
+}
+
+#[test]
+fn lent_host_objects_are_called_back() {
+    let zoo = zoo();
+    let services = HostServices::default();
+    assert_eq!(zoo.ask(&services, "colour"), "colour is green");
+    assert_eq!(zoo.ask(&services, "size"), "size is unknown");
+    assert_eq!(services.drops.load(Ordering::SeqCst), 0, "lent, not given");
+}
+
+#[test]
+fn given_host_objects_are_kept_and_dropped_by_the_plugin() {
+    let zoo = zoo();
+    assert!(!zoo.ping("before"));
+    let services = HostServices::default();
+    let (lines, drops) = (Arc::clone(&services.lines), Arc::clone(&services.drops));
+    zoo.attach(Box::new(services));
+    assert!(zoo.ping("one"));
+    assert!(zoo.ping("two"));
+    assert_eq!(*lines.lock().unwrap(), ["attached to keeper", "one", "two"]);
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    // Another attach drops the first services in the plugin: the host's
+    // `Drop` runs.
+    zoo.attach(Box::new(HostServices::default()));
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn closures_are_called_back_until_they_stop() {
+    let zoo = zoo();
+    let mut seen = Vec::new();
+    let called = zoo.each(10, &mut |i| {
+        seen.push(i);
+        i < 3
+    });
+    assert_eq!(called, 4);
+    assert_eq!(seen, [0, 1, 2, 3]);
+    assert_eq!(zoo.each(0, &mut |_| true), 0);
+}
+
+#[test]
+fn plugin_objects_come_back_as_proxies() {
+    let zoo = zoo();
+    let child = zoo.child("junior");
+    assert_eq!(child.name(), "junior");
+    assert_eq!(child.grow(Shape::Rect(1.0, 1.0), 2.0), Shape::Rect(2.0, 2.0));
+    let grandchild = child.child("tiny");
+    assert_eq!(grandchild.name(), "tiny");
+    // A proxy handed back to a plugin, its own or another object.
+    assert_eq!(zoo.greet_other(&*child), "keeper greets junior");
+    assert_eq!(child.greet_other(&zoo), "junior greets keeper");
+    assert_eq!(grandchild.greet_other(&*grandchild), "tiny greets tiny");
+    drop(zoo);
+    // The child keeps its library loaded after the registration is gone.
+    assert_eq!(child.name(), "junior");
+}
+
+#[test]
+fn a_panicking_callback_resumes_in_the_host_as_it_began() {
+    let zoo = zoo();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        zoo.each(5, &mut |i| {
+            if i == 2 {
+                std::panic::panic_any(42_u32);
+            }
+            true
+        })
+    }))
+    .expect_err("the callback's panic reaches the host");
+    assert_eq!(caught.downcast_ref::<u32>(), Some(&42), "the original payload");
+    // The plugin is still usable, and a `try_` call returns the panic.
+    assert_eq!(zoo.each(2, &mut |_| true), 2);
+    match zoo.try_each(5, &mut |_| panic!("callback gave up")) {
+        Err(PluginError::Panicked { message, method, .. }) => {
+            assert_eq!(method, "each");
+            assert!(message.contains("callback gave up"), "{message}");
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_panicking_host_object_resumes_in_the_host() {
+    struct Failing;
+    impl Services for Failing {
+        fn lookup(&self, key: &str) -> Option<String> {
+            panic!("no lookups for {key}")
+        }
+        fn record(&self, _: String) {}
+    }
+    let zoo = zoo();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zoo.ask(&Failing, "x")))
+        .expect_err("the host object's panic reaches the host");
+    assert_eq!(caught.downcast_ref::<String>().map(String::as_str), Some("no lookups for x"));
+}
