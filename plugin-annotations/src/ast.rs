@@ -220,6 +220,25 @@ impl<'a> Method<'a> {
         crate::render::tokens(quote!(fn #name(#receiver #(, #args)*) #output))
     }
 
+    /// Where generated code that involves every type of the method is
+    /// spanned: the first type that is not one of the standard carried
+    /// types, where a type that cannot cross is reported, so that such a
+    /// mistake gives one error.
+    pub fn blame(&self) -> Option<proc_macro2::Span> {
+        let types = self
+            .args
+            .iter()
+            .map(|arg| &arg.ty)
+            .chain(match &self.item.sig.output {
+                syn::ReturnType::Type(_, ty) => Some(&**ty),
+                syn::ReturnType::Default => None,
+            });
+        types
+            .into_iter()
+            .find(|ty| crate::types::names_unknown(ty))
+            .map(crate::types::blame_span)
+    }
+
     /// The receiver as the proxy writes it.
     pub fn receiver(&self) -> TokenStream {
         if self.mutable {

@@ -42,7 +42,16 @@ fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
             &input.ident,
             "an enum without variants has no values to carry",
         ),
-        _ => {}
+        Data::Struct(data) => {
+            for field in &data.fields {
+                crate::types::owned(&field.ty, &mut errors);
+            }
+        }
+        Data::Enum(data) => {
+            for field in data.variants.iter().flat_map(|variant| &variant.fields) {
+                crate::types::owned(&field.ty, &mut errors);
+            }
+        }
     }
     errors.finish()?;
     let private: syn::Path = syn::parse_str(PRIVATE)?;
@@ -98,7 +107,13 @@ fn fields(fields: &Fields) -> Vec<Field<'_>> {
 }
 
 /// The `#[repr(C)]` struct of the fields' boundary forms.
-fn abi_struct(name: &Ident, vis: &syn::Visibility, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
+fn abi_struct(
+    name: &Ident,
+    vis: &syn::Visibility,
+    fields: &[Field<'_>],
+    bounds: &TokenStream,
+    private: &syn::Path,
+) -> TokenStream {
     let attrs = quote! {
         #[doc(hidden)]
         #[repr(C)]
@@ -113,10 +128,10 @@ fn abi_struct(name: &Ident, vis: &syn::Visibility, fields: &[Field<'_>], private
         quote_spanned!(ty.span()=> <#ty as #private::PluginData>::Abi)
     });
     if tuple {
-        quote!(#attrs #vis struct #name(#(#types),*);)
+        quote!(#attrs #vis struct #name(#(#types),*) #bounds;)
     } else {
         let names = fields.iter().map(|field| &field.member);
-        quote!(#attrs #vis struct #name { #(#names: #types),* })
+        quote!(#attrs #vis struct #name #bounds { #(#names: #types),* })
     }
 }
 
@@ -127,7 +142,8 @@ fn abi_value(name: &Ident, fields: &[Field<'_>], private: &syn::Path) -> TokenSt
     }
     let values = fields.iter().map(|field| {
         let (member, local, ty) = (&field.member, &field.local, field.ty);
-        quote!(#member: <#ty as #private::PluginData>::lower(#local))
+        let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
+        quote!(#member: #lower(#local))
     });
     quote!(#name { #(#values),* })
 }
@@ -145,20 +161,31 @@ fn pattern(path: TokenStream, fields: &[Field<'_>], empty: TokenStream) -> Token
 }
 
 /// The value of `path` with every field lifted from its local.
-fn lifted(path: TokenStream, fields: &[Field<'_>], unit: TokenStream, private: &syn::Path) -> TokenStream {
+fn lifted(
+    path: TokenStream,
+    fields: &[Field<'_>],
+    unit: TokenStream,
+    private: &syn::Path,
+) -> TokenStream {
     if fields.is_empty() {
         return quote!(#path #unit);
     }
     let values = fields.iter().map(|field| {
         let (member, local, ty) = (&field.member, &field.local, field.ty);
-        quote!(#member: unsafe { <#ty as #private::PluginData>::lift(#local, __cx) }?)
+        let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
+        quote!(#member: unsafe { #lift(#local, __cx) }?)
     });
     quote!(#path { #(#values),* })
 }
 
 /// The fields' layouts: `kind` is `LAYOUT` or `NATIVE`; offsets within
 /// `within` when given.
-fn field_layouts(fields: &[Field<'_>], within: Option<&TokenStream>, kind: &str, private: &syn::Path) -> TokenStream {
+fn field_layouts(
+    fields: &[Field<'_>],
+    within: Option<&TokenStream>,
+    kind: &str,
+    private: &syn::Path,
+) -> TokenStream {
     let kind = Ident::new(kind, Span::call_site());
     let layouts = fields.iter().map(|field| {
         let (member, name, ty) = (&field.member, &field.name, field.ty);
@@ -176,6 +203,28 @@ fn field_layouts(fields: &[Field<'_>], within: Option<&TokenStream>, kind: &str,
         }
     });
     quote!(&[#(#layouts),*])
+}
+
+/// `where T: PluginData` for each field type of the user's own, spanned at
+/// the type: a type that cannot cross is then reported once, at the where
+/// clause, and everything generated assumes it.
+fn bounds<'a>(types: impl Iterator<Item = &'a syn::Type>, private: &syn::Path) -> TokenStream {
+    let mut seen = Vec::new();
+    let bounds: Vec<TokenStream> = types
+        .filter(|ty| crate::types::names_unknown(ty))
+        .filter(|ty| {
+            let text = quote!(#ty).to_string();
+            let fresh = !seen.contains(&text);
+            seen.push(text);
+            fresh
+        })
+        .map(|ty| crate::span::respan_all(quote!(#ty: #private::PluginData), ty.span()))
+        .collect();
+    if bounds.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(where #(#bounds),*)
+    }
 }
 
 fn plain(input: &DeriveInput, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
@@ -200,7 +249,8 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
         Fields::Unnamed(_) => quote!(()),
         Fields::Named(_) => quote!({}),
     };
-    let abi_struct = abi_struct(&abi, vis, &fields, private);
+    let bounds = bounds(fields.iter().map(|field| field.ty), private);
+    let abi_struct = abi_struct(&abi, vis, &fields, &bounds, private);
     let this = pattern(quote!(#ident), &fields, unit.clone());
     let abi_value = abi_value(&abi, &fields, private);
     let abi_pattern = if fields.is_empty() {
@@ -210,7 +260,12 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
     };
     let lifted = lifted(quote!(#ident), &fields, unit, private);
     let abi_path = quote!(#abi);
-    let layouts = field_layouts(&fields, (!fields.is_empty()).then_some(&abi_path), "LAYOUT", private);
+    let layouts = field_layouts(
+        &fields,
+        (!fields.is_empty()).then_some(&abi_path),
+        "LAYOUT",
+        private,
+    );
     let ident_path = quote!(#ident);
     let native_fields = field_layouts(&fields, Some(&ident_path), "NATIVE", private);
     let native = if repr_c(input) {
@@ -225,7 +280,7 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
         // SAFETY: the boundary form is `#[repr(C)]`, made of the fields'
         // boundary forms, each lowered and lifted by its own `PluginData`;
         // the layouts are computed from the types after `#[cfg]`.
-        unsafe impl #private::PluginData for #ident {
+        unsafe impl #private::PluginData for #ident #bounds {
             type Abi = #abi;
             const LAYOUT: &'static #private::TypeLayout =
                 &#private::TypeLayout::structure::<#abi>(#name, #layouts);
@@ -259,6 +314,13 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
     let abi = format_ident!("__PluginAbi_{}", ident);
     let payload = format_ident!("__PluginAbiPayload_{}", ident);
     let count = data.variants.len();
+    let bounds = bounds(
+        data.variants
+            .iter()
+            .flat_map(|variant| &variant.fields)
+            .map(|field| &field.ty),
+        private,
+    );
     let mut variant_structs = Vec::new();
     let mut union_fields = Vec::new();
     let mut lowers = Vec::new();
@@ -300,7 +362,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             continue;
         }
         let variant_abi = format_ident!("__PluginAbi_{}_{}", ident, variant_ident);
-        variant_structs.push(abi_struct(&variant_abi, vis, &fields, private));
+        variant_structs.push(abi_struct(&variant_abi, vis, &fields, &bounds, private));
         union_fields.push(quote!(#variant_ident: ::core::mem::ManuallyDrop<#variant_abi>));
         let value = abi_value(&variant_abi, &fields, private);
         lowers.push(quote! {
@@ -349,19 +411,19 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
 
         #hidden
         #[repr(C)]
-        #vis union #payload {
+        #vis union #payload #bounds {
             #(#union_fields,)*
             __none: (),
         }
 
         #hidden
         #[repr(C)]
-        #vis struct #abi {
+        #vis struct #abi #bounds {
             tag: u32,
             payload: #payload,
         }
 
-        impl ::core::ops::Drop for #abi {
+        impl ::core::ops::Drop for #abi #bounds {
             fn drop(&mut self) {
                 // A tag that names no variant came from a forged value: its
                 // payload is leaked rather than guessed at.
@@ -373,7 +435,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
         // union of the variants' boundary forms; lifting checks the tag
         // before reading the payload it names, and each field is lowered
         // and lifted by its own `PluginData`.
-        unsafe impl #private::PluginData for #ident {
+        unsafe impl #private::PluginData for #ident #bounds {
             type Abi = #abi;
             const LAYOUT: &'static #private::TypeLayout =
                 &#private::TypeLayout::enumeration::<#abi>(#name, &[#(#layouts),*]);

@@ -16,6 +16,7 @@ mod data;
 mod fallback;
 mod impls;
 mod render;
+mod span;
 mod traits;
 mod types;
 

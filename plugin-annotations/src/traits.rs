@@ -6,6 +6,7 @@ use syn::ItemTrait;
 use syn::spanned::Spanned;
 
 use crate::ast::{Method, PluginTrait};
+use crate::span::respan;
 use crate::types::{self, ArgKind, RetKind};
 use crate::{attr, fallback};
 
@@ -42,15 +43,26 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
     let method_count = model.methods.len() as u32;
     let (send_flag, sync_flag) = (model.send.is_some(), model.sync.is_some());
 
-    let fields = model.methods.iter().map(|m| vtable_field(m, &private));
-    let shims = model.methods.iter().map(|m| shim(m, ident, &private));
-    let absent_stubs = model.methods.iter().map(|m| absent_stub(m, &private));
-    let absent_slots = model.methods.iter().map(|m| {
+    // Everything generated per method is spanned at the method's first
+    // type of the user's own (see `Method::blame`): if that type cannot
+    // cross, every use of it reports the same error at the same place,
+    // which the compiler shows once.
+    let per_method = |f: &dyn Fn(&Method<'_>) -> TokenStream| {
+        model
+            .methods
+            .iter()
+            .map(|m| respan(f(m), m.blame()))
+            .collect::<Vec<_>>()
+    };
+    let fields = per_method(&|m| vtable_field(m, &private));
+    let shims = per_method(&|m| shim(m, ident, &private));
+    let absent_stubs = per_method(&|m| absent_stub(m, &private));
+    let absent_slots = per_method(&|m| {
         let method = m.ident;
         let stub = format_ident!("__absent_{}", m.ident);
         quote!(#method: #vtable::#stub)
     });
-    let slots = model.methods.iter().map(|m| {
+    let slots = per_method(&|m| {
         let method = m.ident;
         let shim = shim_ident(m);
         quote!(#method: #vtable::#shim::<__T>)
@@ -60,13 +72,13 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         .methods
         .iter()
         .enumerate()
-        .map(|(slot, m)| try_method(m, slot, ident, &private));
+        .map(|(slot, m)| respan(try_method(m, slot, ident, &private), m.blame()));
     let defaults = model.methods.iter().filter_map(default_method);
     let trait_methods = model
         .methods
         .iter()
         .enumerate()
-        .map(|(slot, m)| trait_method(m, slot, &private));
+        .map(|(slot, m)| respan(trait_method(m, slot, &private), m.blame()));
 
     let send = model.send.map(|bound| {
         let check = quote_spanned!(bound.span()=> #private::assert_send::<dyn #ident>);
@@ -113,20 +125,30 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         } else {
             quote!(self.get())
         };
-        quote! {
-            fn #method(#receiver, #(#params),*) #output {
-                #object.#method(#(#names),*)
-            }
-        }
+        respan(
+            quote! {
+                fn #method(#receiver, #(#params),*) #output {
+                    #object.#method(#(#names),*)
+                }
+            },
+            m.blame(),
+        )
     });
     let dyn_name = format!("dyn {name}");
-    let borrow_checks = model.methods.iter().flat_map(|m| &m.args).filter_map(|arg| match &arg.kind {
-        ArgKind::Ref(ty) | ArgKind::Slice(ty) => {
-            let native = types::native(ty, &private);
-            Some(quote_spanned!(ty.span()=> const _: () = #private::assert_borrowable(#native);))
-        }
-        _ => None,
-    });
+    let borrow_checks = model
+        .methods
+        .iter()
+        .flat_map(|m| &m.args)
+        .filter_map(|arg| match &arg.kind {
+            ArgKind::Ref(ty) | ArgKind::Slice(ty) => {
+                let native = types::native(ty, &private);
+                Some(crate::span::respan_all(
+                    quote!(const _: () = #private::assert_borrowable(#native);),
+                    ty.span(),
+                ))
+            }
+            _ => None,
+        });
     let objects = quote! {
         // Objects of the trait that one side lends or hands to the other
         // are called through this forwarding implementation.
@@ -331,7 +353,7 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
     let shim = shim_ident(method);
     let this = this_ptr(method, private);
     let params = method.args.iter().map(|arg| {
-        let name = &arg.ident;
+        let name = syn::Ident::new(&arg.ident.to_string(), arg.ty.span());
         let ty = arg_ffi(&arg.kind, private);
         quote!(#name: #ty)
     });
@@ -345,17 +367,23 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
                 let text = name.to_string();
                 quote! {
                     let mut #local = #private::argument(
-                        unsafe { #private::Borrowed::<#object>::new(#name) },
+                        unsafe { <#object as #private::ObjectInterface>::borrow(#name) },
                         #text,
                     );
                 }
             }
             ArgKind::Closure(closure) => {
                 let inputs = &closure.inputs;
-                let values: Vec<_> = (0..inputs.len()).map(|i| format_ident!("__a{}", i)).collect();
+                let values: Vec<_> = (0..inputs.len())
+                    .map(|i| format_ident!("__a{}", i))
+                    .collect();
                 let args = closure.args_tuple();
                 let output = closure.output();
-                let binding = if closure.mutable { quote!(let mut) } else { quote!(let) };
+                let binding = if closure.mutable {
+                    quote!(let mut)
+                } else {
+                    quote!(let)
+                };
                 quote! {
                     #binding #local = move |#(#values: #inputs),*| -> #output {
                         unsafe { #name.invoke::<#args, #output>((#(#values,)*)) }
@@ -373,17 +401,29 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
             ArgKind::Str => quote!(#name.as_str()),
             ArgKind::Slice(_) => quote!(#name.as_slice()),
             ArgKind::Ref(_) => quote!(unsafe { &*#name }),
-            ArgKind::Object { mutable: false, .. } => quote!(#local.get()),
-            ArgKind::Object { mutable: true, .. } => quote!(#local.get_mut()),
+            ArgKind::Object {
+                path,
+                mutable: false,
+            } => {
+                let object = types::object(path);
+                quote!(<#object as #private::ObjectInterface>::borrowed(&#local))
+            }
+            ArgKind::Object {
+                path,
+                mutable: true,
+            } => {
+                let object = types::object(path);
+                quote!(<#object as #private::ObjectInterface>::borrowed_mut(&mut #local))
+            }
             ArgKind::Closure(closure) if closure.mutable => quote!(&mut #local),
             ArgKind::Closure(_) => quote!(&#local),
             // Arguments passed by value are copied: a plugin that
             // allocates through the host may still be called by another
             // loader with an allocator of its own.
-            ArgKind::Owned(ty) => quote!(#private::argument(
-                unsafe { <#ty as #private::PluginData>::lift(#name, &#private::Lift::LOCAL) },
-                #text,
-            )),
+            ArgKind::Owned(ty) => {
+                let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
+                quote!(#private::argument(unsafe { #lift(#name, &#private::Lift::LOCAL) }, #text))
+            }
         }
     });
     let instance = if method.mutable {
@@ -396,7 +436,10 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
     let body = match &method.ret {
         RetKind::Unit => quote!({ #(#receive)* #call; #private::Unit::VALUE }),
         RetKind::Str => quote!({ #(#receive)* #private::returned_str(#call) }),
-        RetKind::Owned(ty) => quote!({ #(#receive)* <#ty as #private::PluginData>::lower(#call) }),
+        RetKind::Owned(ty) => {
+            let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
+            quote!({ #(#receive)* #lower(#call) })
+        }
     };
     // The instance pointer is a `Box<__T>` made for this vtable; the
     // arguments were lowered by the caller from the same interface.
@@ -478,7 +521,7 @@ fn proxy_call(
                 // erased for the wrapper, which the call outlives.
                 quote! {
                     let mut #slot = #private::MaybeUninit::<#private::HostObject<#object>>::uninit();
-                    let #local = #private::#lend::<#object>(
+                    let #local = <#object as #private::ObjectInterface>::#lend(
                         unsafe { ::core::mem::transmute::<#reference (#object + '_), #reference (#object + 'static)>(#name) },
                         &mut #slot,
                     );
@@ -505,7 +548,10 @@ fn proxy_call(
             ArgKind::Slice(_) => quote!(#private::RSlice::from_slice(#name)),
             ArgKind::Ref(_) => quote!(::core::ptr::from_ref(#name)),
             ArgKind::Object { .. } | ArgKind::Closure(_) => quote!(#local),
-            ArgKind::Owned(ty) => quote!(<#ty as #private::PluginData>::lower(#name)),
+            ArgKind::Owned(ty) => {
+                let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
+                quote!(#lower(#name))
+            }
         }
     });
     let refused = match on_failure {
@@ -533,8 +579,9 @@ fn proxy_call(
         // A value this side refuses to build is an error like a failure.
         (_, RetKind::Owned(ty)) => {
             let ok = ok(value);
+            let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
             quote! {
-                match unsafe { <#ty as #private::PluginData>::lift(__ret.value.assume_init(), &__call.lift(#name)) } {
+                match unsafe { #lift(__ret.value.assume_init(), &__call.lift(#name)) } {
                     ::core::result::Result::Ok(__value) => #ok,
                     ::core::result::Result::Err(__invalid) => #refused,
                 }

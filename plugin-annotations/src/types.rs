@@ -51,7 +51,7 @@ pub enum RetKind {
     /// `&str` borrowed from `&self`, as `RStr`.
     Str,
     /// By value, through `PluginData`.
-    Owned(Type),
+    Owned(Box<Type>),
 }
 
 pub fn argument(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
@@ -85,13 +85,19 @@ fn borrowed(reference: &TypeReference, errors: &mut Errors) -> Option<ArgKind> {
     }
     match &*reference.elem {
         Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => Some(ArgKind::Str),
-        Type::Slice(slice) => owned(&slice.elem, errors).then(|| ArgKind::Slice((*slice.elem).clone())),
+        Type::Slice(slice) => {
+            owned(&slice.elem, errors).then(|| ArgKind::Slice((*slice.elem).clone()))
+        }
         other => owned(other, errors).then(|| ArgKind::Ref(other.clone())),
     }
 }
 
 /// `&dyn Trait`, `&mut dyn Trait`, `&dyn Fn(..)`, `&mut dyn FnMut(..)`.
-fn lent_object(object: &syn::TypeTraitObject, mutable: bool, errors: &mut Errors) -> Option<ArgKind> {
+fn lent_object(
+    object: &syn::TypeTraitObject,
+    mutable: bool,
+    errors: &mut Errors,
+) -> Option<ArgKind> {
     let mut traits = object.bounds.iter().filter_map(|bound| match bound {
         TypeParamBound::Trait(bound) => Some(bound),
         _ => None,
@@ -121,7 +127,10 @@ fn lent_object(object: &syn::TypeTraitObject, mutable: bool, errors: &mut Errors
         let inputs: Vec<Type> = args.inputs.iter().cloned().collect();
         for input in &inputs {
             if let Type::Reference(reference) = input {
-                errors.error(reference, "closure arguments cross by value: take an owned type (`String`, `Vec<T>`)");
+                errors.error(
+                    reference,
+                    "closure arguments cross by value: take an owned type (`String`, `Vec<T>`)",
+                );
             } else {
                 owned(input, errors);
             }
@@ -140,7 +149,10 @@ fn lent_object(object: &syn::TypeTraitObject, mutable: bool, errors: &mut Errors
         }));
     }
     if matches!(name.as_str(), "Fn" | "FnMut" | "FnOnce") {
-        errors.error(&bound.path, "write the closure's signature: `&dyn Fn(A) -> R`");
+        errors.error(
+            &bound.path,
+            "write the closure's signature: `&dyn Fn(A) -> R`",
+        );
         return None;
     }
     if !matches!(last.arguments, PathArguments::None) {
@@ -153,7 +165,11 @@ fn lent_object(object: &syn::TypeTraitObject, mutable: bool, errors: &mut Errors
     })
 }
 
-pub fn return_type(output: &ReturnType, receiver_is_shared: bool, errors: &mut Errors) -> Option<RetKind> {
+pub fn return_type(
+    output: &ReturnType,
+    receiver_is_shared: bool,
+    errors: &mut Errors,
+) -> Option<RetKind> {
     let ty = match output {
         ReturnType::Default => return Some(RetKind::Unit),
         ReturnType::Type(_, ty) => &**ty,
@@ -177,14 +193,14 @@ pub fn return_type(output: &ReturnType, receiver_is_shared: bool, errors: &mut E
                 None
             }
         }
-        _ => owned(ty, errors).then(|| RetKind::Owned(ty.clone())),
+        _ => owned(ty, errors).then(|| RetKind::Owned(Box::new(ty.clone()))),
     }
 }
 
 /// Checks a by-value type for what can never cross, reporting each
 /// problem at its token; whether the rest is carried is left to its
 /// `PluginData` bound. Returns whether no problem was found.
-fn owned(ty: &Type, errors: &mut Errors) -> bool {
+pub fn owned(ty: &Type, errors: &mut Errors) -> bool {
     let before = errors.len();
     walk(ty, errors);
     errors.len() == before
@@ -237,10 +253,16 @@ fn walk(ty: &Type, errors: &mut Errors) {
             return;
         }
         Type::Path(_) => "qualified paths (`<T as Trait>::X`) are not carried: name the type",
-        Type::ImplTrait(_) => "`impl Trait` is not carried: name a concrete type, or take `&dyn Trait` / `Box<dyn Trait>` of a plugin trait",
-        Type::TraitObject(_) => "a trait object crosses as `Box<dyn Trait>`, `Arc<dyn Trait>` or a borrowed argument `&dyn Trait`",
+        Type::ImplTrait(_) => {
+            "`impl Trait` is not carried: name a concrete type, or take `&dyn Trait` / `Box<dyn Trait>` of a plugin trait"
+        }
+        Type::TraitObject(_) => {
+            "a trait object crosses as `Box<dyn Trait>`, `Arc<dyn Trait>` or a borrowed argument `&dyn Trait`"
+        }
         Type::BareFn(_) => "function pointers cannot cross: lend a closure, `&dyn Fn(A) -> R`",
-        Type::Ptr(_) => "raw pointers cannot cross the plugin boundary: pass the value, or borrow it as `&T` for the call",
+        Type::Ptr(_) => {
+            "raw pointers cannot cross the plugin boundary: pass the value, or borrow it as `&T` for the call"
+        }
         Type::Tuple(tuple) => {
             if tuple.elems.len() > 12 {
                 errors.error(tuple, "tuples of more than 12 elements are not carried: use a struct that derives `PluginData`");
@@ -256,7 +278,9 @@ fn walk(ty: &Type, errors: &mut Errors) {
         Type::Infer(_) => "`_` is not a type a plugin method can carry",
         Type::Paren(paren) => return walk(&paren.elem, errors),
         Type::Group(group) => return walk(&group.elem, errors),
-        Type::Reference(_) => "references inside carried types cannot cross: the value must own its data (`String`, `Vec<T>`, `Box<T>`); borrowing is for arguments: `&T`, `&[T]`, `&str`",
+        Type::Reference(_) => {
+            "references inside carried types cannot cross: the value must own its data (`String`, `Vec<T>`, `Box<T>`); borrowing is for arguments: `&T`, `&[T]`, `&str`"
+        }
         _ => "this type is not carried",
     };
     errors.error(ty, format!("{problem}; {ALLOWED}"));
@@ -308,5 +332,60 @@ impl Closure {
             Some(ty) => quote!(#ty),
             None => quote!(()),
         }
+    }
+}
+
+/// The standard types whose `PluginData` the runtime provides.
+const KNOWN: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64", "bool", "char", "str", "String", "Vec", "Option", "Result", "Box", "Arc", "HashMap",
+    "BTreeMap", "HashSet", "BTreeSet",
+];
+
+/// Whether `ty` names a type other than the standard carried ones (a
+/// user's type, which may or may not be `PluginData`).
+pub fn names_unknown(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path.path.segments.iter().any(|segment| {
+            segment == path.path.segments.last().unwrap_or(segment)
+                && !KNOWN.contains(&segment.ident.to_string().as_str())
+                || match &segment.arguments {
+                    PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| {
+                        matches!(arg, GenericArgument::Type(inner) if names_unknown(inner))
+                    }),
+                    _ => false,
+                }
+        }),
+        Type::Reference(reference) => names_unknown(&reference.elem),
+        Type::Slice(slice) => names_unknown(&slice.elem),
+        Type::Array(array) => names_unknown(&array.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().any(names_unknown),
+        Type::Paren(paren) => names_unknown(&paren.elem),
+        Type::Group(group) => names_unknown(&group.elem),
+        // A lent closure is the framework's own; any other object may name
+        // a trait that is not a plugin trait.
+        Type::TraitObject(object) => !object.bounds.iter().any(|bound| {
+            matches!(bound, TypeParamBound::Trait(bound)
+                if bound.path.segments.last().is_some_and(|last| matches!(last.arguments, PathArguments::Parenthesized(_))))
+        }),
+        _ => true,
+    }
+}
+
+/// Where a problem with `ty` is shown: the named type inside a reference,
+/// the trait of an object, else the type itself.
+pub fn blame_span(ty: &Type) -> proc_macro2::Span {
+    match ty {
+        Type::Reference(reference) => blame_span(&reference.elem),
+        Type::Paren(paren) => blame_span(&paren.elem),
+        Type::TraitObject(object) => object
+            .bounds
+            .iter()
+            .find_map(|bound| match bound {
+                TypeParamBound::Trait(bound) => Some(bound.path.span()),
+                _ => None,
+            })
+            .unwrap_or_else(|| object.span()),
+        _ => ty.span(),
     }
 }

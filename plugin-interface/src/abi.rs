@@ -12,6 +12,12 @@ use abi_stable::std_types::{RSlice, RStr, RString};
 
 use crate::layout::{ArgLayout, Fnv, TypeLayout};
 
+/// The boundary forms of carried values that are the framework's own: how
+/// arrays, `u128`/`i128`, tuples, objects and closures cross.
+pub use crate::carry::{
+    Array, Callback, RObject, Tuple1, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6, Tuple7, Tuple8,
+    Tuple9, Tuple10, Tuple11, Tuple12, Wide,
+};
 pub use plugin_symbols::CANARY_VERSION;
 
 /// Version of the calling convention between hosts and plugins: the shape of
@@ -337,7 +343,11 @@ impl Failure {
 
     /// A report of a panic with `message`, made in the image `origin`,
     /// keeping `payload` if given.
-    pub(crate) fn new(message: String, payload: Option<Payload>, origin: *const c_void) -> *mut Self {
+    pub(crate) fn new(
+        message: String,
+        payload: Option<Payload>,
+        origin: *const c_void,
+    ) -> *mut Self {
         let payload = match payload {
             Some(payload) => Box::into_raw(Box::new(payload)).cast::<c_void>(),
             None => core::ptr::null_mut(),
@@ -610,10 +620,3 @@ mod tests {
         assert_eq!(PanicStrategy::CURRENT, PanicStrategy::Unwind);
     }
 }
-
-/// The boundary forms of carried values that are the framework's own: how
-/// arrays, `u128`/`i128`, tuples, objects and closures cross.
-pub use crate::carry::{
-    Array, Callback, RObject, Tuple1, Tuple2, Tuple3, Tuple4, Tuple5, Tuple6, Tuple7, Tuple8,
-    Tuple9, Tuple10, Tuple11, Tuple12, Wide,
-};

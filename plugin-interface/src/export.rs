@@ -10,8 +10,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use abi_stable::std_types::RStr;
 
 use crate::abi::{
-    FactoryVisitor, Failure, PanicSlot, Payload, Registration, RegistrationArray, RegistrationFactory, Returned,
-    TraitDescriptor, VTablePrefix,
+    FactoryVisitor, Failure, PanicSlot, Payload, Registration, RegistrationArray,
+    RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
 use crate::interface::{PluginInterface, VTableFor};
 

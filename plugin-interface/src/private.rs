@@ -9,10 +9,10 @@ pub use core::mem::MaybeUninit;
 pub use core::sync::atomic::AtomicU64;
 
 pub use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
-pub use std::boxed::Box;
-pub use std::sync::Arc;
 pub use inventory;
+pub use std::boxed::Box;
 pub use std::string::String;
+pub use std::sync::Arc;
 pub use std::vec::Vec;
 
 pub use crate::abi::{

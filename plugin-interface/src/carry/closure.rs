@@ -16,7 +16,11 @@ use crate::export::failure_of;
 #[derive(Debug, Clone, Copy)]
 pub struct Callback {
     this: *mut c_void,
-    call: unsafe extern "C" fn(this: *mut c_void, args: *mut c_void, out: *mut c_void) -> *mut Failure,
+    call: unsafe extern "C" fn(
+        this: *mut c_void,
+        args: *mut c_void,
+        out: *mut c_void,
+    ) -> *mut Failure,
 }
 
 /// The lending side's function of a [`Callback`]: lifts the arguments
@@ -74,13 +78,8 @@ impl Callback {
         let mut args = MaybeUninit::new(args.lower());
         let mut out = MaybeUninit::<R::Abi>::uninit();
         // SAFETY: per the contract; the arguments are given up to the call.
-        let failure = unsafe {
-            (self.call)(
-                self.this,
-                args.as_mut_ptr().cast(),
-                out.as_mut_ptr().cast(),
-            )
-        };
+        let failure =
+            unsafe { (self.call)(self.this, args.as_mut_ptr().cast(), out.as_mut_ptr().cast()) };
         if !failure.is_null() {
             // SAFETY: a failure the callback just returned.
             unsafe { crate::export::rethrow(failure, "a callback") }

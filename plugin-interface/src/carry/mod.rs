@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 pub use closure::Callback;
 pub use object::{
-    Borrowed, HostObject, ObjectInterface, RObject, lend, lend_mut, lift_arc, lift_box,
-    lower_arc, lower_box, object_layout,
+    Borrowed, HostObject, ObjectInterface, RObject, lend, lend_mut, lift_arc, lift_box, lower_arc,
+    lower_box, object_layout,
 };
 pub use std_impls::{Array, Wide};
 pub use tuples::*;

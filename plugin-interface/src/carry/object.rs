@@ -144,6 +144,11 @@ impl<I: ?Sized + 'static> core::fmt::Debug for HostObject<I> {
 /// # Safety
 ///
 /// The conversions must return the proxy itself, unsized to `Self`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a plugin trait, so its objects cannot cross the plugin boundary",
+    label = "not declared with `#[plugin_trait]`",
+    note = "objects cross as `&dyn Trait`, `&mut dyn Trait`, `Box<dyn Trait>` or `Arc<dyn Trait>` of traits declared with `#[plugin_trait]`; closures as `&dyn Fn(A) -> R` or `&mut dyn FnMut(A) -> R`"
+)]
 pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> {
     /// The layout of the trait's objects as they cross.
     const OBJECT: &'static TypeLayout;
@@ -159,6 +164,41 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
 
     /// A proxy as a mutably borrowed trait object.
     fn lent_mut(proxy: &mut Self::Proxy) -> &mut Self;
+
+    /// Lends an object for one call; see [`lend`].
+    #[doc(hidden)]
+    fn lend<'a>(object: &'a Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
+        lend(object, slot)
+    }
+
+    /// Lends an object mutably for one call; see [`lend_mut`].
+    #[doc(hidden)]
+    fn lend_mut<'a>(object: &'a mut Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
+        lend_mut(object, slot)
+    }
+
+    /// A lent object as the callee uses it.
+    #[doc(hidden)]
+    fn borrowed<'b>(object: &'b Borrowed<'_, Self>) -> &'b Self {
+        object.get()
+    }
+
+    /// A mutably lent object as the callee uses it.
+    #[doc(hidden)]
+    fn borrowed_mut<'b>(object: &'b mut Borrowed<'_, Self>) -> &'b mut Self {
+        object.get_mut()
+    }
+
+    /// Receives a lent object; see [`Borrowed::new`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`Borrowed::new`].
+    #[doc(hidden)]
+    unsafe fn borrow<'a>(object: RObject) -> Result<Borrowed<'a, Self>, Invalid> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Borrowed::new(object) }
+    }
 }
 
 /// This image's vtable for its own objects of `I`.
@@ -293,10 +333,14 @@ impl<I: ?Sized + ObjectInterface> Borrowed<'_, I> {
         if object.vtable == own_vtable::<I>() {
             // SAFETY: this image's vtable serves only its `HostObject`s,
             // lent for the call.
-            return Ok(Self::Own(unsafe { &mut *object.instance.cast::<HostObject<I>>() }));
+            return Ok(Self::Own(unsafe {
+                &mut *object.instance.cast::<HostObject<I>>()
+            }));
         }
         // SAFETY: forwarded from the caller; a lent object is not freed.
-        Ok(Self::Proxy(unsafe { proxy::<I>(object, &Lift::LOCAL, false) }?))
+        Ok(Self::Proxy(unsafe {
+            proxy::<I>(object, &Lift::LOCAL, false)
+        }?))
     }
 
     /// The object as `&dyn Trait`.

@@ -195,8 +195,10 @@ fn cast_vec<A, B>(vec: Vec<A>) -> Vec<B> {
 // elements are lifted one by one, or, when plain, copied as they are.
 unsafe impl<T: PluginData> PluginData for Vec<T> {
     type Abi = RVec<T::Abi>;
-    const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<RVec<T::Abi>>("RVec", &[T::LAYOUT]);
-    const NATIVE: &'static TypeLayout = &TypeLayout::native::<Vec<T>>("Vec", &[], &[T::NATIVE], &[]);
+    const LAYOUT: &'static TypeLayout =
+        &TypeLayout::framework::<RVec<T::Abi>>("RVec", &[T::LAYOUT]);
+    const NATIVE: &'static TypeLayout =
+        &TypeLayout::native::<Vec<T>>("Vec", &[], &[T::NATIVE], &[]);
 
     #[inline]
     fn lower(self) -> RVec<T::Abi> {
@@ -298,8 +300,10 @@ unsafe impl<T: PluginData, E: PluginData> PluginData for Result<T, E> {
 // SAFETY: `RBox` carries the functions of the allocator that made it.
 unsafe impl<T: PluginData> PluginData for Box<T> {
     type Abi = RBox<T::Abi>;
-    const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<RBox<T::Abi>>("RBox", &[T::LAYOUT]);
-    const NATIVE: &'static TypeLayout = &TypeLayout::native::<Box<T>>("Box", &[], &[T::NATIVE], &[]);
+    const LAYOUT: &'static TypeLayout =
+        &TypeLayout::framework::<RBox<T::Abi>>("RBox", &[T::LAYOUT]);
+    const NATIVE: &'static TypeLayout =
+        &TypeLayout::native::<Box<T>>("Box", &[], &[T::NATIVE], &[]);
 
     #[inline]
     fn lower(self) -> RBox<T::Abi> {
@@ -325,7 +329,8 @@ pub struct Array<T, const N: usize>(pub [T; N]);
 unsafe impl<T: PluginData, const N: usize> PluginData for [T; N] {
     type Abi = Array<T::Abi, N>;
     const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<Self::Abi>("Array", &[T::LAYOUT]);
-    const NATIVE: &'static TypeLayout = &TypeLayout::native::<[T; N]>("Array", &[], &[T::NATIVE], &[]);
+    const NATIVE: &'static TypeLayout =
+        &TypeLayout::native::<[T; N]>("Array", &[], &[T::NATIVE], &[]);
     const PLAIN: bool = T::PLAIN;
 
     #[inline]
@@ -402,7 +407,7 @@ macro_rules! maps {
     )*};
 }
 
-maps!(HashMap [Eq + Hash], BTreeMap [Ord]);
+maps!(HashMap[Eq + Hash], BTreeMap[Ord]);
 
 macro_rules! sets {
     ($($set:ident [$($bound:tt)*]),*) => {$(
@@ -432,4 +437,4 @@ macro_rules! sets {
     )*};
 }
 
-sets!(HashSet [Eq + Hash], BTreeSet [Ord]);
+sets!(HashSet[Eq + Hash], BTreeSet[Ord]);

@@ -56,7 +56,10 @@ fn enums_cross_both_ways() {
     assert_eq!(zoo.area(&Shape::Rect(2.0, 3.0)), 6.0);
     assert_eq!(zoo.area(&Shape::Empty), 0.0);
     assert!((zoo.area(&Shape::Circle { radius: 1.0 }) - std::f64::consts::PI).abs() < 1e-12);
-    assert_eq!(zoo.grow(Shape::Circle { radius: 1.5 }, 2.0), Shape::Circle { radius: 3.0 });
+    assert_eq!(
+        zoo.grow(Shape::Circle { radius: 1.5 }, 2.0),
+        Shape::Circle { radius: 3.0 }
+    );
     assert_eq!(zoo.grow(Shape::Rect(1.0, 2.0), 3.0), Shape::Rect(3.0, 6.0));
     assert_eq!(zoo.grow(Shape::Empty, 3.0), Shape::Empty);
 }
@@ -65,26 +68,50 @@ fn enums_cross_both_ways() {
 fn owned_structs_and_results_with_enum_errors() {
     let zoo = zoo();
     let renamed = zoo.rename(person("ada", Some(36)), "grace").unwrap();
-    assert_eq!(renamed, Person { name: "grace".to_owned(), ..person("ada", Some(36)) });
+    assert_eq!(
+        renamed,
+        Person {
+            name: "grace".to_owned(),
+            ..person("ada", Some(36))
+        }
+    );
     assert_eq!(
         zoo.rename(person("ada", None), "nobody"),
         Err(ZooError::NotFound("ada".to_owned()))
     );
     assert_eq!(
         zoo.rename(person("ada", None), ""),
-        Err(ZooError::Invalid { code: 22, why: "ada cannot have an empty name".to_owned() })
+        Err(ZooError::Invalid {
+            code: 22,
+            why: "ada cannot have an empty name".to_owned()
+        })
     );
 }
 
 #[test]
 fn borrowed_slices_of_owned_structs() {
     let zoo = zoo();
-    let people = [person("a", Some(3)), person("b", None), person("c", Some(70)), person("d", Some(5))];
+    let people = [
+        person("a", Some(3)),
+        person("b", None),
+        person("c", Some(70)),
+        person("d", Some(5)),
+    ];
     assert_eq!(zoo.oldest(&people), Some(person("c", Some(70))));
     assert_eq!(zoo.oldest(&[]), None);
-    let words: Vec<String> = ["a", "b", "a", "日本", "a"].iter().map(|w| (*w).to_owned()).collect();
+    let words: Vec<String> = ["a", "b", "a", "日本", "a"]
+        .iter()
+        .map(|w| (*w).to_owned())
+        .collect();
     let counts = zoo.count(&words);
-    assert_eq!(counts, HashMap::from([("a".to_owned(), 3), ("b".to_owned(), 1), ("日本".to_owned(), 1)]));
+    assert_eq!(
+        counts,
+        HashMap::from([
+            ("a".to_owned(), 3),
+            ("b".to_owned(), 1),
+            ("日本".to_owned(), 1)
+        ])
+    );
     assert!(zoo.count(&[]).is_empty());
 }
 
@@ -107,8 +134,14 @@ fn tuples_wide_integers_chars_and_arrays() {
     let zoo = zoo();
     assert_eq!(zoo.split((7, "seven".to_owned())), ("seven".to_owned(), 7));
     assert_eq!(zoo.split((0, String::new())), (String::new(), 0));
-    assert_eq!(zoo.wide(u128::MAX / 5, i128::MIN + 1, 'é'), ((u128::MAX / 5).wrapping_mul(3), i128::MAX, 'É'));
-    assert_eq!(zoo.wide(1 << 100, -(1 << 90), '🦀'), (3 << 100, 1 << 90, '🦀'));
+    assert_eq!(
+        zoo.wide(u128::MAX / 5, i128::MIN + 1, 'é'),
+        ((u128::MAX / 5).wrapping_mul(3), i128::MAX, 'É')
+    );
+    assert_eq!(
+        zoo.wide(1 << 100, -(1 << 90), '🦀'),
+        (3 << 100, 1 << 90, '🦀')
+    );
     assert_eq!(zoo.reverse([1, 2, 3, 4]), [4, 3, 2, 1]);
 }
 
@@ -156,7 +189,10 @@ fn plugin_objects_come_back_as_proxies() {
     let zoo = zoo();
     let child = zoo.child("junior");
     assert_eq!(child.name(), "junior");
-    assert_eq!(child.grow(Shape::Rect(1.0, 1.0), 2.0), Shape::Rect(2.0, 2.0));
+    assert_eq!(
+        child.grow(Shape::Rect(1.0, 1.0), 2.0),
+        Shape::Rect(2.0, 2.0)
+    );
     let grandchild = child.child("tiny");
     assert_eq!(grandchild.name(), "tiny");
     // A proxy handed back to a plugin, its own or another object.
@@ -180,11 +216,17 @@ fn a_panicking_callback_resumes_in_the_host_as_it_began() {
         })
     }))
     .expect_err("the callback's panic reaches the host");
-    assert_eq!(caught.downcast_ref::<u32>(), Some(&42), "the original payload");
+    assert_eq!(
+        caught.downcast_ref::<u32>(),
+        Some(&42),
+        "the original payload"
+    );
     // The plugin is still usable, and a `try_` call returns the panic.
     assert_eq!(zoo.each(2, &mut |_| true), 2);
     match zoo.try_each(5, &mut |_| panic!("callback gave up")) {
-        Err(PluginError::Panicked { message, method, .. }) => {
+        Err(PluginError::Panicked {
+            message, method, ..
+        }) => {
             assert_eq!(method, "each");
             assert!(message.contains("callback gave up"), "{message}");
         }
@@ -204,5 +246,8 @@ fn a_panicking_host_object_resumes_in_the_host() {
     let zoo = zoo();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| zoo.ask(&Failing, "x")))
         .expect_err("the host object's panic reaches the host");
-    assert_eq!(caught.downcast_ref::<String>().map(String::as_str), Some("no lookups for x"));
+    assert_eq!(
+        caught.downcast_ref::<String>().map(String::as_str),
+        Some("no lookups for x")
+    );
 }

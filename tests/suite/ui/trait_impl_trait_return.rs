@@ -1,11 +1,8 @@
 use plugin_interface::plugin_trait;
 
-#[allow(non_camel_case_types)]
-type u64 = String;
-
 #[plugin_trait]
 pub trait Counter {
-    fn count(&self) -> u64;
+    fn counts(&self) -> impl Iterator<Item = u32>;
 }
 
 fn main() {}

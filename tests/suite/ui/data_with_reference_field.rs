@@ -1,7 +1,6 @@
 use plugin_interface::PluginData;
 
-#[repr(C)]
-#[derive(Clone, Copy, PluginData)]
+#[derive(PluginData)]
 pub struct Named {
     pub id: u32,
     pub name: &'static str,

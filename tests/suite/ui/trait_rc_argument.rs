@@ -1,10 +1,10 @@
-use std::collections::HashMap;
+use std::rc::Rc;
 
 use plugin_interface::plugin_trait;
 
 #[plugin_trait]
 pub trait Store {
-    fn put(&self, values: HashMap<String, u32>);
+    fn put(&self, value: Rc<String>);
 }
 
 fn main() {}

@@ -1,0 +1,6 @@
+use plugin_interface::PluginData;
+
+#[derive(PluginData)]
+pub enum Never {}
+
+fn main() {}
