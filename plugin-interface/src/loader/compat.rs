@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::PluginError;
 use crate::abi::{MethodDescriptor, TraitDescriptor};
 use crate::error::{InterfaceVersions, LayoutDifference};
-use crate::layout::{FieldLayout, LayoutKind, TypeLayout, bytes};
+use crate::layout::{FieldLayout, TypeLayout, bytes};
 use crate::loader::canary::text;
 
 /// How many vtable slots of the host's trait the plugin fills: all of
@@ -165,39 +165,100 @@ fn layout_difference(
     if same_layout(host, plugin) {
         return None;
     }
-    let same_shape = bytes(host.name) == bytes(plugin.name) && host.kind == plugin.kind;
-    if same_shape && host.kind == LayoutKind::Struct as u8 {
-        let (hf, pf) = (
-            crate::layout::items(&host.fields),
-            crate::layout::items(&plugin.fields),
-        );
-        for (h, p) in hf.iter().zip(pf) {
-            if bytes(h.name) != bytes(p.name) || h.offset != p.offset || !same_layout(h.ty, p.ty) {
-                return Some((
-                    format!("{place} ({}) field `{}`", host.display_name(), text(h.name)),
-                    field(h),
-                    field(p),
-                ));
-            }
-        }
-        if hf.len() != pf.len() {
+    let (expected, found) = (host.display_name(), plugin.display_name());
+    if expected != found || host.kind != plugin.kind {
+        return Some((place.to_owned(), expected, found));
+    }
+    let here = format!("{place} ({expected})");
+    if bytes(host.compiler) != bytes(plugin.compiler) {
+        return Some((
+            format!("{here} borrowed in the compiler's layout"),
+            format!("built by {}", text(host.compiler)),
+            format!("built by {}", text(plugin.compiler)),
+        ));
+    }
+    let (hf, pf) = (
+        crate::layout::items(&host.fields),
+        crate::layout::items(&plugin.fields),
+    );
+    if let Some(found) = fields_difference(&here, hf, pf) {
+        return Some(found);
+    }
+    let (hv, pv) = (
+        crate::layout::items(&host.variants),
+        crate::layout::items(&plugin.variants),
+    );
+    for (h, p) in hv.iter().zip(pv) {
+        if bytes(h.name) != bytes(p.name) {
             return Some((
-                format!("{place} ({})", host.display_name()),
-                format!("{} fields", hf.len()),
-                format!("{} fields", pf.len()),
+                format!("{here} variant {}", text(h.name)),
+                format!("variant `{}`", text(h.name)),
+                format!("variant `{}`", text(p.name)),
             ));
         }
+        let variant = format!("{here} variant `{}`", text(h.name));
+        let (hf, pf) = (
+            crate::layout::items(&h.fields),
+            crate::layout::items(&p.fields),
+        );
+        if let Some(found) = fields_difference(&variant, hf, pf) {
+            return Some(found);
+        }
     }
-    let (expected, found) = (host.display_name(), plugin.display_name());
-    if expected == found {
-        Some((
-            place.to_owned(),
-            format!("{expected} of {} bytes", host.size),
-            format!("{found} of {} bytes", plugin.size),
-        ))
-    } else {
-        Some((place.to_owned(), expected, found))
+    if hv.len() != pv.len() {
+        return Some((
+            here,
+            format!("{} variants", hv.len()),
+            format!("{} variants", pv.len()),
+        ));
     }
+    let (ha, pa) = (
+        crate::layout::items(&host.args),
+        crate::layout::items(&plugin.args),
+    );
+    for (h, p) in ha.iter().zip(pa) {
+        if let Some(found) = layout_difference(&here, h, p) {
+            return Some(found);
+        }
+    }
+    Some((
+        place.to_owned(),
+        format!("{expected} of {} bytes", host.size),
+        format!("{found} of {} bytes", plugin.size),
+    ))
+}
+
+/// The first difference between two lists of fields, named by field.
+fn fields_difference(
+    here: &str,
+    host: &[FieldLayout],
+    plugin: &[FieldLayout],
+) -> Option<(String, String, String)> {
+    for (index, (h, p)) in host.iter().zip(plugin).enumerate() {
+        let name = text(h.name);
+        if bytes(h.name) != bytes(p.name) {
+            return Some((
+                format!("{here} field {}", index + 1),
+                format!("field `{name}`"),
+                format!("field `{}`", text(p.name)),
+            ));
+        }
+        if !same_layout(h.ty, p.ty) {
+            let place = format!("{here} field `{name}`");
+            return layout_difference(&place, h.ty, p.ty)
+                .or_else(|| Some((place, field(h), field(p))));
+        }
+        if h.offset != p.offset {
+            return Some((format!("{here} field `{name}`"), field(h), field(p)));
+        }
+    }
+    (host.len() != plugin.len()).then(|| {
+        (
+            here.to_owned(),
+            format!("{} fields", host.len()),
+            format!("{} fields", plugin.len()),
+        )
+    })
 }
 
 fn same_layout(a: &TypeLayout, b: &TypeLayout) -> bool {
@@ -374,6 +435,155 @@ mod tests {
         check(Path::new("libx.so"), host, plugin)
             .unwrap_err()
             .to_string()
+    }
+
+    /// Two releases of one interface's data types, as a host and a plugin
+    /// built against each would describe them.
+    mod before {
+        use crate::PluginData;
+
+        #[derive(PluginData)]
+        pub enum Shape {
+            Circle { radius: f64 },
+            Rect(f64, f64),
+        }
+
+        #[derive(PluginData)]
+        pub struct Person {
+            pub name: String,
+            pub age: Option<u32>,
+            pub home: Shape,
+        }
+    }
+
+    mod renamed_variant {
+        use crate::PluginData;
+
+        #[derive(PluginData)]
+        pub enum Shape {
+            Round { radius: f64 },
+            Rect(f64, f64),
+        }
+    }
+
+    mod retyped_field {
+        use crate::PluginData;
+
+        #[derive(PluginData)]
+        pub enum Shape {
+            Circle { radius: f64 },
+            Rect(f64, f64),
+        }
+
+        #[derive(PluginData)]
+        pub struct Person {
+            pub name: String,
+            pub age: Option<u64>,
+            pub home: Shape,
+        }
+    }
+
+    mod added_variant_field {
+        use crate::PluginData;
+
+        #[derive(PluginData)]
+        pub enum Shape {
+            Circle { radius: f64 },
+            Rect(f64, f64, f64),
+        }
+
+        #[derive(PluginData)]
+        pub struct Person {
+            pub name: String,
+            pub age: Option<u32>,
+            pub home: Shape,
+        }
+    }
+
+    mod reordered_field {
+        use crate::PluginData;
+
+        #[derive(PluginData)]
+        pub struct Person {
+            pub age: Option<u32>,
+            pub name: String,
+            pub home: super::before::Shape,
+        }
+    }
+
+    fn verdict(host: &TypeLayout, plugin: &TypeLayout) -> String {
+        let (place, expected, found) =
+            layout_difference("Zoo::rename argument 1", host, plugin).expect("a difference");
+        format!("{place}: expected {expected}, found {found}")
+    }
+
+    #[test]
+    fn a_renamed_variant_is_named() {
+        use crate::PluginData;
+        assert_eq!(
+            verdict(
+                <before::Shape as PluginData>::LAYOUT,
+                <renamed_variant::Shape as PluginData>::LAYOUT
+            ),
+            "Zoo::rename argument 1 (Shape) variant Circle: expected variant `Circle`, found variant `Round`"
+        );
+    }
+
+    #[test]
+    fn a_changed_variant_inside_a_struct_is_named() {
+        use crate::PluginData;
+        assert_eq!(
+            verdict(
+                <before::Person as PluginData>::LAYOUT,
+                <added_variant_field::Person as PluginData>::LAYOUT
+            ),
+            "Zoo::rename argument 1 (Person) field `home` (Shape) variant `Rect`: expected 2 fields, found 3 fields"
+        );
+    }
+
+    #[test]
+    fn a_retyped_field_is_named() {
+        use crate::PluginData;
+        assert_eq!(
+            verdict(
+                <before::Person as PluginData>::LAYOUT,
+                <retyped_field::Person as PluginData>::LAYOUT
+            ),
+            "Zoo::rename argument 1 (Person) field `age`: expected ROption<u32>, found ROption<u64>"
+        );
+    }
+
+    #[test]
+    fn a_reordered_field_is_named() {
+        use crate::PluginData;
+        assert_eq!(
+            verdict(
+                <before::Person as PluginData>::LAYOUT,
+                <reordered_field::Person as PluginData>::LAYOUT
+            ),
+            "Zoo::rename argument 1 (Person) field 1: expected field `name`, found field `age`"
+        );
+    }
+
+    #[test]
+    fn a_borrowed_type_under_another_compiler_is_named() {
+        use crate::PluginData;
+        let host = <before::Person as PluginData>::NATIVE;
+        let mut plugin = TypeLayout::native::<before::Person>("Person", &[], &[], &[]);
+        plugin.fields = host.fields;
+        plugin.compiler =
+            abi_stable::std_types::RStr::from_str("rustc 1.80.0 (051478957 2024-07-21)");
+        let verdict = verdict(host, &plugin);
+        assert!(
+            verdict.starts_with(
+                "Zoo::rename argument 1 (Person) borrowed in the compiler's layout: expected built by rustc"
+            ),
+            "{verdict}"
+        );
+        assert!(
+            verdict.ends_with("found built by rustc 1.80.0 (051478957 2024-07-21)"),
+            "{verdict}"
+        );
     }
 
     #[test]
