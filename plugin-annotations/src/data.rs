@@ -184,6 +184,7 @@ fn field_layouts(
     fields: &[Field<'_>],
     within: Option<&TokenStream>,
     kind: &str,
+    this: &Ident,
     private: &syn::Path,
 ) -> TokenStream {
     let kind = Ident::new(kind, Span::call_site());
@@ -193,7 +194,7 @@ fn field_layouts(
             Some(within) => quote!(::core::mem::offset_of!(#within, #member) as u32),
             None => quote!(0),
         };
-        let layout = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::#kind);
+        let layout = layout_of(ty, this, &kind, private);
         quote! {
             #private::FieldLayout {
                 name: #private::RStr::from_str(#name),
@@ -208,10 +209,14 @@ fn field_layouts(
 /// `where T: PluginData` for each field type of the user's own, spanned at
 /// the type: a type that cannot cross is then reported once, at the where
 /// clause, and everything generated assumes it.
-fn bounds<'a>(types: impl Iterator<Item = &'a syn::Type>, private: &syn::Path) -> TokenStream {
+fn bounds<'a>(
+    types: impl Iterator<Item = &'a syn::Type>,
+    this: &Ident,
+    private: &syn::Path,
+) -> TokenStream {
     let mut seen = Vec::new();
     let bounds: Vec<TokenStream> = types
-        .filter(|ty| crate::types::names_unknown(ty))
+        .filter(|ty| crate::types::names_unknown(ty) && !mentions(ty, this))
         .filter(|ty| {
             let text = quote!(#ty).to_string();
             let fresh = !seen.contains(&text);
@@ -249,7 +254,7 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
         Fields::Unnamed(_) => quote!(()),
         Fields::Named(_) => quote!({}),
     };
-    let bounds = bounds(fields.iter().map(|field| field.ty), private);
+    let bounds = bounds(fields.iter().map(|field| field.ty), ident, private);
     let abi_struct = abi_struct(&abi, vis, &fields, &bounds, private);
     let this = pattern(quote!(#ident), &fields, unit.clone());
     let abi_value = abi_value(&abi, &fields, private);
@@ -264,10 +269,11 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
         &fields,
         (!fields.is_empty()).then_some(&abi_path),
         "LAYOUT",
+        ident,
         private,
     );
     let ident_path = quote!(#ident);
-    let native_fields = field_layouts(&fields, Some(&ident_path), "NATIVE", private);
+    let native_fields = field_layouts(&fields, Some(&ident_path), "NATIVE", ident, private);
     let native = if repr_c(input) {
         quote!(&#private::TypeLayout::structure::<#ident>(#name, #native_fields))
     } else {
@@ -319,6 +325,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             .iter()
             .flat_map(|variant| &variant.fields)
             .map(|field| &field.ty),
+        ident,
         private,
     );
     let mut variant_structs = Vec::new();
@@ -339,7 +346,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             Fields::Named(_) => quote!({}),
         };
         let this = pattern(quote!(#ident::#variant_ident), &fields, unit.clone());
-        let native_fields = field_layouts(&fields, None, "NATIVE", private);
+        let native_fields = field_layouts(&fields, None, "NATIVE", ident, private);
         natives.push(quote! {
             #private::VariantLayout {
                 name: #private::RStr::from_str(#variant_name),
@@ -389,7 +396,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             #tag => unsafe { ::core::mem::ManuallyDrop::drop(&mut self.payload.#variant_ident) },
         });
         let variant_path = quote!(#variant_abi);
-        let field_layouts = field_layouts(&fields, Some(&variant_path), "LAYOUT", private);
+        let field_layouts = field_layouts(&fields, Some(&variant_path), "LAYOUT", ident, private);
         layouts.push(quote! {
             #private::VariantLayout {
                 name: #private::RStr::from_str(#variant_name),
@@ -461,5 +468,97 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
                 }
             }
         }
+    }
+}
+
+/// Whether `ty` mentions the type being derived (`Box<Tree>` in `Tree`).
+fn mentions(ty: &syn::Type, this: &Ident) -> bool {
+    quote!(#ty)
+        .into_iter()
+        .any(|tree| tree_mentions(&tree, this))
+}
+
+fn tree_mentions(tree: &proc_macro2::TokenTree, this: &Ident) -> bool {
+    match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == this || ident == "Self",
+        proc_macro2::TokenTree::Group(group) => group
+            .stream()
+            .into_iter()
+            .any(|tree| tree_mentions(&tree, this)),
+        _ => false,
+    }
+}
+
+/// The layout (`kind` is `LAYOUT` or `NATIVE`) of a field's type. A type
+/// that holds the derived type itself (`Box<Tree>`) is described here,
+/// through the standard containers, with the inner occurrence named only,
+/// since its own constant would contain itself.
+fn layout_of(ty: &syn::Type, this: &Ident, kind: &Ident, private: &syn::Path) -> TokenStream {
+    let plain = || quote_spanned!(ty.span()=> <#ty as #private::PluginData>::#kind);
+    if !mentions(ty, this) {
+        return plain();
+    }
+    let native = kind == "NATIVE";
+    let describe = |name: &str, native_name: &str, args: Vec<TokenStream>| {
+        if native {
+            quote!(&#private::TypeLayout::native::<#ty>(#native_name, &[], &[#(#args),*], &[]))
+        } else {
+            quote!(&#private::TypeLayout::framework::<<#ty as #private::PluginData>::Abi>(#name, &[#(#args),*]))
+        }
+    };
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return plain();
+            };
+            if path.path.segments.len() == 1
+                && (last.ident == *this || last.ident == "Self")
+                && matches!(last.arguments, syn::PathArguments::None)
+            {
+                let name = this.to_string();
+                return quote!(&#private::TypeLayout::recursive(#name));
+            }
+            let names = match last.ident.to_string().as_str() {
+                "Box" => ("RBox", "Box"),
+                "Vec" => ("RVec", "Vec"),
+                "Option" => ("ROption", "Option"),
+                "Result" => ("RResult", "Result"),
+                "HashMap" => ("HashMap", "HashMap"),
+                "BTreeMap" => ("BTreeMap", "BTreeMap"),
+                "HashSet" => ("HashSet", "HashSet"),
+                "BTreeSet" => ("BTreeSet", "BTreeSet"),
+                _ => return plain(),
+            };
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return plain();
+            };
+            let args = args
+                .args
+                .iter()
+                .filter_map(|arg| match arg {
+                    syn::GenericArgument::Type(inner) => {
+                        Some(layout_of(inner, this, kind, private))
+                    }
+                    _ => None,
+                })
+                .collect();
+            describe(names.0, names.1, args)
+        }
+        syn::Type::Tuple(tuple) if !tuple.elems.is_empty() => {
+            let name = format!("Tuple{}", tuple.elems.len());
+            let args = tuple
+                .elems
+                .iter()
+                .map(|elem| layout_of(elem, this, kind, private))
+                .collect();
+            describe(&name, &name, args)
+        }
+        syn::Type::Array(array) => describe(
+            "Array",
+            "Array",
+            vec![layout_of(&array.elem, this, kind, private)],
+        ),
+        syn::Type::Paren(paren) => layout_of(&paren.elem, this, kind, private),
+        _ => plain(),
     }
 }

@@ -29,6 +29,9 @@ pub enum LayoutKind {
     /// A `#[plugin_trait]` object (`Box<dyn Trait>`, `&dyn Trait`, a
     /// closure), named by its trait.
     Object = 6,
+    /// A type inside itself (`Box<Tree>` in `Tree`), named only: the
+    /// enclosing layout describes it.
+    Recursive = 7,
     /// A type borrowed in the layout the compiler chose for it (`&Person`,
     /// `&[String]`): the same only under the same compiler, whose version
     /// is in `compiler`.
@@ -109,6 +112,12 @@ impl TypeLayout {
         let mut layout = Self::new::<T>(name, LayoutKind::Enum, &[], &[]);
         layout.variants = RSlice::from_slice(variants);
         layout
+    }
+
+    /// The layout of a type inside itself, named only: the enclosing
+    /// layout of the same type describes it.
+    pub const fn recursive(name: &'static str) -> Self {
+        Self::new::<()>(name, LayoutKind::Recursive, &[], &[])
     }
 
     /// An object's layout (`T` is its boundary form), named by its trait.

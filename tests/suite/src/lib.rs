@@ -26,6 +26,7 @@ pub const PACKAGES: &[&str] = &[
     "lifecycle-v3",
     "lifecycle-broken",
     "zoo-plugin",
+    "forged-plugin",
 ];
 
 /// The workspace root.
