@@ -251,3 +251,21 @@ fn a_panicking_host_object_resumes_in_the_host() {
         Some("no lookups for x")
     );
 }
+
+#[test]
+fn large_values_cross_both_ways() {
+    let zoo = zoo();
+    // A 1 MB string, by value both ways.
+    let text = "ü".repeat(1 << 19);
+    assert_eq!(zoo.split((3, text.clone())), (text, 3));
+    // A million borrowed strings.
+    let words: Vec<String> = (0..1_000_000).map(|i| (i % 7).to_string()).collect();
+    let counts = zoo.count(&words);
+    assert_eq!(counts.len(), 7);
+    assert_eq!(counts["0"], 142_858);
+    // A crowd of 100,000 owned structs, each with strings, a vector, an
+    // option and an enum.
+    let crowd = zoo.crowd(100_000);
+    assert_eq!(crowd.len(), 100_000);
+    assert_eq!(crowd[99_999].name, "visitor 99999");
+}

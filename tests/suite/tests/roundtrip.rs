@@ -134,6 +134,9 @@ fn repr_c_structs_by_value_in_slices_and_in_vectors() {
             }]
         );
         assert_eq!(p.mirror(Vec::new()), Vec::<Point>::new());
+        let million = p.mirror(vec![a; 1_000_000]);
+        assert_eq!(million.len(), 1_000_000);
+        assert_eq!(million[999_999], Point { x: -1.0, y: 2.0, ..a });
     }
 }
 
