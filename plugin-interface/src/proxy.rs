@@ -8,8 +8,9 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::abi::{Failure, Registration};
 use crate::carry::{Invalid, Lift, Origin};
@@ -216,9 +217,10 @@ pub(crate) struct Binding<V: 'static> {
     /// The stand-in for after unload, owned by the binding for its whole
     /// life, since late callers may still be inside it.
     retired: *mut Target<V>,
-    /// Strings returned as `&str`, copied into host memory so they outlive
-    /// the instance that returned them.
-    strings: AtomicPtr<Interned>,
+    /// Strings returned as `&str`, copied into host memory once each so
+    /// they outlive the instance that returned them. Entries are never
+    /// removed before the binding is dropped.
+    strings: RwLock<HashSet<Box<str>>>,
 }
 
 // SAFETY: the targets are reached only through `enter`, which the gate
@@ -228,11 +230,6 @@ pub(crate) struct Binding<V: 'static> {
 unsafe impl<V> Send for Binding<V> {}
 // SAFETY: as above; shared access goes through atomics and the gate.
 unsafe impl<V> Sync for Binding<V> {}
-
-struct Interned {
-    text: Box<str>,
-    next: *mut Interned,
-}
 
 impl<V: 'static> Binding<V> {
     /// A binding that unload and reload may re-point: calls go through
@@ -255,7 +252,7 @@ impl<V: 'static> Binding<V> {
             current: AtomicPtr::new(Box::into_raw(target)),
             fixed,
             retired: Box::into_raw(retired),
-            strings: AtomicPtr::new(ptr::null_mut()),
+            strings: RwLock::new(HashSet::new()),
         }
     }
 
@@ -308,12 +305,6 @@ impl<V> Drop for Binding<V> {
                 drop(Box::from_raw(current));
             }
             drop(Box::from_raw(self.retired));
-            let mut node = *self.strings.get_mut();
-            while !node.is_null() {
-                let next = (*node).next;
-                drop(Box::from_raw(node));
-                node = next;
-            }
         }
     }
 }
@@ -482,35 +473,24 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// proxy, so it stays valid after the call, across unload and reload.
     /// Each distinct string is copied once per proxy.
     pub fn keep_str(&self, text: &str) -> &'a str {
-        let mut node = self.binding.strings.load(Ordering::Acquire);
-        while !node.is_null() {
-            // SAFETY: nodes are only freed with the binding, which `'a`
-            // borrows.
-            let interned = unsafe { &*node };
-            if &*interned.text == text {
-                return &interned.text;
-            }
-            node = interned.next;
+        let kept = |set: &HashSet<Box<str>>| {
+            set.get(text).map(|kept| {
+                let kept: *const str = &**kept;
+                // SAFETY: a kept string's heap buffer never moves (the
+                // set moves only the box pointing to it) and is freed only
+                // with the binding, which `'a` borrows.
+                unsafe { &*kept }
+            })
+        };
+        let strings = &self.binding.strings;
+        if let Some(kept) = kept(&strings.read().unwrap_or_else(|e| e.into_inner())) {
+            return kept;
         }
-        let fresh = Box::into_raw(Box::new(Interned {
-            text: Box::from(text),
-            next: ptr::null_mut(),
-        }));
-        let mut head = self.binding.strings.load(Ordering::Acquire);
-        loop {
-            // SAFETY: `fresh` is ours until published.
-            unsafe { (*fresh).next = head };
-            match self.binding.strings.compare_exchange_weak(
-                head,
-                fresh,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                // SAFETY: published; freed only with the binding.
-                Ok(_) => return unsafe { &(*fresh).text },
-                Err(now) => head = now,
-            }
+        let mut set = strings.write().unwrap_or_else(|e| e.into_inner());
+        if !set.contains(text) {
+            set.insert(Box::from(text));
         }
+        kept(&set).unwrap_or_default()
     }
 
     /// The error for a call of `method`, which the plugin lacks.

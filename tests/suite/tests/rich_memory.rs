@@ -54,7 +54,10 @@ fn round(zoo: &ZooProxy, lines: &Arc<Mutex<Vec<String>>>) {
     assert_eq!(zoo.grow(Shape::Rect(1.0, 2.0), 2.0), Shape::Rect(2.0, 4.0));
     assert_eq!(zoo.rename(person.clone(), "grace").unwrap().name, "grace");
     assert!(zoo.rename(person.clone(), "").is_err());
-    assert_eq!(zoo.oldest(std::slice::from_ref(&person)).unwrap().name, "ada");
+    assert_eq!(
+        zoo.oldest(std::slice::from_ref(&person)).unwrap().name,
+        "ada"
+    );
     assert_eq!(zoo.crowd(3).len(), 3);
     assert_eq!(zoo.split((1, "one".to_owned())).0, "one");
     assert_eq!(zoo.wide(1, 2, 'a').2, 'A');

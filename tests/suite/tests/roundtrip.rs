@@ -136,7 +136,14 @@ fn repr_c_structs_by_value_in_slices_and_in_vectors() {
         assert_eq!(p.mirror(Vec::new()), Vec::<Point>::new());
         let million = p.mirror(vec![a; 1_000_000]);
         assert_eq!(million.len(), 1_000_000);
-        assert_eq!(million[999_999], Point { x: -1.0, y: 2.0, ..a });
+        assert_eq!(
+            million[999_999],
+            Point {
+                x: -1.0,
+                y: 2.0,
+                ..a
+            }
+        );
     }
 }
 
@@ -153,6 +160,19 @@ fn borrowed_return_and_mut_self() {
     let mirror = &mut proxies[1];
     assert_eq!(mirror.label(), "mirror");
     assert_eq!(mirror.bump(), 1, "each instance has its own state");
+}
+
+#[test]
+fn many_distinct_borrowed_returns_are_each_kept_once() {
+    let mut proxies = echoes();
+    let echo = &mut proxies[0];
+    for round in 0..2 {
+        for i in 0..20_000 {
+            let label = format!("label {i}");
+            echo.set_label(label.clone());
+            assert_eq!(echo.label(), label, "round {round}");
+        }
+    }
 }
 
 #[test]
