@@ -29,6 +29,11 @@ impl Status {
         self.failed = true;
     }
 
+    /// Whether a failure was reported.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
     /// 1 after a failure, else 0.
     pub fn exit_code(&self) -> ExitCode {
         if self.failed {

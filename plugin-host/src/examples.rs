@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The example plugin packages, built and run when no command is given.
-pub const PACKAGES: [&str; 3] = [
+pub const PACKAGES: [&str; 4] = [
     "english-plugin",
     "multi-greeter-plugin",
     "calculator-plugin",
+    "shop-plugin",
 ];
 
 /// The workspace this host was built in.

@@ -14,6 +14,7 @@ mod examples;
 mod inspect;
 mod list;
 mod run;
+mod shop;
 mod watch;
 
 use std::process::ExitCode;

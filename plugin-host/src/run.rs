@@ -29,7 +29,14 @@ pub fn run(source: Option<&Path>, name: &str) -> ExitCode {
                     examples::PACKAGES.join(", "),
                     dir.display()
                 );
-                greet_all(&dir, name)
+                let greeted = greet_all(&dir, name);
+                let mut status = Status::default();
+                crate::shop::visit(&dir, &mut status);
+                if status.failed() {
+                    status.exit_code()
+                } else {
+                    greeted
+                }
             }
             Err(error) => {
                 let mut status = Status::default();

@@ -52,6 +52,10 @@ fn without_arguments_builds_and_runs_the_example_plugins() {
         "Bonjour, world !",
         "Ahoy, world! Arr!",
         "the answer is 42",
+        "Corner shop (libshop_plugin.so): tea 3.50 (12 in stock), lemonade 2.80 (back in 3 days)",
+        "Corner shop: drinks: tea, lemonade",
+        "Corner shop: 2 x tea: 6.30; the host's ledger: sold 2 x tea for 630 cents",
+        "Corner shop: 5 x scones: refused: only 4 of scones in stock",
     ] {
         assert!(
             stdout.contains(expected),
