@@ -7,7 +7,7 @@
 //! | `#[plugin_trait]` | a trait in an interface crate | `<Trait>VTable`, `<Trait>Proxy`, the trait's descriptor |
 //! | `#[plugin_impl(Trait)]` | `impl Trait for Type` in a plugin crate | `plugin_register_<Trait>_<Type>_v1`, `plugin_unregister_<Trait>_<Type>_v1`, an `inventory` registration |
 //! | `#[plugin_aggregates(Trait, ...)]` | any one item at the root of a plugin crate | the canary, `plugin_register_all_<Trait>_v1`, `plugin_unregister_all_<Trait>_v1`, `plugin_unmaker_counter_<Trait>_v1`, `plugin_factories_<Trait>_v1` |
-//! | `#[derive(PluginData)]` | a `#[repr(C)]` struct | the impls that let it cross the boundary |
+//! | `#[derive(PluginData)]` | a struct or an enum | its `#[repr(C)]` boundary form and the impl that lowers, lifts and describes it |
 
 mod aggregates;
 mod ast;
@@ -30,10 +30,16 @@ use proc_macro::TokenStream;
 /// implementation of `PluginInterface` for `dyn Trait` that describes the
 /// interface to the loader.
 ///
-/// Methods take `&self` or `&mut self`; arguments and return values are
-/// integers, floats, `bool`, `&str`, `String`, `&[T]` of plain data,
-/// `Vec<T>`, `Option<T>`, `Result<T, E>` and `#[repr(C)]` structs deriving
-/// `PluginData`. A method may return `&str` borrowed from `&self`.
+/// Methods take `&self` or `&mut self`. Arguments and return values are
+/// any type that implements `PluginData` (primitives, `char`, `u128`,
+/// `String`, tuples, arrays, `Vec`, `Option`, `Result`, `Box`, maps, sets,
+/// derived structs and enums, `Box<dyn Trait>` and `Arc<dyn Trait>` of
+/// plugin traits); arguments may also borrow `&str`, `&T`, `&[T]`,
+/// `&dyn Trait`, `&mut dyn Trait`, `&dyn Fn(A..) -> R` and
+/// `&mut dyn FnMut(A..) -> R` for the call. A method may return `&str`
+/// borrowed from `&self`. Also generated: the trait's implementation for
+/// `HostObject<dyn Trait>`, `ObjectInterface` for `dyn Trait`, and
+/// `PluginData` for `Box<dyn Trait>`, so its objects cross both ways.
 #[proc_macro_attribute]
 pub fn plugin_trait(args: TokenStream, input: TokenStream) -> TokenStream {
     traits::expand(args.into(), input.into()).into()
@@ -62,8 +68,12 @@ pub fn plugin_aggregates(args: TokenStream, input: TokenStream) -> TokenStream {
     aggregates::expand(args.into(), input.into()).into()
 }
 
-/// Lets a `#[repr(C)]` struct of plain fields cross the plugin boundary,
-/// by value and in `&[T]` slices.
+/// Lets a struct or an enum cross the plugin boundary, by value and
+/// borrowed (`&T`, `&[T]`). Its fields may be of any carried type, nested
+/// to any depth (a type may hold itself through `Box`, `Vec` or `Option`).
+/// No `#[repr(C)]` and no `Copy` is needed: the derive writes a
+/// `#[repr(C)]` boundary form beside the type, and its layout (every field
+/// and variant by name) is what the host compares with each plugin's.
 #[proc_macro_derive(PluginData)]
 pub fn derive_plugin_data(input: TokenStream) -> TokenStream {
     data::expand(input.into()).into()

@@ -87,23 +87,54 @@
 //!
 //! # What crosses the boundary
 //!
-//! Only `extern "C"` functions and `#[repr(C)]` data. Method arguments and
-//! return values may be integers, floats, `bool`, `&str`, `String`, `&[T]`
-//! of plain data, `Vec<T>`, `Option<T>` and `Result<T, E>` of carried
-//! types, and `#[repr(C)]` structs that derive [`PluginData`]; receivers
-//! are `&self` or `&mut self`. A method may return `&str` borrowed from
-//! `&self` (the proxy keeps a host copy of each distinct string). Strings
-//! and vectors cross as abi_stable's `RString` and `RVec`, which free
-//! through the allocator that made them; whatever the host keeps is copied
-//! into host memory, unless the plugin crate writes
-//! `#[plugin_aggregates(..., allocator = host)]`: its global allocator then
-//! forwards to the host's, and the host adopts returned buffers as they
-//! are ([`PluginLibrary::allocator`] says which, as a [`PluginAllocator`]).
+//! Only `extern "C"` functions and `#[repr(C)]` data. Interfaces are
+//! written with plain Rust types: integers, floats, `bool`, `char`,
+//! `u128`/`i128`, `String`, tuples, arrays, `Vec`, `Option`, `Result`,
+//! `Box`, maps and sets of carried types, structs and enums that derive
+//! [`PluginData`], and `Box<dyn Trait>` / `Arc<dyn Trait>` of other
+//! `#[plugin_trait]` traits, by value; `&str`, `&T` and `&[T]` of carried
+//! types, `&dyn Trait` / `&mut dyn Trait` objects and `&dyn Fn(..)` /
+//! `&mut dyn FnMut(..)` closures, lent for the call. Receivers are `&self`
+//! or `&mut self`; a method may return `&str` borrowed from `&self` (the
+//! proxy keeps a host copy of each distinct string).
 //!
+//! ```
+//! use plugin_interface::{PluginData, plugin_trait};
+//!
+//! #[derive(Debug, Clone, PartialEq, PluginData)]
+//! pub enum Stock { InStock(u32), Backorder { days: u32 }, Discontinued }
+//!
+//! #[derive(Debug, Clone, PartialEq, PluginData)]
+//! pub struct Item { pub name: String, pub tags: Vec<String>, pub stock: Stock }
+//!
+//! #[plugin_trait]
+//! pub trait Ledger: Send + Sync {
+//!     fn record(&self, line: String);
+//! }
+//!
+//! #[plugin_trait]
+//! pub trait Shop: Send + Sync {
+//!     fn catalogue(&self) -> Vec<Item>;
+//!     fn search(&self, keep: &mut dyn FnMut(Item) -> bool) -> Vec<Item>;
+//!     fn order(&self, item: &str, ledger: &dyn Ledger) -> Result<u64, String>;
+//! }
+//! ```
+//!
+//! Each by-value type has a `#[repr(C)]` boundary form the sender lowers
+//! into and the receiver lifts from, checking UTF-8, `char` scalars,
+//! `bool`s and enum tags ([`PluginError::InvalidValue`] otherwise) and
+//! copying into its own memory; strings and vectors cross as abi_stable's
+//! `RString` and `RVec`, which free through the allocator that made them.
+//! The host adopts returned buffers instead of copying them when the plugin
+//! crate writes `#[plugin_aggregates(..., allocator = host)]`: its global
+//! allocator then forwards to the host's ([`PluginLibrary::allocator`] says
+//! which, as a [`PluginAllocator`]).
+
 //! Every generated function runs the plugin's code inside `catch_unwind`:
 //! a panic comes back as [`PluginError::Panicked`] from the proxy's `try_`
 //! methods, and as a host panic with the same message from its trait
-//! methods.
+//! methods. A panic in a host object or closure lent to a call resumes in
+//! the host as the original panic, without unwinding through plugin frames.
 //!
 //! # Trust
 //!
