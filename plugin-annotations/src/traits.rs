@@ -175,6 +175,17 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             fn lent_mut(proxy: &mut #proxy) -> &mut (dyn #ident + 'static) {
                 proxy
             }
+
+            fn interface_name() -> #private::Arc<str> {
+                static NAME: #private::OnceLock<#private::Arc<str>> = #private::OnceLock::new();
+                #private::Arc::clone(NAME.get_or_init(|| {
+                    #private::Arc::from(::core::concat!(
+                        ::core::env!("CARGO_PKG_NAME"),
+                        " ",
+                        ::core::env!("CARGO_PKG_VERSION"),
+                    ))
+                }))
+            }
         }
 
         // SAFETY: crosses as an object of the trait, whose vtable the

@@ -12,7 +12,7 @@ pub use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 pub use inventory;
 pub use std::boxed::Box;
 pub use std::string::String;
-pub use std::sync::Arc;
+pub use std::sync::{Arc, OnceLock};
 pub use std::vec::Vec;
 
 pub use crate::abi::{

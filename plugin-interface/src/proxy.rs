@@ -215,7 +215,8 @@ pub(crate) struct Binding<V: 'static> {
     /// target lives as long as the binding, so calls skip the gate.
     fixed: bool,
     /// The stand-in for after unload, owned by the binding for its whole
-    /// life, since late callers may still be inside it.
+    /// life, since late callers may still be inside it; null for a fixed
+    /// binding, which is never retired.
     retired: *mut Target<V>,
     /// Strings returned as `&str`, copied into host memory once each so
     /// they outlive the instance that returned them. Entries are never
@@ -247,11 +248,16 @@ impl<V: 'static> Binding<V> {
     }
 
     fn with(target: Box<Target<V>>, absent: &'static V, fixed: bool) -> Self {
-        let retired = Target::retired(absent, target.info.clone());
+        // A fixed binding is never retired: it needs no stand-in.
+        let retired = if fixed {
+            ptr::null_mut()
+        } else {
+            Box::into_raw(Target::retired(absent, target.info.clone()))
+        };
         Self {
             current: AtomicPtr::new(Box::into_raw(target)),
             fixed,
-            retired: Box::into_raw(retired),
+            retired,
             strings: RwLock::new(HashSet::new()),
         }
     }
@@ -304,7 +310,9 @@ impl<V> Drop for Binding<V> {
             if current != self.retired {
                 drop(Box::from_raw(current));
             }
-            drop(Box::from_raw(self.retired));
+            if !self.retired.is_null() {
+                drop(Box::from_raw(self.retired));
+            }
         }
     }
 }

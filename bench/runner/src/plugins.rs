@@ -57,13 +57,34 @@ pub fn cargo() -> OsString {
 /// When cargo cannot be run, the build fails, or a library is missing from
 /// its output: a benchmark must never silently load a stale library.
 pub fn build() -> Plugins {
+    let (libraries, target_dir) = build_packages(&PACKAGES);
+    let [c_abi, abi_stable, stabby, ours, ours_shared]: [PathBuf; 5] =
+        libraries.try_into().expect("one library per package");
+    Plugins {
+        c_abi,
+        abi_stable,
+        stabby,
+        ours,
+        ours_shared,
+        target_dir,
+    }
+}
+
+/// Runs `cargo build --release` for `packages` (package name, library
+/// target name) in the benchmark workspace and returns their libraries, in
+/// order, and the target directory.
+///
+/// # Panics
+///
+/// As for [`build`].
+pub fn build_packages(packages: &[(&str, &str)]) -> (Vec<PathBuf>, PathBuf) {
     let mut command = Command::new(cargo());
     command.current_dir(workspace_root()).args([
         "build",
         "--release",
         "--message-format=json-render-diagnostics",
     ]);
-    for (package, _) in PACKAGES {
+    for (package, _) in packages {
         command.args(["-p", package]);
     }
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
@@ -77,7 +98,7 @@ pub fn build() -> Plugins {
         output.status
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut found: [Option<PathBuf>; 5] = Default::default();
+    let mut found: Vec<Option<PathBuf>> = vec![None; packages.len()];
     for line in stdout.lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -86,7 +107,7 @@ pub fn build() -> Plugins {
             continue;
         }
         let name = message["target"]["name"].as_str().unwrap_or_default();
-        let Some(index) = PACKAGES.iter().position(|(_, target)| *target == name) else {
+        let Some(index) = packages.iter().position(|(_, target)| *target == name) else {
             continue;
         };
         let library = message["filenames"]
@@ -97,18 +118,14 @@ pub fn build() -> Plugins {
             .find(|file| file.ends_with(env::consts::DLL_SUFFIX));
         found[index] = library.map(PathBuf::from);
     }
-    let [c_abi, abi_stable, stabby, ours, ours_shared] = found.map(|path| path.expect("a library"));
-    let target_dir = ours
+    let libraries: Vec<PathBuf> = found
+        .into_iter()
+        .map(|path| path.expect("a library"))
+        .collect();
+    let target_dir = libraries[0]
         .parent()
         .and_then(Path::parent)
         .expect("libraries live in <target>/release")
         .to_path_buf();
-    Plugins {
-        c_abi,
-        abi_stable,
-        stabby,
-        ours,
-        ours_shared,
-        target_dir,
-    }
+    (libraries, target_dir)
 }

@@ -165,6 +165,10 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
     /// A proxy as a mutably borrowed trait object.
     fn lent_mut(proxy: &mut Self::Proxy) -> &mut Self;
 
+    /// `interface-crate version`, made once.
+    #[doc(hidden)]
+    fn interface_name() -> Arc<str>;
+
     /// Lends an object for one call; see [`lend`].
     #[doc(hidden)]
     fn lend<'a>(object: &'a Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
@@ -379,6 +383,12 @@ fn host_path() -> Arc<Path> {
     Arc::clone(HOST.get_or_init(|| Arc::from(Path::new("<host>"))))
 }
 
+/// The entry name of objects the other side lends or gives this one.
+fn host_entry() -> Arc<str> {
+    static ENTRY: OnceLock<Arc<str>> = OnceLock::new();
+    Arc::clone(ENTRY.get_or_init(|| Arc::from("host object")))
+}
+
 /// A proxy of another side's object.
 ///
 /// # Safety
@@ -420,18 +430,16 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
     owns: bool,
 ) -> I::Proxy {
     let descriptor = I::DESCRIPTOR;
-    let interface = Arc::<str>::from(format!(
-        "{} {}",
-        descriptor.interface_crate.as_str(),
-        descriptor.interface_version.as_str()
-    ));
-    let (library, entry, owner) = match cx.origin() {
+    let (library, entry, interface, owner) = match cx.origin() {
         Some(origin) => (
             Arc::clone(origin.info.library_arc()),
             Arc::<str>::from(format!("{}.{}", origin.info.entry(), origin.method)),
+            Arc::<str>::from(origin.info.interface()),
             origin.owner.cloned(),
         ),
-        None => (host_path(), Arc::<str>::from("host object"), None),
+        // An object of the other side, lent or given to this one: named
+        // the same way each time, without allocating.
+        None => (host_path(), host_entry(), I::interface_name(), None),
     };
     let info = PluginInfo::new(library, descriptor.name.as_str(), entry, interface);
     // SAFETY: per the contract, a live object of trait `I` whose vtable
