@@ -10,7 +10,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use crate::abi::{Failure, Registration};
 use crate::carry::{Invalid, Lift, Origin};
@@ -89,6 +89,9 @@ pub(crate) struct Target<V: 'static> {
     /// The instance is an object the proxy owns: freed through the
     /// vtable's `drop` with the target.
     drops: bool,
+    /// Where objects this instance hands out are registered, when a
+    /// manager may unload its library: they are retired with it.
+    children: Option<Arc<Children>>,
     /// A full-size copy of a plugin vtable shorter than the host's.
     _extended: Option<Box<V>>,
     /// Keeps the registration and its library alive.
@@ -132,6 +135,7 @@ impl<V: 'static> Target<V> {
             info,
             registration,
             drops: false,
+            children: None,
             _extended: extended,
             _owner: Some(owner),
         })
@@ -153,6 +157,7 @@ impl<V: 'static> Target<V> {
         adopts: bool,
         owner: Option<Arc<dyn Any + Send + Sync>>,
         owns: bool,
+        children: Option<Arc<Children>>,
     ) -> Box<Self> {
         Box::new(Self {
             gate: Gate::default(),
@@ -164,9 +169,16 @@ impl<V: 'static> Target<V> {
             info,
             registration: ptr::null_mut(),
             drops: owns,
+            children,
             _extended: None,
             _owner: owner,
         })
+    }
+
+    /// Registers the objects this instance hands out in `children`.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn hand_out_into(&mut self, children: Arc<Children>) {
+        self.children = Some(children);
     }
 
     /// The stand-in a binding points at once its instance is unloaded.
@@ -182,6 +194,7 @@ impl<V: 'static> Target<V> {
             info,
             registration: ptr::null_mut(),
             drops: false,
+            children: None,
             _extended: None,
             _owner: None,
         })
@@ -204,6 +217,90 @@ impl<V: 'static> Drop for Target<V> {
                 (prefix.drop)(self.instance);
             }
         }
+    }
+}
+
+/// The objects that instances of one manager-loaded library handed out
+/// (`Box<dyn Trait>` returns): the manager retires them with the library,
+/// since they cannot follow it to a new version.
+#[derive(Default)]
+pub(crate) struct Children {
+    list: Mutex<Vec<Box<dyn Child>>>,
+}
+
+/// One handed-out object's binding, of any trait.
+trait Child: Send + Sync {
+    fn alive(&self) -> bool;
+    /// Points its proxies at the stand-in; the live target, to free once
+    /// idle.
+    fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>>;
+}
+
+/// A retired object's target, not yet freed.
+#[cfg_attr(not(feature = "host"), allow(dead_code))]
+pub(crate) trait RetiredChild: Send {
+    /// The gate calls in flight hold.
+    fn gate(&self) -> *const Gate;
+    /// Puts the target back, serving again (an unload that gave up).
+    fn restore(self: Box<Self>, children: &Children);
+}
+
+struct ChildBinding<V: 'static>(Weak<Binding<V>>);
+
+struct RetiredBinding<V: 'static> {
+    binding: Weak<Binding<V>>,
+    target: Box<Target<V>>,
+}
+
+// SAFETY: as for the manager's own held targets: the object was handed out
+// by an instance of a trait whose proxies the manager may free on the thread
+// that unloads, and a retired target is reached by no proxy, only moved and
+// freed.
+unsafe impl<V> Send for RetiredBinding<V> {}
+
+impl<V: 'static> Child for ChildBinding<V> {
+    fn alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
+    fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>> {
+        let binding = self.0.upgrade()?;
+        let target = binding.retire()?;
+        Some(Box::new(RetiredBinding {
+            binding: self.0,
+            target,
+        }))
+    }
+}
+
+impl<V: 'static> RetiredChild for RetiredBinding<V> {
+    fn gate(&self) -> *const Gate {
+        (&raw const *self.target).cast::<Gate>()
+    }
+
+    fn restore(self: Box<Self>, children: &Children) {
+        if let Some(binding) = self.binding.upgrade() {
+            // The binding points at its stand-in, which it keeps.
+            let stand_in = binding.swap(self.target);
+            debug_assert!(stand_in.is_none());
+            children.adopt(&binding);
+        }
+    }
+}
+
+impl Children {
+    /// Registers a handed-out object's binding (not a fixed one).
+    pub(crate) fn adopt<V: 'static>(&self, binding: &Arc<Binding<V>>) {
+        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|child| child.alive());
+        list.push(Box::new(ChildBinding(Arc::downgrade(binding))));
+    }
+
+    /// Retires every object handed out so far and empties the list.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) fn retire_all(&self) -> Vec<Box<dyn RetiredChild>> {
+        let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
+        list.into_iter().filter_map(Child::retire).collect()
     }
 }
 
@@ -441,6 +538,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
             Origin {
                 info: &target.info,
                 owner: target._owner.as_ref(),
+                children: target.children.as_ref(),
                 method,
             },
         )

@@ -27,7 +27,7 @@ pub use std_impls::{Array, Wide};
 pub use tuples::*;
 
 use crate::layout::TypeLayout;
-use crate::proxy::PluginInfo;
+use crate::proxy::{Children, PluginInfo};
 
 /// A type whose values cross the plugin boundary. Derive it with
 /// `#[derive(PluginData)]` on structs and enums whose fields are carried;
@@ -109,6 +109,8 @@ pub struct Lift<'a> {
 pub(crate) struct Origin<'a> {
     pub(crate) info: &'a PluginInfo,
     pub(crate) owner: Option<&'a Arc<dyn Any + Send + Sync>>,
+    /// Where a manager registers handed-out objects, to retire them.
+    pub(crate) children: Option<&'a Arc<Children>>,
     pub(crate) method: &'static str,
 }
 

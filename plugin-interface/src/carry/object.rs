@@ -430,16 +430,17 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
     owns: bool,
 ) -> I::Proxy {
     let descriptor = I::DESCRIPTOR;
-    let (library, entry, interface, owner) = match cx.origin() {
+    let (library, entry, interface, owner, children) = match cx.origin() {
         Some(origin) => (
             Arc::clone(origin.info.library_arc()),
             Arc::<str>::from(format!("{}.{}", origin.info.entry(), origin.method)),
             Arc::<str>::from(origin.info.interface()),
             origin.owner.cloned(),
+            origin.children.cloned(),
         ),
         // An object of the other side, lent or given to this one: named
         // the same way each time, without allocating.
-        None => (host_path(), host_entry(), I::interface_name(), None),
+        None => (host_path(), host_entry(), I::interface_name(), None, None),
     };
     let info = PluginInfo::new(library, descriptor.name.as_str(), entry, interface);
     // SAFETY: per the contract, a live object of trait `I` whose vtable
@@ -452,9 +453,20 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
             cx.adopts(),
             owner,
             owns,
+            children.clone(),
         )
     };
-    let binding = Arc::new(Binding::fixed(target, I::ABSENT));
+    // An object handed out by a library a manager may unload is retired
+    // with it, so its binding goes through the unload gate; any other
+    // lives as long as its proxy.
+    let binding = match children {
+        Some(children) => {
+            let binding = Arc::new(Binding::new(target, I::ABSENT));
+            children.adopt(&binding);
+            binding
+        }
+        None => Arc::new(Binding::fixed(target, I::ABSENT)),
+    };
     I::wrap(RawProxy::from_binding(binding))
 }
 

@@ -11,7 +11,7 @@ use crate::error::PluginError;
 use crate::gate::Gate;
 use crate::interface::PluginInterface;
 use crate::loader::PluginLibrary;
-use crate::proxy::{Binding, Target};
+use crate::proxy::{Binding, Children, Target};
 use crate::state::{self, LoadState, SaveState};
 
 /// A target taken out of a binding, or made for one, not yet freed.
@@ -64,8 +64,13 @@ pub(super) trait Rebind: Send + Sync {
     /// Whether a proxy of it is still alive.
     fn alive(&self) -> bool;
     fn trait_name(&self) -> &'static str;
-    /// A new instance of the same entry from `library`.
-    fn make(&self, library: &PluginLibrary) -> Result<Box<dyn Staged>, PluginError>;
+    /// A new instance of the same entry from `library`, handing out its
+    /// objects into `children`.
+    fn make(
+        &self,
+        library: &PluginLibrary,
+        children: &Arc<Children>,
+    ) -> Result<Box<dyn Staged>, PluginError>;
     /// Hands the live instance's state to `staged`, made by `make` from
     /// `new`, if the old version saves state.
     fn carry_state(
@@ -93,8 +98,13 @@ where
         I::DESCRIPTOR.name.as_str()
     }
 
-    fn make(&self, library: &PluginLibrary) -> Result<Box<dyn Staged>, PluginError> {
-        let target = library.make_entry::<I>(&self.entry)?;
+    fn make(
+        &self,
+        library: &PluginLibrary,
+        children: &Arc<Children>,
+    ) -> Result<Box<dyn Staged>, PluginError> {
+        let mut target = library.make_entry::<I>(&self.entry)?;
+        target.hand_out_into(Arc::clone(children));
         Ok(Box::new(Held(target)))
     }
 

@@ -15,7 +15,7 @@ use crate::error::PluginError;
 use crate::gate::{self, Gate};
 use crate::interface::PluginInterface;
 use crate::loader::{FileReport, LoadReport, PluginLibrary, UnloadReport, scan_directory};
-use crate::proxy::{Binding, RawProxy};
+use crate::proxy::{Binding, Children, RawProxy, RetiredChild};
 
 use bound::{Bound, Rebind, Staged};
 use copies::Copies;
@@ -82,17 +82,26 @@ struct Record {
     handle: PluginHandle,
     library: PluginLibrary,
     bindings: Vec<Box<dyn Rebind>>,
+    /// Objects the library's instances handed out (`Box<dyn Trait>`
+    /// returns), retired with the version that made them.
+    children: Arc<Children>,
 }
 
-/// Instances taken out of their proxies, and the library they live in.
+/// Instances and handed-out objects taken out of their proxies, and the
+/// library they live in.
 struct Retiring {
     targets: Vec<Box<dyn Staged>>,
+    children: Vec<Box<dyn RetiredChild>>,
     library: PluginLibrary,
 }
 
 impl Retiring {
     fn gates(&self) -> Vec<*const Gate> {
-        self.targets.iter().map(|target| target.gate()).collect()
+        self.targets
+            .iter()
+            .map(|target| target.gate())
+            .chain(self.children.iter().map(|child| child.gate()))
+            .collect()
     }
 }
 
@@ -135,6 +144,7 @@ impl PluginManager {
                 handle: handle.clone(),
                 library,
                 bindings: Vec::new(),
+                children: Arc::default(),
             },
         );
         Ok(handle)
@@ -265,6 +275,7 @@ impl PluginManager {
                 // and copy go too.
                 finish(Retiring {
                     targets: Vec::new(),
+                    children: Vec::new(),
                     library,
                 });
                 return Err(self.refused(path, error));
@@ -278,8 +289,11 @@ impl PluginManager {
             .filter_map(|(bound, staged)| bound.install(staged))
             .collect();
         record.handle = handle;
+        // Objects the old version handed out cannot follow it: they are
+        // retired with it.
         let retiring = Retiring {
             targets: old_targets,
+            children: record.children.retire_all(),
             library: core::mem::replace(&mut record.library, library),
         };
         // The new version serves; the old one drains without holding up
@@ -316,7 +330,12 @@ impl PluginManager {
             .enumerate()
             .filter_map(|(index, bound)| bound.retire().map(|target| (index, target)))
             .collect();
-        let gates: Vec<*const Gate> = retired.iter().map(|(_, target)| target.gate()).collect();
+        let children = record.children.retire_all();
+        let gates: Vec<*const Gate> = retired
+            .iter()
+            .map(|(_, target)| target.gate())
+            .chain(children.iter().map(|child| child.gate()))
+            .collect();
         let deadline = Instant::now() + self.options.drain_timeout;
         if !gate::wait_idle(&gates, deadline) {
             for (index, target) in retired {
@@ -325,6 +344,9 @@ impl PluginManager {
                     drop(stand_in);
                 }
             }
+            for child in children {
+                child.restore(&record.children);
+            }
             return Err(PluginError::Busy {
                 library: path,
                 waited: self.options.drain_timeout,
@@ -332,6 +354,7 @@ impl PluginManager {
         }
         let record = state.libraries.remove(&path).expect("found above");
         drop(retired);
+        drop(children);
         drop(record.bindings);
         let report = record.library.close()?;
         if report.outcome.is_unloaded() {
@@ -448,7 +471,7 @@ fn stage(
     record.bindings.retain(|bound| bound.alive());
     let mut staged = Vec::with_capacity(record.bindings.len());
     for bound in &record.bindings {
-        let target = bound.make(library)?;
+        let target = bound.make(library, &record.children)?;
         bound.carry_state(&record.library, library, &*target)?;
         staged.push(target);
     }
@@ -458,8 +481,13 @@ fn stage(
 /// Frees retired instances (their unmakers run) and closes their library,
 /// removing its copy once it is verified gone.
 fn finish(retiring: Retiring) {
-    let Retiring { targets, library } = retiring;
+    let Retiring {
+        targets,
+        children,
+        library,
+    } = retiring;
     drop(targets);
+    drop(children);
     let copy = library.loaded_from().to_path_buf();
     if let Ok(report) = library.close()
         && report.outcome.is_unloaded()
@@ -497,7 +525,8 @@ fn make_proxy<I: ?Sized + PluginInterface>(
 where
     I::Proxy: Send,
 {
-    let target = record.library.make_entry::<I>(entry)?;
+    let mut target = record.library.make_entry::<I>(entry)?;
+    target.hand_out_into(Arc::clone(&record.children));
     let binding = Arc::new(Binding::new(target, I::ABSENT));
     record
         .bindings

@@ -269,3 +269,46 @@ fn large_values_cross_both_ways() {
     assert_eq!(crowd.len(), 100_000);
     assert_eq!(crowd[99_999].name, "visitor 99999");
 }
+
+#[test]
+fn objects_handed_out_under_a_manager_are_retired_with_their_library() {
+    use plugin_interface::PluginManager;
+
+    /// The panic a call through a retired object raises.
+    fn unloaded(object: &dyn Zoo) -> bool {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| object.name()))
+            .expect_err("a retired object's call panics");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        message.ends_with("the plugin was unloaded")
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = plugins().copy_to("zoo-plugin", dir.path(), "libzoo");
+    let manager = PluginManager::new().unwrap();
+    manager.load(&path).unwrap();
+    let zoo = manager.proxy::<dyn Zoo>(&path, "Keeper").unwrap();
+    let child = zoo.child("junior");
+    let grandchild = child.child("tiny");
+    assert_eq!(child.name(), "junior");
+    assert_eq!(grandchild.name(), "tiny");
+    drop(zoo.child("brief"));
+
+    // A reload keeps the instance's proxy and retires what the old version
+    // handed out.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"another build");
+    std::fs::write(&path, bytes).unwrap();
+    manager.reload(&path).unwrap();
+    assert_eq!(zoo.name(), "keeper");
+    assert!(unloaded(&*child), "retired by the reload");
+    assert!(unloaded(&*grandchild));
+
+    // Unloading retires what the new version handed out, and the library
+    // leaves the process.
+    let fresh = zoo.child("fresh");
+    assert_eq!(fresh.name(), "fresh");
+    let report = manager.unload_by_path(&path).unwrap();
+    assert!(unloaded(&*fresh));
+    assert!(matches!(zoo.try_name(), Err(PluginError::Unloaded { .. })));
+    assert!(report.outcome.is_unloaded(), "{:?}", report.outcome);
+}
