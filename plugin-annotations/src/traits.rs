@@ -178,13 +178,10 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
 
             fn interface_name() -> #private::Arc<str> {
                 static NAME: #private::OnceLock<#private::Arc<str>> = #private::OnceLock::new();
-                #private::Arc::clone(NAME.get_or_init(|| {
-                    #private::Arc::from(::core::concat!(
-                        ::core::env!("CARGO_PKG_NAME"),
-                        " ",
-                        ::core::env!("CARGO_PKG_VERSION"),
-                    ))
-                }))
+                #private::shared_name(
+                    &NAME,
+                    ::core::concat!(::core::env!("CARGO_PKG_NAME"), " ", ::core::env!("CARGO_PKG_VERSION")),
+                )
             }
         }
 

@@ -118,3 +118,8 @@ pub const fn assert_borrowable(native: &TypeLayout) {
         "an object (`Box<dyn Trait>`, `Arc<dyn Trait>`) cannot be borrowed across the plugin boundary as `&T` or `&[T]`: pass it by value, or lend it as `&dyn Trait`"
     );
 }
+
+/// `name` as a shared string, made once in `cell`.
+pub fn shared_name(cell: &'static OnceLock<Arc<str>>, name: &'static str) -> Arc<str> {
+    Arc::clone(cell.get_or_init(|| Arc::from(name)))
+}
