@@ -179,7 +179,7 @@ pub use carry::{Invalid, Lift, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wid
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
-pub use proxy::{Call, PluginInfo, RawProxy};
+pub use proxy::{Call, PluginInfo, RawProxy, Receiving};
 pub use state::PluginState;
 
 #[cfg(feature = "host")]

@@ -31,7 +31,7 @@ pub use crate::export::{
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
-pub use crate::proxy::{PluginInfo, RawProxy};
+pub use crate::proxy::{PluginInfo, RawProxy, Receiving};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as

@@ -7,7 +7,7 @@ use core::ffi::c_void;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -87,8 +87,8 @@ pub(crate) struct Target<V: 'static> {
     /// The registration, for state hand-over on reload.
     registration: *mut Registration,
     /// The instance is an object the proxy owns: freed through the
-    /// vtable's `drop` with the target.
-    drops: bool,
+    /// vtable's `drop` with the target, unless it was handed back.
+    drops: AtomicBool,
     /// Where objects this instance hands out are registered, when a
     /// manager may unload its library: they are retired with it.
     children: Option<Arc<Children>>,
@@ -134,7 +134,7 @@ impl<V: 'static> Target<V> {
             adopts,
             info,
             registration,
-            drops: false,
+            drops: AtomicBool::new(false),
             children: None,
             _extended: extended,
             _owner: Some(owner),
@@ -168,7 +168,7 @@ impl<V: 'static> Target<V> {
             adopts,
             info,
             registration: ptr::null_mut(),
-            drops: owns,
+            drops: AtomicBool::new(owns),
             children,
             _extended: None,
             _owner: owner,
@@ -193,7 +193,7 @@ impl<V: 'static> Target<V> {
             adopts: false,
             info,
             registration: ptr::null_mut(),
-            drops: false,
+            drops: AtomicBool::new(false),
             children: None,
             _extended: None,
             _owner: None,
@@ -208,7 +208,7 @@ impl<V: 'static> Target<V> {
 
 impl<V: 'static> Drop for Target<V> {
     fn drop(&mut self) {
-        if self.drops {
+        if *self.drops.get_mut() {
             // SAFETY: an owned object (`Target::object`): every vtable
             // starts with its prefix, whose `drop` frees the instance in
             // the code that made it, which `_owner` still keeps mapped.
@@ -470,6 +470,74 @@ impl<V: 'static> RawProxy<V> {
     /// Where the instance came from.
     pub fn info(&self) -> PluginInfo {
         self.call(|call| call.info().clone())
+    }
+
+    /// The instance and vtable this proxy calls, to send to the library
+    /// they live in instead of wrapping the proxy: so an object passed back
+    /// and forth never piles up wrappers. Only when the side receiving it
+    /// (see [`Receiving`]) is that library, and the proxy cannot be
+    /// re-pointed. `take`: the proxy gives the object up (an owned object,
+    /// of a binding no other proxy shares); else it is lent for the call.
+    #[doc(hidden)]
+    pub fn hand_back(&self, take: bool) -> Option<crate::carry::RObject> {
+        if self.fixed.is_null() {
+            return None;
+        }
+        // SAFETY: a fixed binding's target lives as long as the binding,
+        // which `self` holds.
+        let target = unsafe { &*self.fixed };
+        if !Receiving::is(&target.info.library) {
+            return None;
+        }
+        if take {
+            if Arc::strong_count(&self.binding) != 1 || !target.drops.load(Ordering::Relaxed) {
+                return None;
+            }
+            target.drops.store(false, Ordering::Relaxed);
+        }
+        Some(crate::carry::RObject {
+            instance: target.instance,
+            vtable: target.vtable.cast(),
+        })
+    }
+}
+
+thread_local! {
+    static RECEIVER: core::cell::Cell<Option<*const Path>> = const { core::cell::Cell::new(None) };
+}
+
+/// While alive, values this thread lowers go to the library `info` names
+/// (a call through its proxy). Without one, they go to the host: what a
+/// plugin sends always does.
+#[derive(Debug)]
+pub struct Receiving {
+    previous: Option<*const Path>,
+}
+
+impl Receiving {
+    /// Values lowered until the guard drops go to `info`'s library.
+    #[inline]
+    pub fn enter(info: &PluginInfo) -> Self {
+        let path: *const Path = &*info.library;
+        Self {
+            previous: RECEIVER.with(|receiver| receiver.replace(Some(path))),
+        }
+    }
+
+    /// Whether values lowered now go to `library`.
+    fn is(library: &Path) -> bool {
+        RECEIVER.with(|receiver| match receiver.get() {
+            // SAFETY: set by a guard whose `PluginInfo` outlives it.
+            Some(path) => (unsafe { &*path }) == library,
+            None => library == crate::carry::host_path().as_ref(),
+        })
+    }
+}
+
+impl Drop for Receiving {
+    #[inline]
+    fn drop(&mut self) {
+        RECEIVER.with(|receiver| receiver.set(self.previous));
     }
 }
 

@@ -19,6 +19,7 @@ use core::fmt;
 use std::sync::Arc;
 
 pub use closure::Callback;
+pub(crate) use object::host_path;
 pub use object::{
     Borrowed, HostObject, ObjectInterface, RObject, lend, lend_mut, lift_arc, lift_box, lower_arc,
     lower_box, object_layout,

@@ -169,15 +169,25 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
     #[doc(hidden)]
     fn interface_name() -> Arc<str>;
 
+    /// The proxy behind a trait object, if it is this trait's proxy.
+    #[doc(hidden)]
+    fn proxy_of(object: &Self) -> Option<&RawProxy<Self::VTable>>;
+
     /// Lends an object for one call; see [`lend`].
     #[doc(hidden)]
     fn lend<'a>(object: &'a Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
-        lend(object, slot)
+        match Self::proxy_of(object).and_then(|proxy| proxy.hand_back(false)) {
+            Some(object) => object,
+            None => lend(object, slot),
+        }
     }
 
     /// Lends an object mutably for one call; see [`lend_mut`].
     #[doc(hidden)]
     fn lend_mut<'a>(object: &'a mut Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
+        if let Some(object) = Self::proxy_of(object).and_then(|proxy| proxy.hand_back(false)) {
+            return object;
+        }
         lend_mut(object, slot)
     }
 
@@ -214,6 +224,11 @@ fn own_vtable<I: ?Sized + ObjectInterface>() -> *const c_void {
 /// Sends a boxed object: the other side calls it through this image's
 /// vtable and frees it through the vtable's `drop`.
 pub fn lower_box<I: ?Sized + ObjectInterface>(object: Box<I>) -> RObject {
+    if let Some(handed) = I::proxy_of(&object).and_then(|proxy| proxy.hand_back(true)) {
+        // The proxy gave its object up to the library it lives in.
+        drop(object);
+        return handed;
+    }
     let wrapper = Box::new(HostObject {
         object: Box::into_raw(object),
         hold: Hold::Owned,
@@ -378,7 +393,7 @@ fn own_proxy<I: ?Sized + ObjectInterface>(wrapper: Box<HostObject<I>>) -> I::Pro
 
 /// The path objects of the host carry in their [`PluginInfo`] when a
 /// plugin holds them.
-fn host_path() -> Arc<Path> {
+pub(crate) fn host_path() -> Arc<Path> {
     static HOST: OnceLock<Arc<Path>> = OnceLock::new();
     Arc::clone(HOST.get_or_init(|| Arc::from(Path::new("<host>"))))
 }

@@ -312,3 +312,85 @@ fn objects_handed_out_under_a_manager_are_retired_with_their_library() {
     assert!(matches!(zoo.try_name(), Err(PluginError::Unloaded { .. })));
     assert!(report.outcome.is_unloaded(), "{:?}", report.outcome);
 }
+
+#[test]
+fn objects_passed_back_and_forth_pile_up_no_wrappers() {
+    use zoo_interface::Pen;
+
+    /// A zoo of the host's own.
+    struct HostZoo;
+    impl Zoo for HostZoo {
+        fn name(&self) -> String {
+            "host zoo".to_owned()
+        }
+        fn area(&self, _: &Shape) -> f64 {
+            0.0
+        }
+        fn grow(&self, shape: Shape, _: f64) -> Shape {
+            shape
+        }
+        fn rename(&self, person: Person, _: &str) -> Result<Person, ZooError> {
+            Ok(person)
+        }
+        fn oldest(&self, _: &[Person]) -> Option<Person> {
+            None
+        }
+        fn crowd(&self, _: u32) -> Vec<Person> {
+            Vec::new()
+        }
+        fn split(&self, pair: (u32, String)) -> (String, u32) {
+            (pair.1, pair.0)
+        }
+        fn wide(&self, x: u128, y: i128, c: char) -> (u128, i128, char) {
+            (x, y, c)
+        }
+        fn count(&self, _: &[String]) -> HashMap<String, u32> {
+            HashMap::new()
+        }
+        fn reverse(&self, xs: [u8; 4]) -> [u8; 4] {
+            xs
+        }
+        fn ask(&self, _: &dyn Services, key: &str) -> String {
+            key.to_owned()
+        }
+        fn attach(&self, _: Box<dyn Services>) {}
+        fn ping(&self, _: &str) -> bool {
+            false
+        }
+        fn each(&self, _: u32, _: &mut dyn FnMut(u32) -> bool) -> u32 {
+            0
+        }
+        fn child(&self, _: &str) -> Box<dyn Zoo> {
+            Box::new(HostZoo)
+        }
+        fn greet_other(&self, other: &dyn Zoo) -> String {
+            other.name()
+        }
+    }
+
+    let library = plugin_interface::PluginLibrary::open(plugins().path("zoo-plugin")).unwrap();
+    let pen = library.instantiate::<dyn Pen>().unwrap().pop().unwrap();
+    let zoo = zoo();
+
+    // The plugin's own object, bounced through the host a hundred times,
+    // reaches the plugin as itself each time.
+    let mut kid = zoo.child("kid");
+    for _ in 0..100 {
+        kid = pen.keep(kid);
+        assert_eq!(pen.kind(&*kid), "own");
+    }
+    assert_eq!(kid.name(), "kid");
+
+    // The host's own object comes back as itself, not as a proxy.
+    let mut mine: Box<dyn Zoo> = Box::new(HostZoo);
+    for _ in 0..100 {
+        mine = pen.keep(mine);
+    }
+    assert!(mine.__plugin_proxy().is_none(), "the host's own object");
+    assert_eq!(mine.name(), "host zoo");
+    assert_eq!(
+        pen.kind(&*mine),
+        "proxy",
+        "a host object is a proxy to the plugin"
+    );
+}
