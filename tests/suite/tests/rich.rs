@@ -394,3 +394,87 @@ fn objects_passed_back_and_forth_pile_up_no_wrappers() {
         "a host object is a proxy to the plugin"
     );
 }
+
+fn pen() -> zoo_interface::PenProxy {
+    let library = plugin_interface::PluginLibrary::open(plugins().path("zoo-plugin")).unwrap();
+    library
+        .instantiate::<dyn zoo_interface::Pen>()
+        .unwrap()
+        .pop()
+        .unwrap()
+}
+
+#[test]
+fn a_host_object_receives_and_returns_every_kind_of_value() {
+    use std::collections::{BTreeMap, BTreeSet, HashSet};
+    use zoo_interface::{Mirror, Pen};
+
+    struct Reflector;
+    impl Mirror for Reflector {
+        fn person(&self, person: Person) -> Person {
+            Person {
+                name: format!("{}!", person.name),
+                ..person
+            }
+        }
+        fn people(&self, people: &[Person]) -> Vec<Person> {
+            people.iter().rev().cloned().collect()
+        }
+        fn shape(&self, shape: &Shape) -> Shape {
+            shape.clone()
+        }
+        fn wide(&self, values: (u128, i128, char)) -> (u128, i128, char) {
+            values
+        }
+        fn map(&self, map: HashMap<String, u32>) -> BTreeMap<String, u32> {
+            map.into_iter().collect()
+        }
+        fn nested(
+            &self,
+            value: Option<Vec<Result<[u8; 2], ZooError>>>,
+        ) -> Option<Vec<Result<[u8; 2], ZooError>>> {
+            value
+        }
+        fn set(&self, set: HashSet<char>) -> BTreeSet<char> {
+            set.into_iter().collect()
+        }
+        fn boxed(&self, shape: Box<Shape>) -> Box<Shape> {
+            shape
+        }
+    }
+    assert_eq!(pen().reflect(&Reflector), "ok");
+}
+
+#[test]
+fn shared_objects_mutable_loans_and_closures_of_several_arguments() {
+    use zoo_interface::{Counter, Pen};
+
+    struct Tally(u32);
+    impl Counter for Tally {
+        fn bump(&mut self) -> u32 {
+            self.0 += 1;
+            self.0
+        }
+    }
+
+    let pen = pen();
+    let mut tally = Tally(10);
+    assert_eq!(pen.bump_twice(&mut tally), 12);
+    assert_eq!(tally.0, 12, "the plugin changed the host's object");
+
+    let suffix = "!".to_owned();
+    let words = pen.apply("one two three", &|word, n| format!("{n}:{word}{suffix}"));
+    assert_eq!(words, ["0:one!", "1:two!", "2:three!"]);
+
+    // A shared object: the plugin holds one reference, the host another,
+    // and the plugin's is released through it.
+    let shared: Arc<dyn Zoo> = Arc::new(zoo());
+    assert_eq!(pen.share(Arc::clone(&shared)), "keeper");
+    assert_eq!(
+        Arc::strong_count(&shared),
+        2,
+        "the plugin keeps one reference"
+    );
+    pen.release();
+    assert_eq!(Arc::strong_count(&shared), 1, "released through the plugin");
+}
