@@ -173,6 +173,8 @@ fn lifted(
     let values = fields.iter().map(|field| {
         let (member, local, ty) = (&field.member, &field.local, field.ty);
         let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
+        // SAFETY (of the generated block): the field's boundary form,
+        // which the other side lowered from the same field type.
         quote!(#member: unsafe { #lift(#local, __cx) }?)
     });
     quote!(#path { #(#values),* })

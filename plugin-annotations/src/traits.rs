@@ -396,6 +396,8 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
                 let text = name.to_string();
                 quote! {
                     let mut #local = #private::argument(
+                        // SAFETY: the caller lent the object for this
+                        // call, with this trait (layout-checked).
                         unsafe { <#object as #private::ObjectInterface>::borrow(#name) },
                         #text,
                     );
@@ -415,6 +417,9 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
                 };
                 quote! {
                     #binding #local = move |#(#values: #inputs),*| -> #output {
+                        // SAFETY: the caller lent the closure for this call,
+                        // with these types (layout-checked); this local
+                        // closure does not outlive the call.
                         unsafe { #name.invoke::<#args, #output>((#(#values,)*)) }
                     };
                 }
@@ -429,6 +434,8 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         match &arg.kind {
             ArgKind::Str => quote!(#name.as_str()),
             ArgKind::Slice(_) => quote!(#name.as_slice()),
+            // SAFETY (of the generated block): the caller's value, alive
+            // for the call, in the layout the check compared.
             ArgKind::Ref(_) => quote!(unsafe { &*#name }),
             ArgKind::Object {
                 path,
@@ -451,6 +458,8 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
             // loader with an allocator of its own.
             ArgKind::Owned(ty) => {
                 let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
+                // SAFETY (of the generated block): the caller lowered the
+                // argument from the same type, and gives it up.
                 quote!(#private::argument(unsafe { #lift(#name, &#private::Lift::LOCAL) }, #text))
             }
         }
@@ -470,11 +479,12 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
             quote!({ #(#receive)* #lower(#call) })
         }
     };
-    // The instance pointer is a `Box<__T>` made for this vtable; the
-    // arguments were lowered by the caller from the same interface.
     quote! {
         #[allow(unused_mut)]
         unsafe extern "C" fn #shim<__T: #trait_ident + 'static>(__this: #this, #(#params,)*) -> #ret {
+            // SAFETY: the instance pointer is a `Box<__T>` made for this
+            // vtable, and the caller lowered the arguments from the same
+            // interface.
             unsafe { #private::call(|| #body) }
         }
     }
@@ -562,6 +572,8 @@ fn proxy_call(
                 quote! {
                     let mut #slot = #private::MaybeUninit::<#private::HostObject<#object>>::uninit();
                     let #local = <#object as #private::ObjectInterface>::#lend(
+                        // SAFETY: only the lifetime changes; the wrapper is
+                        // used during the call, which the borrow outlives.
                         unsafe { ::core::mem::transmute::<#reference (#object + '_), #reference (#object + 'static)>(#name) },
                         &mut #slot,
                     );
@@ -601,7 +613,10 @@ fn proxy_call(
     let value = match &method.ret {
         RetKind::Unit => quote!(()),
         // The string lives in the instance, which outlives `&self`.
-        RetKind::Str => quote!(__call.keep_str(unsafe { __ret.value.assume_init() }.as_str())),
+        RetKind::Str => quote!(
+            // SAFETY: without a failure, the shim initialised the value.
+            __call.keep_str(unsafe { __ret.value.assume_init() }.as_str())
+        ),
         RetKind::Owned(_) => quote!(__value),
     };
     let ok = |value: TokenStream| match on_failure {
@@ -609,10 +624,14 @@ fn proxy_call(
         OnFailure::Raise => value,
     };
     let failed = match on_failure {
-        OnFailure::Return => {
-            quote!(::core::result::Result::Err(unsafe { __call.failed(#name, __ret.failure) }))
-        }
-        OnFailure::Raise => quote!(unsafe { __call.raise_failed(#name, __ret.failure) }),
+        OnFailure::Return => quote!(::core::result::Result::Err(
+            // SAFETY: the failure this call just returned, taken once.
+            unsafe { __call.failed(#name, __ret.failure) }
+        )),
+        OnFailure::Raise => quote!(
+            // SAFETY: the failure this call just returned, taken once.
+            unsafe { __call.raise_failed(#name, __ret.failure) }
+        ),
     };
     let done = match (on_failure, &method.ret) {
         (OnFailure::Raise, RetKind::Unit) => TokenStream::new(),
@@ -621,6 +640,8 @@ fn proxy_call(
             let ok = ok(value);
             let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
             quote! {
+                // SAFETY: without a failure the shim initialised the value,
+                // lowered from the same type by the plugin.
                 match unsafe { #lift(__ret.value.assume_init(), &__call.lift(#name)) } {
                     ::core::result::Result::Ok(__value) => #ok,
                     ::core::result::Result::Err(__invalid) => #refused,
@@ -629,13 +650,13 @@ fn proxy_call(
         }
         _ => ok(value),
     };
-    // The instance and vtable come from one registration checked against
-    // this interface, alive while `__call` lives. A failure the call
-    // returned is taken once; without one, the shim initialised the value.
     let body = quote! {{
         #lending
         #receiving
         #(#lend)*
+        // SAFETY: the instance and vtable come from one registration (or
+        // object) checked against this interface, alive while `__call`
+        // lives; the arguments are lowered from the method's types.
         let __ret = unsafe { (__call.vtable().#ident)(__call.instance(), #(#values,)*) };
         if __ret.failure.is_null() { #done } else { #failed }
     }};
