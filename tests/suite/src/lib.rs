@@ -27,6 +27,8 @@ pub const PACKAGES: &[&str] = &[
     "lifecycle-broken",
     "zoo-plugin",
     "forged-plugin",
+    "forged-plugin-variant",
+    "forged-plugin-field",
 ];
 
 /// The workspace root.

@@ -106,3 +106,46 @@ fn deeper_values_are_refused_both_ways() {
     // And the plugin still answers.
     assert_eq!(honest.letter(), 'h');
 }
+
+/// The one-line verdict for a plugin of a later build of the interface.
+fn refusal(package: &str) -> PluginError {
+    let library = PluginLibrary::open(plugins().path(package)).unwrap();
+    match library.instantiate::<dyn Oracle>() {
+        Err(error) => error,
+        Ok(made) => panic!(
+            "{package}: {} instances made from a changed interface",
+            made.len()
+        ),
+    }
+}
+
+#[test]
+fn a_renamed_variant_refuses_the_plugin_naming_it() {
+    let error = refusal("forged-plugin-variant");
+    assert!(
+        matches!(error, PluginError::LayoutMismatch { .. }),
+        "{error:?}"
+    );
+    let line = error.to_string();
+    assert!(
+        line.ends_with(
+            "Oracle::mood return value (Mood) variant Upset: expected variant `Upset`, found variant `Angry` \
+             (plugin built against forged-interface 1.0.1, host has forged-interface 1.0.0)"
+        ),
+        "{line}"
+    );
+    assert!(!line.contains('\n'));
+}
+
+#[test]
+fn a_renamed_field_refuses_the_plugin_naming_it() {
+    let error = refusal("forged-plugin-field");
+    let line = error.to_string();
+    assert!(
+        line.ends_with(
+            "Oracle::card return value (Card) field 2: expected field `rank`, found field `value` \
+             (plugin built against forged-interface 1.0.2, host has forged-interface 1.0.0)"
+        ),
+        "{line}"
+    );
+}
