@@ -183,12 +183,9 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
                 }
             }
 
-            fn interface_name() -> #private::Arc<str> {
-                static NAME: #private::OnceLock<#private::Arc<str>> = #private::OnceLock::new();
-                #private::shared_name(
-                    &NAME,
-                    ::core::concat!(::core::env!("CARGO_PKG_NAME"), " ", ::core::env!("CARGO_PKG_VERSION")),
-                )
+            fn host_info() -> &'static #private::PluginInfo {
+                static INFO: #private::OnceLock<#private::PluginInfo> = #private::OnceLock::new();
+                #private::host_info(&INFO, <dyn #ident as #private::PluginInterface>::DESCRIPTOR)
             }
         }
 

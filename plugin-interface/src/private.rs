@@ -22,7 +22,7 @@ pub use crate::abi::{
 pub use crate::allocator::{AllocatorTable, HostAllocator, PluginAllocator};
 pub use crate::carry::{
     Borrowed, Callback, HostObject, Invalid, Lending, Lift, ObjectInterface, PluginData, RObject,
-    Unit, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box, object_layout,
+    Unit, host_info, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box, object_layout,
 };
 pub use crate::error::PluginError;
 pub use crate::export::{
@@ -117,9 +117,4 @@ pub const fn assert_borrowable(native: &TypeLayout) {
         !native.contains_object(),
         "an object (`Box<dyn Trait>`, `Arc<dyn Trait>`) cannot be borrowed across the plugin boundary as `&T` or `&[T]`: pass it by value, or lend it as `&dyn Trait`"
     );
-}
-
-/// `name` as a shared string, made once in `cell`.
-pub fn shared_name(cell: &'static OnceLock<Arc<str>>, name: &'static str) -> Arc<str> {
-    Arc::clone(cell.get_or_init(|| Arc::from(name)))
 }

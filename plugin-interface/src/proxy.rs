@@ -10,7 +10,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::abi::{Failure, Registration};
 use crate::carry::{Invalid, Lift, Origin};
@@ -68,6 +68,27 @@ impl PluginInfo {
     }
 }
 
+/// Where an instance came from: made for it, or one description shared by
+/// every object of a trait the other side lends or gives (no reference
+/// counts to touch per call).
+#[derive(Clone)]
+pub(crate) enum Info {
+    Owned(PluginInfo),
+    Static(&'static PluginInfo),
+}
+
+impl core::ops::Deref for Info {
+    type Target = PluginInfo;
+
+    #[inline(always)]
+    fn deref(&self) -> &PluginInfo {
+        match self {
+            Info::Owned(info) => info,
+            Info::Static(info) => info,
+        }
+    }
+}
+
 /// One plugin instance a binding can point at: the instance pointer, its
 /// vtable, and what keeps both alive.
 #[repr(C)]
@@ -83,7 +104,7 @@ pub(crate) struct Target<V: 'static> {
     /// The library allocates through the host's global allocator, so
     /// returned buffers are adopted.
     adopts: bool,
-    info: PluginInfo,
+    info: Info,
     /// The registration, for state hand-over on reload.
     registration: *mut Registration,
     /// The instance is an object the proxy owns: freed through the
@@ -132,7 +153,7 @@ impl<V: 'static> Target<V> {
             slots,
             retired: false,
             adopts,
-            info,
+            info: Info::Owned(info),
             registration,
             drops: AtomicBool::new(false),
             children: None,
@@ -153,7 +174,7 @@ impl<V: 'static> Target<V> {
     pub(crate) unsafe fn object(
         instance: *mut c_void,
         vtable: *const V,
-        info: PluginInfo,
+        info: Info,
         adopts: bool,
         owner: Option<Arc<dyn Any + Send + Sync>>,
         owns: bool,
@@ -182,7 +203,7 @@ impl<V: 'static> Target<V> {
     }
 
     /// The stand-in a binding points at once its instance is unloaded.
-    fn retired(absent: &'static V, info: PluginInfo) -> Box<Self> {
+    fn retired(absent: &'static V, info: Info) -> Box<Self> {
         Box::new(Self {
             gate: Gate::default(),
             instance: ptr::null_mut(),
@@ -317,8 +338,8 @@ pub(crate) struct Binding<V: 'static> {
     retired: *mut Target<V>,
     /// Strings returned as `&str`, copied into host memory once each so
     /// they outlive the instance that returned them. Entries are never
-    /// removed before the binding is dropped.
-    strings: RwLock<HashSet<Box<str>>>,
+    /// removed before the binding is dropped. Made on first use.
+    strings: OnceLock<RwLock<HashSet<Box<str>>>>,
 }
 
 // SAFETY: the targets are reached only through `enter`, which the gate
@@ -355,7 +376,7 @@ impl<V: 'static> Binding<V> {
             current: AtomicPtr::new(Box::into_raw(target)),
             fixed,
             retired,
-            strings: RwLock::new(HashSet::new()),
+            strings: OnceLock::new(),
         }
     }
 
@@ -656,7 +677,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
                 unsafe { &*kept }
             })
         };
-        let strings = &self.binding.strings;
+        let strings = self.binding.strings.get_or_init(RwLock::default);
         if let Some(kept) = kept(&strings.read().unwrap_or_else(|e| e.into_inner())) {
             return kept;
         }

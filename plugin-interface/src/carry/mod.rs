@@ -21,8 +21,8 @@ use std::sync::Arc;
 pub use closure::Callback;
 pub(crate) use object::host_path;
 pub use object::{
-    Borrowed, HostObject, ObjectInterface, RObject, lend, lend_mut, lift_arc, lift_box, lower_arc,
-    lower_box, object_layout,
+    Borrowed, HostObject, ObjectInterface, RObject, host_info, lend, lend_mut, lift_arc, lift_box,
+    lower_arc, lower_box, object_layout,
 };
 pub use std_impls::{Array, Wide};
 pub use tuples::*;

@@ -20,7 +20,7 @@ use super::{Invalid, Lift};
 use crate::abi::VTablePrefix;
 use crate::interface::{PluginInterface, VTableFor};
 use crate::layout::TypeLayout;
-use crate::proxy::{Binding, PluginInfo, RawProxy, Target};
+use crate::proxy::{Binding, Info, PluginInfo, RawProxy, Target};
 
 /// An object as it crosses: an instance and the vtable of its trait.
 #[repr(C)]
@@ -165,9 +165,10 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
     /// A proxy as a mutably borrowed trait object.
     fn lent_mut(proxy: &mut Self::Proxy) -> &mut Self;
 
-    /// `interface-crate version`, made once.
+    /// How the other side's objects of this trait are described, made
+    /// once (see [`host_info`]).
     #[doc(hidden)]
-    fn interface_name() -> Arc<str>;
+    fn host_info() -> &'static PluginInfo;
 
     /// The proxy behind a trait object, if it is this trait's proxy.
     #[doc(hidden)]
@@ -398,10 +399,24 @@ pub(crate) fn host_path() -> Arc<Path> {
     Arc::clone(HOST.get_or_init(|| Arc::from(Path::new("<host>"))))
 }
 
-/// The entry name of objects the other side lends or gives this one.
-fn host_entry() -> Arc<str> {
-    static ENTRY: OnceLock<Arc<str>> = OnceLock::new();
-    Arc::clone(ENTRY.get_or_init(|| Arc::from("host object")))
+/// The description of the other side's objects of the trait `descriptor`
+/// names, made once in `cell`.
+pub fn host_info(
+    cell: &'static OnceLock<PluginInfo>,
+    descriptor: &'static crate::abi::TraitDescriptor,
+) -> &'static PluginInfo {
+    cell.get_or_init(|| {
+        PluginInfo::new(
+            host_path(),
+            descriptor.name.as_str(),
+            Arc::from("host object"),
+            Arc::from(format!(
+                "{} {}",
+                descriptor.interface_crate.as_str(),
+                descriptor.interface_version.as_str()
+            )),
+        )
+    })
 }
 
 /// A proxy of another side's object.
@@ -445,19 +460,21 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
     owns: bool,
 ) -> I::Proxy {
     let descriptor = I::DESCRIPTOR;
-    let (library, entry, interface, owner, children) = match cx.origin() {
+    let (info, owner, children) = match cx.origin() {
         Some(origin) => (
-            Arc::clone(origin.info.library_arc()),
-            Arc::<str>::from(format!("{}.{}", origin.info.entry(), origin.method)),
-            Arc::<str>::from(origin.info.interface()),
+            Info::Owned(PluginInfo::new(
+                Arc::clone(origin.info.library_arc()),
+                descriptor.name.as_str(),
+                Arc::<str>::from(format!("{}.{}", origin.info.entry(), origin.method)),
+                Arc::<str>::from(origin.info.interface()),
+            )),
             origin.owner.cloned(),
             origin.children.cloned(),
         ),
-        // An object of the other side, lent or given to this one: named
-        // the same way each time, without allocating.
-        None => (host_path(), host_entry(), I::interface_name(), None, None),
+        // An object of the other side, lent or given to this one: one
+        // description per trait, made once.
+        None => (Info::Static(I::host_info()), None, None),
     };
-    let info = PluginInfo::new(library, descriptor.name.as_str(), entry, interface);
     // SAFETY: per the contract, a live object of trait `I` whose vtable
     // the layout check covered; `owner` keeps its library mapped.
     let target = unsafe {
