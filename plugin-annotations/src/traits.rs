@@ -125,9 +125,12 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         } else {
             quote!(self.get())
         };
+        // Called by the other side: objects it returns go to whichever
+        // library called, which this side does not know.
         respan(
             quote! {
                 fn #method(#receiver, #(#params),*) #output {
+                    let _receiving = #private::Receiving::unknown();
                     #object.#method(#(#names),*)
                 }
             },

@@ -523,16 +523,28 @@ impl<V: 'static> RawProxy<V> {
     }
 }
 
+/// Where the values this thread lowers go.
+#[derive(Clone, Copy, Debug)]
+enum Receiver {
+    /// To the host: what a plugin sends always goes there.
+    Host,
+    /// To the library at this path (a call through its proxy).
+    Library(*const Path),
+    /// Not known (a call from the other side into an object of this
+    /// one): nothing is handed back.
+    Unknown,
+}
+
 thread_local! {
-    static RECEIVER: core::cell::Cell<Option<*const Path>> = const { core::cell::Cell::new(None) };
+    static RECEIVER: core::cell::Cell<Receiver> = const { core::cell::Cell::new(Receiver::Host) };
 }
 
 /// While alive, values this thread lowers go to the library `info` names
-/// (a call through its proxy). Without one, they go to the host: what a
-/// plugin sends always does.
+/// (a call through its proxy), or to a side not known. Without one, they
+/// go to the host: what a plugin sends always does.
 #[derive(Debug)]
 pub struct Receiving {
-    previous: Option<*const Path>,
+    previous: Receiver,
 }
 
 impl Receiving {
@@ -540,8 +552,20 @@ impl Receiving {
     #[inline]
     pub fn enter(info: &PluginInfo) -> Self {
         let path: *const Path = &*info.library;
+        Self::set(Receiver::Library(path))
+    }
+
+    /// Values lowered until the guard drops go to a side not known: the
+    /// other side called into an object of this one, which may return
+    /// objects to whichever library called it.
+    #[inline]
+    pub fn unknown() -> Self {
+        Self::set(Receiver::Unknown)
+    }
+
+    fn set(receiver: Receiver) -> Self {
         Self {
-            previous: RECEIVER.with(|receiver| receiver.replace(Some(path))),
+            previous: RECEIVER.with(|cell| cell.replace(receiver)),
         }
     }
 
@@ -549,8 +573,9 @@ impl Receiving {
     fn is(library: &Path) -> bool {
         RECEIVER.with(|receiver| match receiver.get() {
             // SAFETY: set by a guard whose `PluginInfo` outlives it.
-            Some(path) => (unsafe { &*path }) == library,
-            None => library == crate::carry::host_path().as_ref(),
+            Receiver::Library(path) => (unsafe { &*path }) == library,
+            Receiver::Host => library == crate::carry::host_path().as_ref(),
+            Receiver::Unknown => false,
         })
     }
 }

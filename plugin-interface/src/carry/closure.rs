@@ -37,6 +37,8 @@ unsafe extern "C" fn trampoline<A: PluginData, R: PluginData, C: FnMut(A) -> R>(
     out: *mut c_void,
 ) -> *mut Failure {
     let run = || {
+        // The closure may return objects to whichever library called it.
+        let _receiving = crate::proxy::Receiving::unknown();
         // SAFETY: per the contract, the arguments the caller lowered.
         let abi = unsafe { args.cast::<A::Abi>().read() };
         // SAFETY: the other side lowered `A` from the same interface.
