@@ -65,11 +65,12 @@ impl Parse for ImplArgs {
     }
 }
 
-/// `#[plugin_aggregates(Trait, ...)]`, with optional `allocator = host`.
+/// `#[plugin_aggregates(Trait, ...)]`, with optional `allocator = host`
+/// (the default) or `allocator = own`.
 pub struct AggregateArgs {
     pub traits: Vec<Path>,
-    /// `allocator = host`: the library allocates through the host's global
-    /// allocator.
+    /// The library allocates through the host's global allocator, unless
+    /// `allocator = own`.
     pub host_allocator: bool,
 }
 
@@ -87,21 +88,21 @@ pub fn aggregate_args(args: TokenStream) -> syn::Result<AggregateArgs> {
                     errors.error(&option.path, "`allocator` given twice");
                 }
                 allocator = Some(option);
-                let host =
-                    matches!(&option.value, syn::Expr::Path(value) if value.path.is_ident("host"));
-                if !host {
+                let known = matches!(&option.value, syn::Expr::Path(value)
+                    if value.path.is_ident("host") || value.path.is_ident("own"));
+                if !known {
                     errors.error(
                         &option.value,
-                        "expected `host`: `allocator = host` makes the library allocate through the host's global allocator; leave the option out for the library's own",
+                        "expected `host` or `own`: `allocator = host` (the default) makes the library allocate through the host's global allocator; `allocator = own` keeps its own, for a crate that declares a `#[global_allocator]`",
                     );
                 }
             }
             syn::Meta::NameValue(option) => errors.error(
                 &option.path,
-                "unknown option; expected a trait or `allocator = host`",
+                "unknown option; expected a trait or `allocator = own`",
             ),
             syn::Meta::List(list) => {
-                errors.error(list, "expected a trait name or `allocator = host`")
+                errors.error(list, "expected a trait name or `allocator = own`")
             }
         }
     }
@@ -112,9 +113,12 @@ pub fn aggregate_args(args: TokenStream) -> syn::Result<AggregateArgs> {
         ));
     }
     errors.finish()?;
+    let own = allocator.is_some_and(
+        |option| matches!(&option.value, syn::Expr::Path(value) if value.path.is_ident("own")),
+    );
     Ok(AggregateArgs {
         traits,
-        host_allocator: allocator.is_some(),
+        host_allocator: !own,
     })
 }
 

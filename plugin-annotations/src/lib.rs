@@ -63,6 +63,9 @@ pub fn plugin_impl(args: TokenStream, input: TokenStream) -> TokenStream {
 /// trait the crate implements: `#[plugin_aggregates(Greeter, Calculator)]`
 /// on any one item at the crate root. `#[plugin_impl]` checks that its
 /// trait is listed, and that no two implementations export the same entry.
+/// It also makes the crate's `#[global_allocator]` forward to the host's,
+/// so the host adopts what the library returns; `allocator = own` keeps
+/// the crate's own (for a crate that declares one).
 #[proc_macro_attribute]
 pub fn plugin_aggregates(args: TokenStream, input: TokenStream) -> TokenStream {
     aggregates::expand(args.into(), input.into()).into()

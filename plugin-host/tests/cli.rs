@@ -84,9 +84,9 @@ fn example_plugin(name: &str) -> String {
 
 fn inspect_says_whose_allocator_a_library_uses() {
     for (plugin, allocator) in [
-        ("english_plugin", "its own"),
+        ("calculator_plugin", "its own"),
         (
-            "multi_greeter_plugin",
+            "english_plugin",
             "the host's (returned buffers are adopted)",
         ),
     ] {

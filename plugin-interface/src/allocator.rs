@@ -1,6 +1,6 @@
-//! The opt-in shared allocator: a plugin crate that writes
-//! `#[plugin_aggregates(Trait, allocator = host)]` allocates through the
-//! host's global allocator, so strings and vectors it returns are adopted
+//! The shared allocator: a plugin crate allocates through the host's
+//! global allocator (unless it writes `#[plugin_aggregates(Trait,
+//! allocator = own)]`), so strings and vectors it returns are adopted
 //! by the host as they are instead of copied.
 //!
 //! The plugin's `#[global_allocator]` is a [`HostAllocator`]. Until the
@@ -25,10 +25,10 @@ pub enum PluginAllocator {
     /// Its own (the default): the host copies returned strings and
     /// vectors into its memory and frees the originals through the plugin.
     Own = 0,
-    /// The host's global allocator (`allocator = host`): the host adopts
+    /// The host's global allocator (the default): the host adopts
     /// returned strings and vectors without copying.
     Host = 1,
-    /// `allocator = host` was asked for, but the library allocated before
+    /// The host's allocator was asked for, but the library allocated before
     /// the host could install its allocator, so it keeps its own; the host
     /// copies, as for [`Own`](Self::Own).
     Refused = 2,
@@ -40,7 +40,7 @@ impl PluginAllocator {
         self == Self::Host
     }
 
-    /// What a library built with `allocator = host` reports, given
+    /// What a library that takes the host's allocator reports, given
     /// whether the host's table was installed; used by generated code.
     #[doc(hidden)]
     pub const fn installed(shared: bool) -> Self {

@@ -125,10 +125,10 @@
 //! `bool`s and enum tags ([`PluginError::InvalidValue`] otherwise) and
 //! copying into its own memory; strings and vectors cross as abi_stable's
 //! `RString` and `RVec`, which free through the allocator that made them.
-//! The host adopts returned buffers instead of copying them when the plugin
-//! crate writes `#[plugin_aggregates(..., allocator = host)]`: its global
-//! allocator then forwards to the host's ([`PluginLibrary::allocator`] says
-//! which, as a [`PluginAllocator`]).
+//! A plugin library's global allocator forwards to the host's, so the host
+//! adopts returned buffers instead of copying them, unless the plugin crate
+//! writes `#[plugin_aggregates(..., allocator = own)]` to keep its own
+//! ([`PluginLibrary::allocator`] says which, as a [`PluginAllocator`]).
 
 //! Every generated function runs the plugin's code inside `catch_unwind`:
 //! a panic comes back as [`PluginError::Panicked`] from the proxy's `try_`

@@ -8,7 +8,10 @@ use greeter_interface::Greeter;
 use plugin_interface::{plugin_aggregates, plugin_impl};
 
 /// Evaluates `+ - * /` expressions with parentheses.
-#[plugin_aggregates(Calculator, Greeter)]
+// `allocator = own`: the library keeps its own global allocator (as a
+// crate that declares a `#[global_allocator]` must); what it returns is
+// copied into the host's memory instead of adopted.
+#[plugin_aggregates(Calculator, Greeter, allocator = own)]
 #[derive(Debug, Default)]
 pub struct Arithmetic {
     memory: Option<f64>,

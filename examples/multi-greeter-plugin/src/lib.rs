@@ -5,9 +5,7 @@ use greeter_interface::Greeter;
 use plugin_interface::{plugin_aggregates, plugin_impl};
 
 /// Greets in French.
-// `allocator = host`: the library allocates through the host's global
-// allocator, so the greetings it returns reach the host without a copy.
-#[plugin_aggregates(Greeter, allocator = host)]
+#[plugin_aggregates(Greeter)]
 #[derive(Debug, Default)]
 pub struct French;
 

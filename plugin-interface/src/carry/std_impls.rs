@@ -234,6 +234,11 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
             return Ok(copy);
         }
         let _level = Nested::lifting()?;
+        if cx.adopts() && fits_in_place::<T, T::Abi>() {
+            // SAFETY: the buffer comes from this side's allocator
+            // (`adopts`), and `T` fits where each `T::Abi` was.
+            return unsafe { lift_in_place(abi, cx) };
+        }
         let mut out = Vec::with_capacity(abi.len());
         for item in abi {
             // SAFETY: an element of the other side's vector of `T`.
@@ -241,6 +246,77 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
         }
         Ok(out)
     }
+}
+
+/// Whether a vector of `A` can become a vector of `T` in its own buffer:
+/// `T` no larger, equally aligned, and not zero-sized.
+const fn fits_in_place<T, A>() -> bool {
+    size_of::<T>() != 0 && size_of::<T>() <= size_of::<A>() && align_of::<T>() == align_of::<A>()
+}
+
+/// Lifts each element of `abi` into the slot it came from, then hands the
+/// buffer to a `Vec<T>`, shrunk to a whole number of `T`s if need be.
+///
+/// # Safety
+///
+/// As for [`PluginData::lift`]; the buffer must come from this image's
+/// global allocator, and `fits_in_place::<T, T::Abi>()` must hold.
+unsafe fn lift_in_place<T: PluginData>(
+    abi: RVec<T::Abi>,
+    cx: &Lift<'_>,
+) -> Result<Vec<T>, Invalid> {
+    use std::alloc::{Layout, dealloc, realloc};
+
+    let mut abi = ManuallyDrop::new(abi);
+    let (from, len, capacity) = (abi.as_mut_ptr(), abi.len(), abi.capacity());
+    let to = from.cast::<T>();
+    let bytes = capacity * size_of::<T::Abi>();
+    let Ok(layout) = Layout::from_size_align(bytes, align_of::<T::Abi>()) else {
+        return Err(Invalid::new(format!(
+            "a vector of {capacity} elements is too large"
+        )));
+    };
+    for index in 0..len {
+        // SAFETY: element `index` is initialised and read once; the lifted
+        // value goes at or before where it was read, over elements already
+        // read (`T` is no larger than `T::Abi`).
+        match unsafe { T::lift(from.add(index).read(), cx) } {
+            // SAFETY: as above.
+            Ok(value) => unsafe { to.add(index).write(value) },
+            Err(invalid) => {
+                // SAFETY: the first `index` slots hold lifted values, the
+                // elements after `index` are still the other side's, and
+                // the buffer is this side's, with `layout`.
+                unsafe {
+                    core::ptr::slice_from_raw_parts_mut(to, index).drop_in_place();
+                    core::ptr::slice_from_raw_parts_mut(from.add(index + 1), len - index - 1)
+                        .drop_in_place();
+                    if bytes != 0 {
+                        dealloc(from.cast(), layout);
+                    }
+                }
+                return Err(invalid);
+            }
+        }
+    }
+    if bytes % size_of::<T>() == 0 {
+        // SAFETY: `len` lifted values in a buffer of exactly
+        // `bytes / size_of::<T>()` `T`s, allocated with `T`'s alignment.
+        return Ok(unsafe { Vec::from_raw_parts(to, len, bytes / size_of::<T>()) });
+    }
+    let fitted = len * size_of::<T>();
+    if fitted == 0 {
+        // SAFETY: the buffer is this side's, with `layout`; no element.
+        unsafe { dealloc(from.cast(), layout) };
+        return Ok(Vec::new());
+    }
+    // SAFETY: shrinking this side's buffer (`layout`) to the lifted values.
+    let shrunk = unsafe { realloc(from.cast(), layout, fitted) }.cast::<T>();
+    if shrunk.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `len` values in a buffer of exactly `len` `T`s.
+    Ok(unsafe { Vec::from_raw_parts(shrunk, len, len) })
 }
 
 // SAFETY: as its parts.

@@ -56,6 +56,20 @@ fn forged_values_are_errors() {
         invalid(forged.try_truth()),
         "truth: bool: 2 is neither 0 nor 1"
     );
+    assert_eq!(
+        invalid(forged.try_moods()),
+        "moods: enum `Mood`: tag 9 names no variant (it has 2)"
+    );
+}
+
+#[test]
+fn a_refused_vector_frees_what_it_held() {
+    let (honest, forged) = oracles();
+    assert_eq!(honest.moods().len(), 3);
+    for _ in 0..1_000 {
+        assert!(forged.try_moods().is_err());
+        assert_eq!(honest.moods()[1], Mood::Upset("a".repeat(40)));
+    }
 }
 
 #[test]

@@ -102,4 +102,26 @@ fn calls_of_every_kind_leave_the_heap_as_it_was() {
         after <= before + 16 * 1024,
         "live heap grew from {before} to {after} bytes over 200 crowds"
     );
+
+    // A vector refused halfway (a forged enum tag in its middle element)
+    // frees what was lifted before it and what came after it.
+    let library = plugin_interface::PluginLibrary::open(plugins().path("forged-plugin")).unwrap();
+    let forged = library
+        .instantiate::<dyn forged_interface::Oracle>()
+        .unwrap()
+        .into_iter()
+        .find(|oracle| oracle.info().entry() == "Forged")
+        .expect("the forged oracle");
+    for _ in 0..100 {
+        assert!(forged.try_moods().is_err());
+    }
+    let before = live_bytes();
+    for _ in 0..10_000 {
+        assert!(forged.try_moods().is_err());
+    }
+    let after = live_bytes();
+    assert!(
+        after <= before + 16 * 1024,
+        "live heap grew from {before} to {after} bytes over 10,000 refused vectors"
+    );
 }

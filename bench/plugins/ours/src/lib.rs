@@ -7,7 +7,7 @@ use plugin_interface::{plugin_aggregates, plugin_impl};
 
 /// The benchmark implementation.
 #[cfg_attr(feature = "host-allocator", plugin_aggregates(Bench, allocator = host))]
-#[cfg_attr(not(feature = "host-allocator"), plugin_aggregates(Bench))]
+#[cfg_attr(not(feature = "host-allocator"), plugin_aggregates(Bench, allocator = own))]
 #[derive(Debug, Default)]
 pub struct Impl;
 

@@ -5,7 +5,7 @@ use plugin_interface::{plugin_aggregates, plugin_impl};
 
 /// The implementation, holding the names it lends.
 #[cfg_attr(feature = "host-allocator", plugin_aggregates(Rich, allocator = host))]
-#[cfg_attr(not(feature = "host-allocator"), plugin_aggregates(Rich))]
+#[cfg_attr(not(feature = "host-allocator"), plugin_aggregates(Rich, allocator = own))]
 #[derive(Debug)]
 pub struct Impl {
     names: Vec<String>,
