@@ -143,7 +143,7 @@ fn abi_value(name: &Ident, fields: &[Field<'_>], private: &syn::Path) -> TokenSt
     let values = fields.iter().map(|field| {
         let (member, local, ty) = (&field.member, &field.local, field.ty);
         let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
-        quote!(#member: #lower(#local))
+        quote!(#member: #lower(#local, __to))
     });
     quote!(#name { #(#values),* })
 }
@@ -296,7 +296,7 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
             const PLAIN: bool = #plain;
 
             #[inline]
-            fn lower(self) -> #abi {
+            fn lower(self, __to: &#private::Lower<'_>) -> #abi {
                 let #this = self;
                 #abi_value
             }
@@ -452,7 +452,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
                 &#private::TypeLayout::native::<#ident>(#name, &[], &[], &[#(#natives),*]);
 
             #[inline]
-            fn lower(self) -> #abi {
+            fn lower(self, __to: &#private::Lower<'_>) -> #abi {
                 match self {
                     #(#lowers)*
                 }

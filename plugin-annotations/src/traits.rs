@@ -125,12 +125,9 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         } else {
             quote!(self.get())
         };
-        // Called by the other side: objects it returns go to whichever
-        // library called, which this side does not know.
         respan(
             quote! {
                 fn #method(#receiver, #(#params),*) #output {
-                    let _receiving = #private::Receiving::unknown();
                     #object.#method(#(#names),*)
                 }
             },
@@ -202,8 +199,8 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             );
             const NATIVE: &'static #private::TypeLayout = &#private::TypeLayout::object::<Self>("Box<dyn>");
 
-            fn lower(self) -> #private::RObject {
-                #private::lower_box::<dyn #ident>(self)
+            fn lower(self, to: &#private::Lower<'_>) -> #private::RObject {
+                #private::lower_box::<dyn #ident>(self, to)
             }
 
             unsafe fn lift(
@@ -476,7 +473,7 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         RetKind::Str => quote!({ #(#receive)* #private::returned_str(#call) }),
         RetKind::Owned(ty) => {
             let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
-            quote!({ #(#receive)* #lower(#call) })
+            quote!({ #(#receive)* #lower(#call, &#private::Lower::HOST) })
         }
     };
     quote! {
@@ -544,17 +541,6 @@ fn proxy_call(
         .iter()
         .any(|arg| matches!(arg.kind, ArgKind::Object { .. } | ArgKind::Closure(_)))
         .then(|| quote!(let __lending = #private::Lending::start();));
-    // Objects sent to the library the call goes to may be handed back
-    // to it rather than wrapped.
-    let receiving = method
-        .args
-        .iter()
-        .any(|arg| match &arg.kind {
-            ArgKind::Object { .. } => true,
-            ArgKind::Owned(ty) => quote!(#ty).to_string().contains("dyn"),
-            _ => false,
-        })
-        .then(|| quote!(let __receiving = #private::Receiving::enter(__call.info());));
     let lend = method.args.iter().map(|arg| {
         let name = &arg.ident;
         let local = format_ident!("__lent_{}", name);
@@ -576,6 +562,7 @@ fn proxy_call(
                         // used during the call, which the borrow outlives.
                         unsafe { ::core::mem::transmute::<#reference (#object + '_), #reference (#object + 'static)>(#name) },
                         &mut #slot,
+                        &__to,
                     );
                 }
             }
@@ -602,7 +589,7 @@ fn proxy_call(
             ArgKind::Object { .. } | ArgKind::Closure(_) => quote!(#local),
             ArgKind::Owned(ty) => {
                 let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
-                quote!(#lower(#name))
+                quote!(#lower(#name, &__to))
             }
         }
     });
@@ -652,7 +639,9 @@ fn proxy_call(
     };
     let body = quote! {{
         #lending
-        #receiving
+        // Where the arguments go: objects of the callee's own are handed
+        // back to it rather than wrapped.
+        let __to = __call.lower_to();
         #(#lend)*
         // SAFETY: the instance and vtable come from one registration (or
         // object) checked against this interface, alive while `__call`

@@ -175,11 +175,11 @@ pub use watch::{
 pub mod __private;
 
 pub use allocator::PluginAllocator;
-pub use carry::{Invalid, Lift, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
+pub use carry::{Invalid, Lift, Lower, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
-pub use proxy::{Call, PluginInfo, RawProxy, Receiving};
+pub use proxy::{Call, PluginInfo, RawProxy};
 pub use state::PluginState;
 
 #[cfg(feature = "host")]

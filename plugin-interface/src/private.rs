@@ -21,8 +21,9 @@ pub use crate::abi::{
 };
 pub use crate::allocator::{AllocatorTable, HostAllocator, PluginAllocator};
 pub use crate::carry::{
-    Borrowed, Callback, HostObject, Invalid, Lending, Lift, ObjectInterface, PluginData, RObject,
-    Unit, host_info, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box, object_layout,
+    Borrowed, Callback, HostObject, Invalid, Lending, Lift, Lower, ObjectInterface, PluginData,
+    RObject, Unit, host_info, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box,
+    object_layout,
 };
 pub use crate::error::PluginError;
 pub use crate::export::{
@@ -31,7 +32,7 @@ pub use crate::export::{
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
-pub use crate::proxy::{PluginInfo, RawProxy, Receiving};
+pub use crate::proxy::{PluginInfo, RawProxy};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as

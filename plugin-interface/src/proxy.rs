@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::abi::{Failure, Registration};
-use crate::carry::{Invalid, Lift, Origin};
+use crate::carry::{Invalid, Lift, Lower, Origin};
 use crate::error::PluginError;
 use crate::gate::{self, Gate};
 
@@ -495,19 +495,19 @@ impl<V: 'static> RawProxy<V> {
 
     /// The instance and vtable this proxy calls, to send to the library
     /// they live in instead of wrapping the proxy: so an object passed back
-    /// and forth never piles up wrappers. Only when the side receiving it
-    /// (see [`Receiving`]) is that library, and the proxy cannot be
-    /// re-pointed. `take`: the proxy gives the object up (an owned object,
-    /// of a binding no other proxy shares); else it is lent for the call.
+    /// and forth never piles up wrappers. Only when the value goes (`to`)
+    /// to that library, and the proxy cannot be re-pointed. `take`: the
+    /// proxy gives the object up (an owned object, of a binding no other
+    /// proxy shares); else it is lent for the call.
     #[doc(hidden)]
-    pub fn hand_back(&self, take: bool) -> Option<crate::carry::RObject> {
+    pub fn hand_back(&self, take: bool, to: &Lower<'_>) -> Option<crate::carry::RObject> {
         if self.fixed.is_null() {
             return None;
         }
         // SAFETY: a fixed binding's target lives as long as the binding,
         // which `self` holds.
         let target = unsafe { &*self.fixed };
-        if !Receiving::is(&target.info.library) {
+        if !to.goes_to(&target.info.library) {
             return None;
         }
         if take {
@@ -520,70 +520,6 @@ impl<V: 'static> RawProxy<V> {
             instance: target.instance,
             vtable: target.vtable.cast(),
         })
-    }
-}
-
-/// Where the values this thread lowers go.
-#[derive(Clone, Copy, Debug)]
-enum Receiver {
-    /// To the host: what a plugin sends always goes there.
-    Host,
-    /// To the library at this path (a call through its proxy).
-    Library(*const Path),
-    /// Not known (a call from the other side into an object of this
-    /// one): nothing is handed back.
-    Unknown,
-}
-
-thread_local! {
-    static RECEIVER: core::cell::Cell<Receiver> = const { core::cell::Cell::new(Receiver::Host) };
-}
-
-/// While alive, values this thread lowers go to the library `info` names
-/// (a call through its proxy), or to a side not known. Without one, they
-/// go to the host: what a plugin sends always does.
-#[derive(Debug)]
-pub struct Receiving {
-    previous: Receiver,
-}
-
-impl Receiving {
-    /// Values lowered until the guard drops go to `info`'s library.
-    #[inline]
-    pub fn enter(info: &PluginInfo) -> Self {
-        let path: *const Path = &*info.library;
-        Self::set(Receiver::Library(path))
-    }
-
-    /// Values lowered until the guard drops go to a side not known: the
-    /// other side called into an object of this one, which may return
-    /// objects to whichever library called it.
-    #[inline]
-    pub fn unknown() -> Self {
-        Self::set(Receiver::Unknown)
-    }
-
-    fn set(receiver: Receiver) -> Self {
-        Self {
-            previous: RECEIVER.with(|cell| cell.replace(receiver)),
-        }
-    }
-
-    /// Whether values lowered now go to `library`.
-    fn is(library: &Path) -> bool {
-        RECEIVER.with(|receiver| match receiver.get() {
-            // SAFETY: set by a guard whose `PluginInfo` outlives it.
-            Receiver::Library(path) => (unsafe { &*path }) == library,
-            Receiver::Host => library == crate::carry::host_path().as_ref(),
-            Receiver::Unknown => false,
-        })
-    }
-}
-
-impl Drop for Receiving {
-    #[inline]
-    fn drop(&mut self) {
-        RECEIVER.with(|receiver| receiver.set(self.previous));
     }
 }
 
@@ -640,6 +576,12 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// Where the instance came from.
     pub fn info(&self) -> &PluginInfo {
         &self.target().info
+    }
+
+    /// Where the call's arguments go: to this instance's library.
+    #[inline(always)]
+    pub fn lower_to(&self) -> Lower<'_> {
+        Lower::to(&self.target().info)
     }
 
     /// How values `method` returns are lifted: adopted or copied, and

@@ -7,7 +7,7 @@ use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::{Lift, PluginData};
+use super::{Lift, Lower, PluginData};
 use crate::abi::Failure;
 use crate::export::failure_of;
 
@@ -37,8 +37,6 @@ unsafe extern "C" fn trampoline<A: PluginData, R: PluginData, C: FnMut(A) -> R>(
     out: *mut c_void,
 ) -> *mut Failure {
     let run = || {
-        // The closure may return objects to whichever library called it.
-        let _receiving = crate::proxy::Receiving::unknown();
         // SAFETY: per the contract, the arguments the caller lowered.
         let abi = unsafe { args.cast::<A::Abi>().read() };
         // SAFETY: the other side lowered `A` from the same interface.
@@ -49,7 +47,7 @@ unsafe extern "C" fn trampoline<A: PluginData, R: PluginData, C: FnMut(A) -> R>(
         // SAFETY: per the contract, the lent closure.
         let result = unsafe { (*this.cast::<C>())(args) };
         // SAFETY: per the contract, room for the result.
-        unsafe { out.cast::<R::Abi>().write(result.lower()) };
+        unsafe { out.cast::<R::Abi>().write(result.lower(&Lower::HOST)) };
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(()) => core::ptr::null_mut(),
@@ -77,7 +75,7 @@ impl Callback {
     /// The callback must be lent by the other side for the call in
     /// progress, for arguments `A` and result `R`.
     pub unsafe fn invoke<A: PluginData, R: PluginData>(&self, args: A) -> R {
-        let mut args = MaybeUninit::new(args.lower());
+        let mut args = MaybeUninit::new(args.lower(&Lower::HOST));
         let mut out = MaybeUninit::<R::Abi>::uninit();
         // SAFETY: per the contract; the arguments are given up to the call.
         let failure =

@@ -16,6 +16,7 @@ mod tuples;
 use core::any::Any;
 use core::cell::Cell;
 use core::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 pub use closure::Callback;
@@ -81,8 +82,9 @@ pub unsafe trait PluginData: Sized + 'static {
     #[doc(hidden)]
     const PLAIN: bool = false;
 
-    /// The value in its boundary form; buffers stay where they are.
-    fn lower(self) -> Self::Abi;
+    /// The value in its boundary form, to be sent where `to` says;
+    /// buffers stay where they are.
+    fn lower(self, to: &Lower<'_>) -> Self::Abi;
 
     /// The value the other side lowered, checked and moved into this
     /// side's memory. The other side's buffers are freed through the
@@ -94,6 +96,39 @@ pub unsafe trait PluginData: Sized + 'static {
     /// the layout check established), passed by a live library; `cx` says
     /// whether its buffers come from this side's allocator.
     unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid>;
+}
+
+/// Where values being lowered go: the library a proxy call goes to, or the
+/// host, which is where everything a plugin sends goes, and the safe answer
+/// for a value returned to a caller the sender does not know (the host
+/// hands nothing back to "the host"). An object of the receiver's own is
+/// handed back to it instead of being wrapped.
+#[derive(Clone, Copy, Debug)]
+pub struct Lower<'a> {
+    to: Option<&'a Path>,
+}
+
+impl Lower<'static> {
+    /// Values going to the host, or to a caller not known.
+    pub const HOST: Lower<'static> = Lower { to: None };
+}
+
+impl<'a> Lower<'a> {
+    /// Values going to the library `info` names.
+    #[inline(always)]
+    pub(crate) fn to(info: &'a PluginInfo) -> Self {
+        Self {
+            to: Some(info.library()),
+        }
+    }
+
+    /// Whether the values go to `library`.
+    pub(crate) fn goes_to(&self, library: &Path) -> bool {
+        match self.to {
+            Some(to) => to == library,
+            None => library == host_path().as_ref(),
+        }
+    }
 }
 
 /// What a receiving side knows about values it lifts: whether the sender

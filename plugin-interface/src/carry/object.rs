@@ -16,7 +16,7 @@ use core::ptr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use super::{Invalid, Lift};
+use super::{Invalid, Lift, Lower};
 use crate::abi::VTablePrefix;
 use crate::interface::{PluginInterface, VTableFor};
 use crate::layout::TypeLayout;
@@ -176,8 +176,12 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
 
     /// Lends an object for one call; see [`lend`].
     #[doc(hidden)]
-    fn lend<'a>(object: &'a Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
-        match Self::proxy_of(object).and_then(|proxy| proxy.hand_back(false)) {
+    fn lend<'a>(
+        object: &'a Self,
+        slot: &'a mut MaybeUninit<HostObject<Self>>,
+        to: &Lower<'_>,
+    ) -> RObject {
+        match Self::proxy_of(object).and_then(|proxy| proxy.hand_back(false, to)) {
             Some(object) => object,
             None => lend(object, slot),
         }
@@ -185,8 +189,12 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
 
     /// Lends an object mutably for one call; see [`lend_mut`].
     #[doc(hidden)]
-    fn lend_mut<'a>(object: &'a mut Self, slot: &'a mut MaybeUninit<HostObject<Self>>) -> RObject {
-        if let Some(object) = Self::proxy_of(object).and_then(|proxy| proxy.hand_back(false)) {
+    fn lend_mut<'a>(
+        object: &'a mut Self,
+        slot: &'a mut MaybeUninit<HostObject<Self>>,
+        to: &Lower<'_>,
+    ) -> RObject {
+        if let Some(object) = Self::proxy_of(object).and_then(|proxy| proxy.hand_back(false, to)) {
             return object;
         }
         lend_mut(object, slot)
@@ -224,8 +232,8 @@ fn own_vtable<I: ?Sized + ObjectInterface>() -> *const c_void {
 
 /// Sends a boxed object: the other side calls it through this image's
 /// vtable and frees it through the vtable's `drop`.
-pub fn lower_box<I: ?Sized + ObjectInterface>(object: Box<I>) -> RObject {
-    if let Some(handed) = I::proxy_of(&object).and_then(|proxy| proxy.hand_back(true)) {
+pub fn lower_box<I: ?Sized + ObjectInterface>(object: Box<I>, to: &Lower<'_>) -> RObject {
+    if let Some(handed) = I::proxy_of(&object).and_then(|proxy| proxy.hand_back(true, to)) {
         // The proxy gave its object up to the library it lives in.
         drop(object);
         return handed;
@@ -509,7 +517,7 @@ unsafe impl<I: ?Sized + ObjectInterface> super::PluginData for Arc<I> {
     const LAYOUT: &'static TypeLayout = &TypeLayout::framework::<RObject>("Arc", &[I::OBJECT]);
     const NATIVE: &'static TypeLayout = &TypeLayout::object::<Self>("Arc<dyn>");
 
-    fn lower(self) -> RObject {
+    fn lower(self, _: &Lower<'_>) -> RObject {
         lower_arc(self)
     }
 

@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use abi_stable::std_types::{RBox, ROption, RResult, RString, RVec};
 
-use super::{Invalid, Lift, Nested, PluginData, Tuple2, Unit};
+use super::{Invalid, Lift, Lower, Nested, PluginData, Tuple2, Unit};
 use crate::layout::{TypeLayout, known};
 
 macro_rules! plain {
@@ -20,7 +20,7 @@ macro_rules! plain {
             const PLAIN: bool = true;
 
             #[inline(always)]
-            fn lower(self) -> Self {
+            fn lower(self, _: &Lower<'_>) -> Self {
                 self
             }
 
@@ -45,7 +45,7 @@ unsafe impl PluginData for bool {
     const NATIVE: &'static TypeLayout = known::BOOL;
 
     #[inline(always)]
-    fn lower(self) -> u8 {
+    fn lower(self, _: &Lower<'_>) -> u8 {
         self as u8
     }
 
@@ -66,7 +66,7 @@ unsafe impl PluginData for char {
     const NATIVE: &'static TypeLayout = &TypeLayout::primitive::<char>("char");
 
     #[inline(always)]
-    fn lower(self) -> u32 {
+    fn lower(self, _: &Lower<'_>) -> u32 {
         self as u32
     }
 
@@ -97,7 +97,7 @@ macro_rules! wide {
             const NATIVE: &'static TypeLayout = &TypeLayout::primitive::<$ty>(stringify!($ty));
 
             #[inline(always)]
-            fn lower(self) -> Wide {
+            fn lower(self, _: &Lower<'_>) -> Wide {
                 let bits = self as u128;
                 Wide { low: bits as u64, high: (bits >> 64) as u64 }
             }
@@ -119,7 +119,7 @@ unsafe impl PluginData for () {
     const NATIVE: &'static TypeLayout = &TypeLayout::primitive::<()>("()");
 
     #[inline(always)]
-    fn lower(self) -> Unit {
+    fn lower(self, _: &Lower<'_>) -> Unit {
         Unit::VALUE
     }
 
@@ -137,7 +137,7 @@ unsafe impl PluginData for String {
     const NATIVE: &'static TypeLayout = &TypeLayout::native::<String>("String", &[], &[], &[]);
 
     #[inline(always)]
-    fn lower(self) -> RString {
+    fn lower(self, _: &Lower<'_>) -> RString {
         RString::from(self)
     }
 
@@ -201,12 +201,16 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
         &TypeLayout::native::<Vec<T>>("Vec", &[], &[T::NATIVE], &[]);
 
     #[inline]
-    fn lower(self) -> RVec<T::Abi> {
+    fn lower(self, to: &Lower<'_>) -> RVec<T::Abi> {
         if T::PLAIN {
             return RVec::from(cast_vec::<T, T::Abi>(self));
         }
         let _level = Nested::lowering();
-        RVec::from(self.into_iter().map(T::lower).collect::<Vec<_>>())
+        RVec::from(
+            self.into_iter()
+                .map(|item| item.lower(to))
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[inline]
@@ -328,9 +332,9 @@ unsafe impl<T: PluginData> PluginData for Option<T> {
         &TypeLayout::native::<Option<T>>("Option", &[], &[T::NATIVE], &[]);
 
     #[inline(always)]
-    fn lower(self) -> ROption<T::Abi> {
+    fn lower(self, to: &Lower<'_>) -> ROption<T::Abi> {
         match self {
-            Some(value) => ROption::RSome(value.lower()),
+            Some(value) => ROption::RSome(value.lower(to)),
             None => ROption::RNone,
         }
     }
@@ -354,10 +358,10 @@ unsafe impl<T: PluginData, E: PluginData> PluginData for Result<T, E> {
         &TypeLayout::native::<Result<T, E>>("Result", &[], &[T::NATIVE, E::NATIVE], &[]);
 
     #[inline(always)]
-    fn lower(self) -> RResult<T::Abi, E::Abi> {
+    fn lower(self, to: &Lower<'_>) -> RResult<T::Abi, E::Abi> {
         match self {
-            Ok(value) => RResult::ROk(value.lower()),
-            Err(error) => RResult::RErr(error.lower()),
+            Ok(value) => RResult::ROk(value.lower(to)),
+            Err(error) => RResult::RErr(error.lower(to)),
         }
     }
 
@@ -382,9 +386,9 @@ unsafe impl<T: PluginData> PluginData for Box<T> {
         &TypeLayout::native::<Box<T>>("Box", &[], &[T::NATIVE], &[]);
 
     #[inline]
-    fn lower(self) -> RBox<T::Abi> {
+    fn lower(self, to: &Lower<'_>) -> RBox<T::Abi> {
         let _level = Nested::lowering();
-        RBox::new((*self).lower())
+        RBox::new((*self).lower(to))
     }
 
     #[inline]
@@ -410,8 +414,8 @@ unsafe impl<T: PluginData, const N: usize> PluginData for [T; N] {
     const PLAIN: bool = T::PLAIN;
 
     #[inline]
-    fn lower(self) -> Self::Abi {
-        Array(self.map(T::lower))
+    fn lower(self, to: &Lower<'_>) -> Self::Abi {
+        Array(self.map(|item| item.lower(to)))
     }
 
     #[inline]
@@ -429,10 +433,11 @@ unsafe impl<T: PluginData, const N: usize> PluginData for [T; N] {
 /// Lowers the pairs of a map into a vector of `Tuple2`s.
 fn lower_pairs<K: PluginData, V: PluginData>(
     pairs: impl ExactSizeIterator<Item = (K, V)>,
+    to: &Lower<'_>,
 ) -> RVec<Tuple2<K::Abi, V::Abi>> {
     let _level = Nested::lowering();
     let mut out = Vec::with_capacity(pairs.len());
-    out.extend(pairs.map(|(key, value)| Tuple2(key.lower(), value.lower())));
+    out.extend(pairs.map(|(key, value)| Tuple2(key.lower(to), value.lower(to))));
     RVec::from(out)
 }
 
@@ -469,8 +474,8 @@ macro_rules! maps {
             const NATIVE: &'static TypeLayout =
                 &TypeLayout::native::<Self>(stringify!($map), &[], &[K::NATIVE, V::NATIVE], &[]);
 
-            fn lower(self) -> Self::Abi {
-                lower_pairs(self.into_iter())
+            fn lower(self, to: &Lower<'_>) -> Self::Abi {
+                lower_pairs(self.into_iter(), to)
             }
 
             unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid> {
@@ -495,9 +500,9 @@ macro_rules! sets {
             const NATIVE: &'static TypeLayout =
                 &TypeLayout::native::<Self>(stringify!($set), &[], &[T::NATIVE], &[]);
 
-            fn lower(self) -> Self::Abi {
+            fn lower(self, to: &Lower<'_>) -> Self::Abi {
                 let _level = Nested::lowering();
-                RVec::from(self.into_iter().map(T::lower).collect::<Vec<_>>())
+                RVec::from(self.into_iter().map(|item| item.lower(to)).collect::<Vec<_>>())
             }
 
             unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid> {

@@ -1,6 +1,6 @@
 //! Tuples, which cross as `#[repr(C)]` structs of their elements.
 
-use super::{Invalid, Lift, PluginData};
+use super::{Invalid, Lift, Lower, PluginData};
 use crate::layout::TypeLayout;
 
 macro_rules! tuples {
@@ -19,8 +19,8 @@ macro_rules! tuples {
                 &TypeLayout::native::<Self>(stringify!($name), &[], &[$($t::NATIVE),+], &[]);
 
             #[inline(always)]
-            fn lower(self) -> Self::Abi {
-                $name($(self.$i.lower()),+)
+            fn lower(self, to: &Lower<'_>) -> Self::Abi {
+                $name($(self.$i.lower(to)),+)
             }
 
             #[inline(always)]

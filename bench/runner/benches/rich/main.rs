@@ -5,60 +5,15 @@
 //! `String`. `cd bench && cargo bench --bench rich` prints the medians and
 //! ratios; BENCHMARKS.md has a run.
 
+mod approaches;
+
 use std::hint::black_box;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use abi_stable::library::lib_header_from_path;
-use bench_rich_abi_stable_interface::{PersonR, RichBox, RichModRef};
-use bench_rich_interface::{NAMES, Person, Rich, RichProxy, Tally, name, person, score};
-use bench_runner::plugins::build_packages;
+use approaches::{CALLBACKS, HostRich, Total};
+use bench_rich_abi_stable_interface::PersonR;
+use bench_rich_interface::{NAMES, Rich, name, person};
 use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
-use plugin_interface::PluginLibrary;
-
-/// Callbacks per `visit`.
-const CALLBACKS: u32 = 64;
-
-/// The trait implemented in the host, called through `&dyn Rich`.
-struct HostRich {
-    names: Vec<String>,
-}
-
-impl Rich for HostRich {
-    fn score(&self, person: &Person) -> u64 {
-        score(person)
-    }
-
-    fn person(&self, i: u32) -> Person {
-        person(i)
-    }
-
-    fn visit(&self, tally: &dyn Tally, n: u32) -> u64 {
-        (0..u64::from(n))
-            .map(|k| tally.add(k))
-            .fold(0, u64::wrapping_add)
-    }
-
-    fn name_of(&self, i: u32) -> &str {
-        &self.names[(i % NAMES) as usize]
-    }
-
-    fn name_owned(&self, i: u32) -> String {
-        self.names[(i % NAMES) as usize].clone()
-    }
-}
-
-/// The host object plugins call back.
-#[derive(Default)]
-struct Total(AtomicU64);
-
-impl Tally for Total {
-    fn add(&self, x: u64) -> u64 {
-        self.0.fetch_add(x, Ordering::Relaxed);
-        x + 1
-    }
-}
 
 fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
     group
@@ -67,38 +22,14 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
         .sample_size(50);
 }
 
-fn ours(path: &Path) -> RichProxy {
-    let library = PluginLibrary::open(path).expect("the rich plugin loads");
-    library
-        .instantiate::<dyn Rich>()
-        .expect("the rich plugin instantiates")
-        .pop()
-        .expect("one instance")
-}
-
-fn abi_stable(path: &Path) -> RichBox {
-    let header = lib_header_from_path(path).expect("the abi_stable rich plugin loads");
-    let module = header
-        .init_root_module::<RichModRef>()
-        .expect("the abi_stable layout check passes");
-    (module.make())()
-}
-
 fn main() {
-    let (libraries, _) = build_packages(&[
-        ("bench-rich-plugin", "bench_rich_plugin"),
-        (
-            "bench-rich-abi-stable-plugin",
-            "bench_rich_abi_stable_plugin",
-        ),
-        ("bench-rich-shared-plugin", "bench_rich_shared_plugin"),
-    ]);
+    let libraries = approaches::build();
     let baseline = HostRich {
         names: (0..NAMES).map(name).collect(),
     };
-    let ours = ours(&libraries[0]);
-    let peer = abi_stable(&libraries[1]);
-    let shared = self::ours(&libraries[2]);
+    let ours = approaches::ours(&libraries[0]);
+    let peer = approaches::abi_stable(&libraries[1]);
+    let shared = approaches::ours(&libraries[2]);
     let alice = person(7);
     let alice_r = bench_rich_abi_stable_interface::person(7);
     let total = Total::default();
