@@ -162,7 +162,14 @@ unsafe impl PluginData for String {
 pub unsafe fn lift_string(value: RString, adopt: bool) -> Result<String, Invalid> {
     // SAFETY: an `RString` points to `len` initialised bytes.
     let bytes = unsafe { core::slice::from_raw_parts(value.as_ptr(), value.len()) };
-    let Ok(text) = core::str::from_utf8(bytes) else {
+    // Short strings are mostly ASCII, which is checked a word at a time.
+    let text = if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
+    } else {
+        core::str::from_utf8(bytes)
+    };
+    let Ok(text) = text else {
         return Err(Invalid::new(format!(
             "a string of {} bytes is not UTF-8",
             bytes.len()
