@@ -143,7 +143,10 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             ArgKind::Ref(ty) | ArgKind::Slice(ty) => {
                 let native = types::native(ty, &private);
                 Some(crate::span::respan_all(
-                    quote!(const _: () = #private::assert_borrowable(#native);),
+                    quote!(const _: () = ::core::assert!(
+                        !#native.contains_object(),
+                        "an object (`Box<dyn Trait>`, `Arc<dyn Trait>`) cannot be borrowed across the plugin boundary as `&T` or `&[T]`: pass it by value, or lend it as `&dyn Trait`"
+                    );),
                     ty.span(),
                 ))
             }

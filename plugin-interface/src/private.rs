@@ -109,13 +109,3 @@ pub fn argument<T>(value: Result<T, Invalid>, name: &'static str) -> T {
 fn invalid_argument(name: &'static str, invalid: Invalid) -> ! {
     panic!("argument `{name}` is invalid: {invalid}")
 }
-
-/// Compile-time check that a type borrowed across (`&T`, `&[T]`) holds no
-/// object: an object's in-memory form is this side's Rust vtable, which the
-/// other side cannot call.
-pub const fn assert_borrowable(native: &TypeLayout) {
-    assert!(
-        !native.contains_object(),
-        "an object (`Box<dyn Trait>`, `Arc<dyn Trait>`) cannot be borrowed across the plugin boundary as `&T` or `&[T]`: pass it by value, or lend it as `&dyn Trait`"
-    );
-}
