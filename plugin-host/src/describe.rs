@@ -54,6 +54,23 @@ pub fn scan(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), PluginError> {
     Ok((scan.libraries, scan.ignored))
 }
 
+/// `path`, and the file it names when it is a symlink: `link.so ->
+/// /real/libx.so`.
+pub fn shown(path: &Path, target: Option<&Path>) -> String {
+    match target {
+        Some(target) => format!("{} -> {}", path.display(), target.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// The file a symlink at `path` names, if it is one.
+pub fn link_target(path: &Path) -> Option<PathBuf> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|metadata| metadata.file_type().is_symlink())
+        .and_then(|_| std::fs::canonicalize(path).ok())
+}
+
 /// The line for a file of a directory that was not tried.
 pub fn ignored_line(path: &Path) -> String {
     format!(

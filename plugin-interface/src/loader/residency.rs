@@ -81,8 +81,9 @@ pub(crate) fn probe(_file: &Path) -> UnloadOutcome {
     }
 }
 
+/// Whether the dynamic loader still has an image loaded under `file`.
 #[cfg(unix)]
-fn still_loaded(file: &Path) -> bool {
+pub(crate) fn still_loaded(file: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(name) = std::ffi::CString::new(file.as_os_str().as_bytes()) else {
         return false;
@@ -106,6 +107,17 @@ fn mapped(file: &Path) -> bool {
     let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
         return false;
     };
+    // A sealed in-memory copy (`/proc/self/fd/N`) is mapped under the
+    // name its link shows, `/memfd:<name> (deleted)`.
+    if let Ok(link) = std::fs::read_link(file) {
+        let link = link.to_string_lossy();
+        if let Some(name) = link.strip_prefix("/memfd:") {
+            let wanted = format!("/memfd:{} ", name.trim_end_matches(" (deleted)"));
+            return maps
+                .lines()
+                .any(|line| format!("{line} ").contains(&wanted));
+        }
+    }
     let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     let wanted = file.to_string_lossy();
     maps.lines().any(|line| line.contains(&*wanted))

@@ -64,7 +64,8 @@ impl PluginHandle {
         &self.path
     }
 
-    /// The private copy the dynamic loader mapped.
+    /// The name the dynamic loader mapped the library under: its sealed
+    /// in-memory copy, `/proc/self/fd/N`, valid while it is loaded.
     pub fn copy_path(&self) -> &Path {
         &self.copy
     }

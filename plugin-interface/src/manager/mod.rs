@@ -2,7 +2,6 @@
 //! reloads, and unloads in two phases.
 
 mod bound;
-mod copies;
 mod events;
 
 use std::collections::BTreeMap;
@@ -14,14 +13,14 @@ use std::time::Instant;
 use crate::error::PluginError;
 use crate::gate::{self, Gate};
 use crate::interface::PluginInterface;
-use crate::loader::{FileReport, LoadReport, PluginLibrary, UnloadReport, scan_directory};
+use crate::loader::{FileReport, LoadReport, PluginLibrary, Source, UnloadReport, scan_directory};
 use crate::proxy::{Binding, RawProxy};
 
 use bound::{Bound, Rebind, Staged};
-use copies::Copies;
 pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
 
-/// Owns plugin libraries: loads each from a private copy, hands out proxies
+/// Owns plugin libraries: loads each from an in-memory copy of the bytes it
+/// checked, hands out proxies
 /// that follow reloads, reloads without ever dropping a working version,
 /// and unloads in two phases.
 ///
@@ -57,7 +56,6 @@ pub struct PluginManager {
     state: Mutex<State>,
     options: ManagerOptions,
     subscribers: Mutex<Vec<Sender<ReloadEvent>>>,
-    copies: Copies,
 }
 
 #[derive(Default)]
@@ -97,8 +95,7 @@ impl Retiring {
 }
 
 impl PluginManager {
-    /// A manager with default options and a fresh private directory for
-    /// its copies.
+    /// A manager with default options.
     pub fn new() -> Result<Self, PluginError> {
         Self::with_options(ManagerOptions::default())
     }
@@ -109,18 +106,12 @@ impl PluginManager {
             state: Mutex::new(State::default()),
             options,
             subscribers: Mutex::new(Vec::new()),
-            copies: Copies::new()?,
         })
     }
 
-    /// The private directory (mode 0700) holding the copies the dynamic
-    /// loader maps; removed when the manager is dropped.
-    pub fn copies_dir(&self) -> &Path {
-        self.copies.dir()
-    }
-
-    /// Loads the library at `path` from a private copy: checks the file,
-    /// copies its bytes, opens the copy and checks its canary.
+    /// Loads the library at `path` as
+    /// [`PluginLibrary::open`] does: from a sealed in-memory copy of the
+    /// bytes that were checked.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<PluginHandle, PluginError> {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
@@ -229,8 +220,9 @@ impl PluginManager {
     }
 
     /// Reloads the library loaded from `path` from the file's current
-    /// content, while the old version keeps serving: checks and copies the
-    /// file, opens the copy, checks its canary, makes a new instance for
+    /// content, while the old version keeps serving: copies and checks the
+    /// file (a content hash equal to the loaded version's stops here),
+    /// opens the copy, makes a new instance for
     /// every live proxy, carries state where the implementation opted in
     /// (`#[plugin_impl(Trait, state)]`), then points the proxies at the new
     /// instances and unloads the old version. On any failure the old
@@ -247,14 +239,13 @@ impl PluginManager {
         let mut state = self.lock();
         reap(&mut state.draining);
         let record = record(&mut state, &path)?;
-        let bytes = copies::read(&path)?;
-        let hash = copies::hash(&bytes);
-        if hash == record.handle.hash {
+        let source = Source::open(&path, &path, &self.options.load)?;
+        if source.content_hash() == record.handle.hash {
             return Ok(ReloadOutcome::Unchanged);
         }
         self.emit(ReloadEvent::Preparing { path: path.clone() });
         let generation = record.handle.generation + 1;
-        let (handle, library) = match self.open(&path, generation, Some((bytes, hash))) {
+        let (handle, library) = match self.open(&path, generation, Some(source)) {
             Ok(opened) => opened,
             Err(error) => return Err(self.refused(path, error)),
         };
@@ -333,11 +324,7 @@ impl PluginManager {
         let record = state.libraries.remove(&path).expect("found above");
         drop(retired);
         drop(record.bindings);
-        let report = record.library.close()?;
-        if report.outcome.is_unloaded() {
-            copies::remove(&record.handle.copy);
-        }
-        Ok(report)
+        record.library.close()
     }
 
     /// Unloads every library; one report per library, in path order. The
@@ -375,38 +362,29 @@ impl PluginManager {
         }
     }
 
-    /// Opens a private copy of `path` as generation `generation`, from
-    /// `content` already read, or from the file.
+    /// Opens `path` as generation `generation`, from `source` already
+    /// read, or from the file.
     fn open(
         &self,
         path: &Path,
         generation: u64,
-        content: Option<(Vec<u8>, u128)>,
+        source: Option<Source>,
     ) -> Result<(PluginHandle, PluginLibrary), PluginError> {
-        let (bytes, hash) = match content {
-            Some(content) => content,
-            None => {
-                let bytes = copies::read(path)?;
-                let hash = copies::hash(&bytes);
-                (bytes, hash)
-            }
+        let source = match source {
+            Some(source) => source,
+            None => Source::open(path, path, &self.options.load)?,
         };
-        let copy = self.copies.write(path, generation, hash, &bytes)?;
-        match PluginLibrary::open_as(&copy, path, &self.options.load) {
-            Ok(library) => Ok((
-                PluginHandle {
-                    path: Arc::from(path),
-                    copy,
-                    generation,
-                    hash,
-                },
-                library,
-            )),
-            Err(error) => {
-                copies::remove(&copy);
-                Err(error)
-            }
-        }
+        let hash = source.content_hash();
+        let library = PluginLibrary::open_source(path, source, &self.options.load)?;
+        Ok((
+            PluginHandle {
+                path: Arc::from(path),
+                copy: library.loaded_from().to_path_buf(),
+                generation,
+                hash,
+            },
+            library,
+        ))
     }
 
     /// Reports a refused reload and hands back its error.
@@ -460,12 +438,7 @@ fn stage(
 fn finish(retiring: Retiring) {
     let Retiring { targets, library } = retiring;
     drop(targets);
-    let copy = library.loaded_from().to_path_buf();
-    if let Ok(report) = library.close()
-        && report.outcome.is_unloaded()
-    {
-        copies::remove(&copy);
-    }
+    drop(library.close());
 }
 
 /// Frees the draining old versions that have gone idle.
