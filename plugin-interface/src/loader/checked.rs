@@ -64,6 +64,32 @@ impl PluginFile {
         })
     }
 
+    /// Checks `bytes` as the content of a file at `path`, reading no file:
+    /// the ELF image and the canary, and the trusted list of `options` if
+    /// it has one (the permission rules are about files, so they do not
+    /// apply).
+    pub fn check_bytes(
+        path: impl AsRef<Path>,
+        bytes: &[u8],
+        options: &LoadOptions,
+    ) -> Result<Self, PluginError> {
+        use sha2::Digest as _;
+        let path = path.as_ref();
+        let sha256: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        if let Some(trusted) = &options.trusted {
+            trusted.admit(path, &sha256)?;
+        }
+        let checked = read_image(path, bytes, options)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            target: None,
+            sha256,
+            length: bytes.len() as u64,
+            checked,
+            info: OnceLock::new(),
+        })
+    }
+
     /// The path that was checked.
     pub fn path(&self) -> &Path {
         &self.path
@@ -141,7 +167,16 @@ pub(crate) fn read(
     source: &Source,
     options: &LoadOptions,
 ) -> Result<CheckedCanary, PluginError> {
-    let image = Image::parse(source.bytes()).map_err(|reason| PluginError::NotALibrary {
+    read_image(path, source.bytes(), options)
+}
+
+/// Checks `bytes`, the content of `path`, and reads its canary.
+fn read_image(
+    path: &Path,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<CheckedCanary, PluginError> {
+    let image = Image::parse(bytes).map_err(|reason| PluginError::NotALibrary {
         library: path.to_path_buf(),
         reason,
     })?;

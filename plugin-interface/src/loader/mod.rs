@@ -8,6 +8,7 @@ mod compat;
 mod elf;
 mod instances;
 mod library;
+mod policy;
 mod residency;
 mod scan;
 mod source;

@@ -8,13 +8,14 @@
 use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::Digest as _;
 
 use crate::PluginError;
+use crate::loader::policy;
 use crate::loader::scan::LoadOptions;
 
 /// Bytes read and hashed at a time.
@@ -92,7 +93,12 @@ impl Source {
             return Err(refuse(format!("not a regular file: {}", kind(&opened))));
         }
         if !options.allow_insecure_permissions {
-            permissions(name, target.as_deref().unwrap_or(path), &opened)?;
+            policy::permissions(target.as_deref().unwrap_or(path), &opened).map_err(|reason| {
+                PluginError::Untrusted {
+                    library: name.to_path_buf(),
+                    reason,
+                }
+            })?;
         }
         let memfd = memfd(name)?;
         let mut copy = File::from(memfd);
@@ -122,16 +128,7 @@ impl Source {
         }
         let digest: [u8; 32] = hasher.finalize().into();
         if let Some(trusted) = &options.trusted {
-            if !trusted.contains(&digest) {
-                return Err(PluginError::Untrusted {
-                    library: name.to_path_buf(),
-                    reason: format!(
-                        "its SHA-256 {} is not in the trusted list {}",
-                        hex(&digest),
-                        trusted.origin().display()
-                    ),
-                });
-            }
+            trusted.admit(name, &digest)?;
         }
         let map = if length == 0 {
             core::ptr::null()
@@ -214,51 +211,6 @@ fn kind(metadata: &std::fs::Metadata) -> &'static str {
     } else {
         "not a file"
     }
-}
-
-/// The default trust policy: the file writable by its owner only, owned by
-/// this user or root, in a directory others cannot write to (unless it is
-/// sticky, like `/tmp`).
-fn permissions(name: &Path, real: &Path, opened: &std::fs::Metadata) -> Result<(), PluginError> {
-    let refuse = |reason: String| PluginError::Untrusted {
-        library: name.to_path_buf(),
-        reason: format!("{reason} (allow it with --allow-insecure-permissions)"),
-    };
-    let mode = opened.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(refuse(format!(
-            "{} is writable by {} (mode {mode:04o})",
-            real.display(),
-            if mode & 0o002 != 0 {
-                "others"
-            } else {
-                "its group"
-            }
-        )));
-    }
-    // SAFETY: `geteuid` has no preconditions.
-    let user = unsafe { libc::geteuid() };
-    if opened.uid() != user && opened.uid() != 0 {
-        return Err(refuse(format!(
-            "{} is owned by uid {}, not by this user (uid {user}) or root",
-            real.display(),
-            opened.uid()
-        )));
-    }
-    let dir = match real.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    if let Ok(dir_metadata) = std::fs::metadata(dir) {
-        let mode = dir_metadata.mode() & 0o7777;
-        if mode & 0o002 != 0 && mode & 0o1000 == 0 {
-            return Err(refuse(format!(
-                "its directory {} is writable by others without the sticky bit (mode {mode:04o})",
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// A new sealable memory file, named after `path` and unique in the

@@ -66,6 +66,21 @@ impl TrustedList {
         self.digests.contains(digest)
     }
 
+    /// Refuses `library` unless `digest`, its SHA-256, is listed.
+    pub(crate) fn admit(&self, library: &Path, digest: &[u8; 32]) -> Result<(), PluginError> {
+        if self.contains(digest) {
+            return Ok(());
+        }
+        Err(PluginError::Untrusted {
+            library: library.to_path_buf(),
+            reason: format!(
+                "its SHA-256 {} is not in the trusted list {}",
+                crate::loader::source::hex(digest),
+                self.origin.display()
+            ),
+        })
+    }
+
     /// Number of digests listed.
     pub fn len(&self) -> usize {
         self.digests.len()

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use escargot::format::Message;
 
+pub mod image;
 pub mod lifecycle;
 
 /// The plugin library packages the tests load.
@@ -19,6 +20,7 @@ pub const PACKAGES: &[&str] = &[
     "roundtrip-plugin",
     "roundtrip-shared-plugin",
     "not-a-plugin",
+    "constructor-mark",
     "greeter-plugin-1-1",
     "greeter-plugin-2-0",
     "lifecycle-v1",
