@@ -11,7 +11,8 @@ use plugin_interface::watch::{
     ManagerNotification, WatchAction, WatchOptions, watch_and_load_blocking,
 };
 use plugin_interface::{
-    LoadOptions, ManagerOptions, PluginError, PluginManager, UnloadOutcome, UnloadReport,
+    LoadOptions, ManagerOptions, PluginError, PluginManager, ReloadEvent, UnloadOutcome,
+    UnloadReport,
 };
 
 use crate::describe::{self, Status};
@@ -24,6 +25,7 @@ use crate::run::DEFAULT_NAME;
 ///
 /// - `loaded: <path> (generation <n>): <entry>: <greeting>; ...`
 /// - `reloaded: <path> (generation <n>): <entry>: <greeting>; ...`
+/// - `entries: <path>: removed <Trait::Entry>, ...; added <Trait::Entry>, ...`
 /// - `unloaded: <path>: unmaker counters <Trait>=<n> (<outcome>)`
 /// - `skipped: <path>: exports <traits>, not Greeter`
 /// - `stopped; libraries unloaded: <n>`, last
@@ -86,6 +88,22 @@ impl Greeters {
     /// Prints the line of `notification`.
     fn show(&mut self, manager: &PluginManager, notification: ManagerNotification<dyn Greeter>) {
         match notification {
+            // A reload changed the implementations: proxies of removed ones
+            // are retired, so take a fresh set.
+            ManagerNotification::Event(ReloadEvent::EntriesChanged {
+                path,
+                removed,
+                added,
+            }) => {
+                let proxies = manager.proxies::<dyn Greeter>(&path).unwrap_or_default();
+                println!(
+                    "entries: {}: removed {}; added {}",
+                    path.display(),
+                    describe::list(removed.iter().map(String::as_str)),
+                    describe::list(added.iter().map(String::as_str))
+                );
+                self.by_path.insert(path, proxies);
+            }
             // The watcher's own notifications say the same, once.
             ManagerNotification::Event(_) => {}
             ManagerNotification::Loaded {

@@ -255,6 +255,12 @@ impl PluginLibrary {
         Ok(entries)
     }
 
+    /// Every `Trait::Entry` of the library, sorted, as read from the file
+    /// before it was loaded (no library code runs).
+    pub(crate) fn entry_names(&self) -> Vec<String> {
+        self.inner.checked.entry_names()
+    }
+
     /// Reads the unmaker counter of `trait_name`: how many instances of that
     /// trait the library has freed so far.
     pub fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {

@@ -70,6 +70,18 @@ impl CheckedCanary {
         self.address
     }
 
+    /// Every implementation as `Trait::Entry`, sorted.
+    pub(crate) fn entry_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .entries
+            .values()
+            .flatten()
+            .map(|info| format!("{}::{}", info.trait_name, info.entry))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// The implementations of `trait_name`, by name.
     pub(crate) fn entries(&self, trait_name: &str) -> Option<&[EntryInfo]> {
         self.entries.get(trait_name).map(Vec::as_slice)

@@ -109,6 +109,18 @@ pub enum ReloadEvent {
         /// The new generation.
         generation: u64,
     },
+    /// The new version serves a different set of implementations than the
+    /// old one: proxies of removed ones now return
+    /// [`PluginError::Unloaded`](crate::PluginError::Unloaded), added ones
+    /// can be asked for. Sent right after [`Reloaded`](Self::Reloaded).
+    EntriesChanged {
+        /// The path the host named.
+        path: PathBuf,
+        /// `Trait::Entry` of each implementation the new version lacks.
+        removed: Vec<String>,
+        /// `Trait::Entry` of each implementation only the new version has.
+        added: Vec<String>,
+    },
     /// The new version was refused; the old one keeps serving.
     Failed {
         /// The path the host named.

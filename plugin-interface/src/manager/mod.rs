@@ -249,7 +249,8 @@ impl PluginManager {
             Ok(opened) => opened,
             Err(error) => return Err(self.refused(path, error)),
         };
-        let staged = match stage(record, &library) {
+        let new_entries = library.entry_names();
+        let staged = match stage(record, &library, &new_entries) {
             Ok(staged) => staged,
             Err(error) => {
                 // The candidate's instances are freed already; its library
@@ -262,12 +263,21 @@ impl PluginManager {
             }
         };
         record.bindings.retain(|bound| bound.alive());
+        // A binding whose implementation the new version lacks is retired:
+        // its proxies return `Unloaded`.
         let old_targets = record
             .bindings
             .iter()
             .zip(staged)
-            .filter_map(|(bound, staged)| bound.install(staged))
+            .filter_map(|(bound, staged)| match staged {
+                Some(staged) => bound.install(staged),
+                None => bound.retire(),
+            })
             .collect();
+        record
+            .bindings
+            .retain(|bound| new_entries.contains(&entry_name(&**bound)));
+        let old_entries = record.library.entry_names();
         record.handle = handle;
         let retiring = Retiring {
             targets: old_targets,
@@ -276,7 +286,27 @@ impl PluginManager {
         // The new version serves; the old one drains without holding up
         // the manager's other libraries.
         drop(state);
-        self.emit(ReloadEvent::Reloaded { path, generation });
+        self.emit(ReloadEvent::Reloaded {
+            path: path.clone(),
+            generation,
+        });
+        let removed: Vec<String> = old_entries
+            .iter()
+            .filter(|name| !new_entries.contains(name))
+            .cloned()
+            .collect();
+        let added: Vec<String> = new_entries
+            .iter()
+            .filter(|name| !old_entries.contains(name))
+            .cloned()
+            .collect();
+        if !removed.is_empty() || !added.is_empty() {
+            self.emit(ReloadEvent::EntriesChanged {
+                path,
+                removed,
+                added,
+            });
+        }
         let deadline = Instant::now() + self.options.drain_timeout;
         if gate::wait_idle(&retiring.gates(), deadline) {
             finish(retiring);
@@ -418,19 +448,34 @@ impl Drop for PluginManager {
 
 /// New instances from `library` for every live proxy of `record`, with
 /// their state carried over; in the order of `record.bindings` after
-/// dropping dead ones.
+/// dropping dead ones. `None` for a proxy whose implementation is not in
+/// `entries` (`Trait::Entry`), the new version's implementations, when the
+/// new version still has the trait.
 fn stage(
     record: &mut Record,
     library: &PluginLibrary,
-) -> Result<Vec<Box<dyn Staged>>, PluginError> {
+    entries: &[String],
+) -> Result<Vec<Option<Box<dyn Staged>>>, PluginError> {
     record.bindings.retain(|bound| bound.alive());
     let mut staged = Vec::with_capacity(record.bindings.len());
     for bound in &record.bindings {
+        if !entries.contains(&entry_name(&**bound)) {
+            // An implementation may go; a whole trait the host uses going
+            // is a wrong file, refused.
+            library.trait_info(bound.trait_name())?;
+            staged.push(None);
+            continue;
+        }
         let target = bound.make(library)?;
         bound.carry_state(&record.library, library, &*target)?;
-        staged.push(target);
+        staged.push(Some(target));
     }
     Ok(staged)
+}
+
+/// `Trait::Entry` of a binding.
+fn entry_name(bound: &dyn Rebind) -> String {
+    format!("{}::{}", bound.trait_name(), bound.entry())
 }
 
 /// Frees retired instances (their unmakers run) and closes their library,
