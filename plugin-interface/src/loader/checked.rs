@@ -100,7 +100,7 @@ impl PluginFile {
         self.target.as_deref()
     }
 
-    /// SHA-256 of the bytes checked.
+    /// SHA-256 of the whole file, as `sha256sum` computes it.
     pub fn sha256(&self) -> [u8; 32] {
         self.sha256
     }
@@ -110,7 +110,8 @@ impl PluginFile {
         source::hex(&self.sha256)
     }
 
-    /// Number of bytes checked.
+    /// Number of bytes checked: the file up to the end of its program
+    /// headers and segments, what the dynamic loader would map.
     pub fn len(&self) -> u64 {
         self.length
     }

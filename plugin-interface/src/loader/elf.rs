@@ -466,6 +466,27 @@ impl<'a> Image<'a> {
     }
 }
 
+/// How much of a file starting with `head` the dynamic loader reads or
+/// maps: up to the end of its program header table and of every segment,
+/// whatever their type. `None` unless `head` holds a 64-bit ELF header
+/// and its whole program header table.
+pub(crate) fn mapped_extent(head: &[u8]) -> Option<u64> {
+    let header = Header::parse(head).ok()?;
+    let endian = header.endian().ok()?;
+    let segments = header.program_headers(endian, head).ok()?;
+    let table_end = header
+        .e_phoff(endian)
+        .checked_add(u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian)))?;
+    let mut extent = table_end.max(size_of::<Header>() as u64);
+    for segment in segments {
+        let end = segment
+            .p_offset(endian)
+            .saturating_add(segment.p_filesz(endian));
+        extent = extent.max(end);
+    }
+    Some(extent)
+}
+
 /// What the dynamic table says, before it is checked.
 #[derive(Debug, Default)]
 struct Dynamic {

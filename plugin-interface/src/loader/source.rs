@@ -1,6 +1,7 @@
 //! Opening a library file once: refusing what is not a regular file
-//! without blocking, applying the trust policy, and copying exactly the
-//! bytes read into a sealed memory file, hashed while they stream. The
+//! without blocking, applying the trust policy, and copying the bytes the
+//! dynamic loader reads or maps (not debug information) into a sealed
+//! memory file, hashing the whole file while it streams. The
 //! checks read that copy, and the dynamic loader maps that copy
 //! (`/proc/self/fd/N`), so no rename or write after the check changes what
 //! runs, and nothing is left on disk, even after `SIGKILL`.
@@ -15,11 +16,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sha2::Digest as _;
 
 use crate::PluginError;
+use crate::loader::elf;
 use crate::loader::policy;
 use crate::loader::scan::LoadOptions;
 
 /// Bytes read and hashed at a time.
 const CHUNK: usize = 1 << 20;
+
+/// The first bytes of an ELF file.
+const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
 /// A library file's bytes, copied once into a sealed memory file.
 #[derive(Debug)]
@@ -105,18 +110,35 @@ impl Source {
         let mut hasher = sha2::Sha256::new();
         let mut content = xxhash_rust::xxh3::Xxh3Default::new();
         let mut buffer = vec![0u8; CHUNK];
+        // Only what the dynamic loader reads or maps is kept (debug
+        // information is not), decided from the first chunk; every byte
+        // is hashed.
+        let mut keep = None;
+        let mut position = 0u64;
         let mut length = 0usize;
         loop {
-            let read = match file.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(io(error)),
-            };
-            hasher.update(&buffer[..read]);
-            content.update(&buffer[..read]);
-            copy.write_all(&buffer[..read]).map_err(io)?;
-            length += read;
+            let read = read_full(&mut file, &mut buffer).map_err(io)?;
+            if read == 0 {
+                break;
+            }
+            let chunk = &buffer[..read];
+            let keep = *keep.get_or_insert_with(|| {
+                if chunk.starts_with(&ELF_MAGIC) {
+                    elf::mapped_extent(chunk).unwrap_or(u64::MAX)
+                } else {
+                    // Refused from its first bytes anyway.
+                    CHUNK as u64
+                }
+            });
+            hasher.update(chunk);
+            content.update(chunk);
+            let kept = keep.saturating_sub(position).min(read as u64) as usize;
+            copy.write_all(&chunk[..kept]).map_err(io)?;
+            length += kept;
+            position += read as u64;
+            if read < CHUNK {
+                break;
+            }
         }
         drop(buffer);
         let memfd = OwnedFd::from(copy);
@@ -160,7 +182,9 @@ impl Source {
         })
     }
 
-    /// The bytes that were read, exactly.
+    /// The bytes kept: the file up to the end of its program headers and
+    /// segments (all of it, short of that), exactly as read. These are
+    /// checked, and these are mapped.
     pub(crate) fn bytes(&self) -> &[u8] {
         if self.map.start.is_null() {
             return &[];
@@ -170,13 +194,13 @@ impl Source {
         unsafe { core::slice::from_raw_parts(self.map.start, self.map.length) }
     }
 
-    /// SHA-256 of [`bytes`](Self::bytes).
+    /// SHA-256 of the whole file as read, as `sha256sum` computes it.
     pub(crate) fn digest(&self) -> [u8; 32] {
         self.digest
     }
 
-    /// XXH3-128 of [`bytes`](Self::bytes): what a manager compares to
-    /// tell whether a file changed.
+    /// XXH3-128 of the whole file as read: what a manager compares to tell
+    /// whether a file changed.
     pub(crate) fn content_hash(&self) -> u128 {
         self.content_hash
     }
@@ -192,6 +216,20 @@ impl Source {
         let path = PathBuf::from(format!("/proc/self/fd/{}", self.memfd.as_raw_fd()));
         (path, self.memfd)
     }
+}
+
+/// Reads until `buffer` is full or the file ends; how many bytes were read.
+fn read_full(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
 }
 
 /// What a non-regular file is, for a refusal.
