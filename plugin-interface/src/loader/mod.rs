@@ -5,7 +5,7 @@ mod arena;
 mod canary;
 mod checked;
 mod compat;
-mod elf;
+pub(crate) mod elf;
 mod instances;
 mod library;
 mod policy;
