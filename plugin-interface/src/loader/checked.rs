@@ -11,7 +11,7 @@ use crate::loader::compat;
 use crate::loader::elf::Image;
 use crate::loader::library::EntryInfo;
 use crate::loader::scan::LoadOptions;
-use crate::loader::source::{self, Source};
+use crate::loader::source::{self, Hashes, Source};
 use crate::loader::walk::{self, CheckedCanary};
 
 /// A plugin library file, checked without running any of its code: the
@@ -52,12 +52,20 @@ impl PluginFile {
     /// the ELF image and the canary.
     pub fn check_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        let source = Source::open(path, path, options)?;
+        let source = Source::open(
+            path,
+            path,
+            options,
+            Hashes {
+                sha256: true,
+                content: false,
+            },
+        )?;
         let checked = read(path, &source, options)?;
         Ok(Self {
             path: path.to_path_buf(),
             target: source.target().map(Path::to_path_buf),
-            sha256: source.digest(),
+            sha256: source.digest().expect("asked for"),
             length: source.bytes().len() as u64,
             checked,
             info: OnceLock::new(),

@@ -17,7 +17,7 @@ use crate::loader::checked;
 use crate::loader::compat::{self, Slots};
 use crate::loader::residency::{self, UnloadOutcome, UnloadPolicy};
 use crate::loader::scan::LoadOptions;
-use crate::loader::source::Source;
+use crate::loader::source::{Hashes, Source};
 use crate::loader::walk::CheckedCanary;
 
 /// A plugin library, opened and with its canary checked.
@@ -51,8 +51,8 @@ struct Inner {
     policy: UnloadPolicy,
     /// Whose allocator the library's heap memory comes from.
     allocator: PluginAllocator,
-    /// SHA-256 of the bytes mapped.
-    sha256: [u8; 32],
+    /// SHA-256 of the file, when a trusted list asked for it.
+    sha256: Option<[u8; 32]>,
     /// The canary copied into host memory, made when first asked for.
     canary: OnceLock<CanaryInfo>,
     /// The canary as read from the file before loading, in host memory:
@@ -126,7 +126,11 @@ impl PluginLibrary {
     /// plugin built with `panic = "abort"` is accepted.
     pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        Self::open_source(path, Source::open(path, path, options)?, options)
+        Self::open_source(
+            path,
+            Source::open(path, path, options, Hashes::default())?,
+            options,
+        )
     }
 
     /// Opens the library whose bytes `source` read from `path`: the checks
@@ -188,8 +192,9 @@ impl PluginLibrary {
         &self.inner.loaded_from
     }
 
-    /// SHA-256 of exactly the bytes that were checked and mapped.
-    pub fn sha256(&self) -> [u8; 32] {
+    /// SHA-256 of the file, when it was opened with a trusted list (which
+    /// needs it); the hash is skipped otherwise.
+    pub fn sha256(&self) -> Option<[u8; 32]> {
         self.inner.sha256
     }
 
@@ -284,6 +289,18 @@ impl PluginLibrary {
     /// Fails with [`PluginError::InUse`] while proxies made from the library
     /// are alive; the library is then closed when the last one is dropped.
     pub fn close(self) -> Result<UnloadReport, PluginError> {
+        let (mut report, probe) = self.close_unprobed()?;
+        if let Some(probe) = probe {
+            report.outcome = probe.finish(&residency::maps());
+        }
+        Ok(report)
+    }
+
+    /// [`close`](Self::close), leaving the check of whether the image left
+    /// the process to the returned [`Probe`], so that closing many
+    /// libraries reads `/proc/self/maps` once. The report's outcome is
+    /// final when no probe is returned.
+    pub(crate) fn close_unprobed(self) -> Result<(UnloadReport, Option<Probe>), PluginError> {
         let path = self.path().to_path_buf();
         let mut inner = Arc::try_unwrap(self.inner).map_err(|inner| PluginError::InUse {
             library: path.clone(),
@@ -296,13 +313,20 @@ impl PluginLibrary {
             .map(|info| Ok((info.name.clone(), inner.unmaker_counter(&info.name)?)))
             .collect::<Result<BTreeMap<_, _>, PluginError>>()?;
         let library = inner.library.take().expect("open until closed");
+        let mut probe = None;
         let outcome = match inner.policy {
             UnloadPolicy::Close => {
                 library.close().map_err(|error| PluginError::Close {
                     library: path.clone(),
                     message: error.to_string(),
                 })?;
-                residency::probe(&inner.loaded_from)
+                probe = Some(Probe {
+                    loaded_from: inner.loaded_from.clone(),
+                    memfd: inner.memfd.take(),
+                });
+                UnloadOutcome::Resident {
+                    reason: "not checked yet".to_owned(),
+                }
             }
             UnloadPolicy::NoDelete if cfg!(unix) => {
                 library.close().map_err(|error| PluginError::Close {
@@ -318,11 +342,37 @@ impl PluginLibrary {
                 UnloadOutcome::Kept { policy }
             }
         };
-        Ok(UnloadReport {
-            library: path,
-            counters,
-            outcome,
-        })
+        Ok((
+            UnloadReport {
+                library: path,
+                counters,
+                outcome,
+            },
+            probe,
+        ))
+    }
+}
+
+/// A closed library whose leaving the process is still to be checked; it
+/// holds the library's sealed copy open until then.
+#[derive(Debug)]
+pub(crate) struct Probe {
+    loaded_from: PathBuf,
+    memfd: Option<OwnedFd>,
+}
+
+impl Probe {
+    /// Whether the image left, given `maps`, a read of `/proc/self/maps`
+    /// made after the library was closed. The copy is closed when it did;
+    /// kept open for good, so its name is never reused, when it did not.
+    pub(crate) fn finish(mut self, maps: &str) -> UnloadOutcome {
+        let outcome = residency::probe(&self.loaded_from, maps);
+        if let Some(memfd) = self.memfd.take() {
+            if residency::still_loaded(&self.loaded_from) {
+                core::mem::forget(memfd);
+            }
+        }
+        outcome
     }
 }
 

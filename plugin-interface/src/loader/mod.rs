@@ -9,7 +9,7 @@ pub(crate) mod elf;
 mod instances;
 mod library;
 mod policy;
-mod residency;
+pub(crate) mod residency;
 mod scan;
 mod source;
 mod trust;
@@ -21,11 +21,12 @@ pub use library::{EntryInfo, PluginLibrary, UnloadReport};
 pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use trust::TrustedList;
 
+pub(crate) use library::Probe;
 pub use scan::{
     DirectoryScan, FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins,
     load_plugins_with, scan_directory,
 };
-pub(crate) use source::Source;
+pub(crate) use source::{Hashes, Source};
 
 use crate::PluginError;
 use crate::interface::PluginInterface;

@@ -51,15 +51,20 @@ impl UnloadOutcome {
     }
 }
 
+/// `/proc/self/maps`, empty where it cannot be read.
+pub(crate) fn maps() -> String {
+    std::fs::read_to_string("/proc/self/maps").unwrap_or_default()
+}
+
 /// Checks, after `dlclose`, whether the library loaded from `file` is still
-/// in the process.
+/// in the process; `maps` is `/proc/self/maps` as read after the close.
 #[cfg(unix)]
-pub(crate) fn probe(file: &Path) -> UnloadOutcome {
+pub(crate) fn probe(file: &Path, maps: &str) -> UnloadOutcome {
     let mut seen = Vec::new();
     if still_loaded(file) {
         seen.push("the dynamic loader still has it open (dlopen with RTLD_NOLOAD succeeds)");
     }
-    if mapped(file) {
+    if mapped(file, maps) {
         seen.push("its file is still mapped (/proc/self/maps)");
     }
     if seen.is_empty() {
@@ -75,7 +80,7 @@ pub(crate) fn probe(file: &Path) -> UnloadOutcome {
 
 /// Not verified on this platform: reported as resident, never assumed gone.
 #[cfg(not(unix))]
-pub(crate) fn probe(_file: &Path) -> UnloadOutcome {
+pub(crate) fn probe(_file: &Path, _maps: &str) -> UnloadOutcome {
     UnloadOutcome::Resident {
         reason: "whether the library left memory is not checked on this platform".to_owned(),
     }
@@ -101,21 +106,20 @@ pub(crate) fn still_loaded(file: &Path) -> bool {
     true
 }
 
-/// Whether a mapping of `file` is left; false where `/proc` is missing.
+/// Whether `maps` shows a mapping of `file`; false where `/proc` is
+/// missing.
 #[cfg(unix)]
-fn mapped(file: &Path) -> bool {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return false;
-    };
+fn mapped(file: &Path, maps: &str) -> bool {
     // A sealed in-memory copy (`/proc/self/fd/N`) is mapped under the
     // name its link shows, `/memfd:<name> (deleted)`.
     if let Ok(link) = std::fs::read_link(file) {
         let link = link.to_string_lossy();
         if let Some(name) = link.strip_prefix("/memfd:") {
-            let wanted = format!("/memfd:{} ", name.trim_end_matches(" (deleted)"));
+            let name = format!("/memfd:{}", name.trim_end_matches(" (deleted)"));
+            let deleted = format!("{name} (deleted)");
             return maps
                 .lines()
-                .any(|line| format!("{line} ").contains(&wanted));
+                .any(|line| line.ends_with(&deleted) || line.ends_with(&name));
         }
     }
     let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());

@@ -31,9 +31,20 @@ const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 pub(crate) struct Source {
     memfd: OwnedFd,
     map: Mapping,
-    digest: [u8; 32],
-    content_hash: u128,
+    digest: Option<[u8; 32]>,
+    content_hash: Option<u128>,
     target: Option<PathBuf>,
+}
+
+/// Which hashes of the whole file [`Source::open`] computes while it reads;
+/// with neither (and no trusted list), the kernel copies the file and no
+/// byte passes through user space.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hashes {
+    /// SHA-256 (always, when there is a trusted list).
+    pub(crate) sha256: bool,
+    /// XXH3-128, the manager's change detector.
+    pub(crate) content: bool,
 }
 
 /// A private read-only mapping of a sealed memory file, unmapped on drop.
@@ -68,6 +79,7 @@ impl Source {
         path: &Path,
         name: &Path,
         options: &LoadOptions,
+        hashes: Hashes,
     ) -> Result<Self, PluginError> {
         let io = |source| PluginError::Io {
             library: name.to_path_buf(),
@@ -107,40 +119,14 @@ impl Source {
         }
         let memfd = memfd(name)?;
         let mut copy = File::from(memfd);
-        let mut hasher = sha2::Sha256::new();
-        let mut content = xxhash_rust::xxh3::Xxh3Default::new();
-        let mut buffer = vec![0u8; CHUNK];
-        // Only what the dynamic loader reads or maps is kept (debug
-        // information is not), decided from the first chunk; every byte
-        // is hashed.
-        let mut keep = None;
-        let mut position = 0u64;
-        let mut length = 0usize;
-        loop {
-            let read = read_full(&mut file, &mut buffer).map_err(io)?;
-            if read == 0 {
-                break;
-            }
-            let chunk = &buffer[..read];
-            let keep = *keep.get_or_insert_with(|| {
-                if chunk.starts_with(&ELF_MAGIC) {
-                    elf::mapped_extent(chunk).unwrap_or(u64::MAX)
-                } else {
-                    // Refused from its first bytes anyway.
-                    CHUNK as u64
-                }
-            });
-            hasher.update(chunk);
-            content.update(chunk);
-            let kept = keep.saturating_sub(position).min(read as u64) as usize;
-            copy.write_all(&chunk[..kept]).map_err(io)?;
-            length += kept;
-            position += read as u64;
-            if read < CHUNK {
-                break;
-            }
-        }
-        drop(buffer);
+        let sha256 = hashes.sha256 || options.trusted.is_some();
+        let (length, digest, content_hash) = if sha256 || hashes.content {
+            let (length, digest, content) =
+                stream(&mut file, &mut copy, sha256, hashes.content).map_err(io)?;
+            (length, digest, content)
+        } else {
+            (kernel_copy(&file, &copy).map_err(io)?, None, None)
+        };
         let memfd = OwnedFd::from(copy);
         let seals =
             libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
@@ -148,9 +134,8 @@ impl Source {
         if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
             return Err(io(std::io::Error::last_os_error()));
         }
-        let digest: [u8; 32] = hasher.finalize().into();
-        if let Some(trusted) = &options.trusted {
-            trusted.admit(name, &digest)?;
+        if let (Some(trusted), Some(digest)) = (&options.trusted, &digest) {
+            trusted.admit(name, digest)?;
         }
         let map = if length == 0 {
             core::ptr::null()
@@ -177,7 +162,7 @@ impl Source {
             memfd,
             map: Mapping { start: map, length },
             digest,
-            content_hash: content.digest128(),
+            content_hash,
             target,
         })
     }
@@ -194,14 +179,15 @@ impl Source {
         unsafe { core::slice::from_raw_parts(self.map.start, self.map.length) }
     }
 
-    /// SHA-256 of the whole file as read, as `sha256sum` computes it.
-    pub(crate) fn digest(&self) -> [u8; 32] {
+    /// SHA-256 of the whole file as read, as `sha256sum` computes it,
+    /// when it was asked for or a trusted list needed it.
+    pub(crate) fn digest(&self) -> Option<[u8; 32]> {
         self.digest
     }
 
-    /// XXH3-128 of the whole file as read: what a manager compares to tell
-    /// whether a file changed.
-    pub(crate) fn content_hash(&self) -> u128 {
+    /// XXH3-128 of the whole file as read, when it was asked for: what a
+    /// manager compares to tell whether a file changed.
+    pub(crate) fn content_hash(&self) -> Option<u128> {
         self.content_hash
     }
 
@@ -216,6 +202,94 @@ impl Source {
         let path = PathBuf::from(format!("/proc/self/fd/{}", self.memfd.as_raw_fd()));
         (path, self.memfd)
     }
+}
+
+/// How much of a file whose first bytes are `head` is kept: what the
+/// dynamic loader reads or maps of an ELF file (all of it if that cannot be
+/// told), the first chunk of anything else, which is refused from its
+/// first bytes anyway.
+fn kept(head: &[u8]) -> u64 {
+    if head.starts_with(&ELF_MAGIC) {
+        elf::mapped_extent(head).unwrap_or(u64::MAX)
+    } else {
+        CHUNK as u64
+    }
+}
+
+/// Reads `file` through in chunks into the hashers asked for, writing the
+/// part [`kept`] to `copy`; the number of bytes kept and the hashes.
+fn stream(
+    file: &mut File,
+    copy: &mut File,
+    sha256: bool,
+    content: bool,
+) -> std::io::Result<(usize, Option<[u8; 32]>, Option<u128>)> {
+    let mut sha = sha256.then(sha2::Sha256::new);
+    let mut xxh = content.then(xxhash_rust::xxh3::Xxh3Default::new);
+    let mut buffer = vec![0u8; CHUNK];
+    let mut keep = None;
+    let (mut position, mut length) = (0u64, 0usize);
+    loop {
+        let read = read_full(file, &mut buffer)?;
+        let chunk = &buffer[..read];
+        let keep = *keep.get_or_insert_with(|| kept(chunk));
+        if let Some(sha) = &mut sha {
+            sha.update(chunk);
+        }
+        if let Some(xxh) = &mut xxh {
+            xxh.update(chunk);
+        }
+        let kept = keep.saturating_sub(position).min(read as u64) as usize;
+        copy.write_all(&chunk[..kept])?;
+        length += kept;
+        position += read as u64;
+        if read < CHUNK {
+            break;
+        }
+    }
+    Ok((
+        length,
+        sha.map(|sha| sha.finalize().into()),
+        xxh.map(|xxh| xxh.digest128()),
+    ))
+}
+
+/// Copies the part of `file` [`kept`] to `copy` inside the kernel; the
+/// number of bytes copied.
+fn kernel_copy(file: &File, copy: &File) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt as _;
+    let mut head = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read_at(&mut head[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let keep = kept(&head[..filled]);
+    let mut offset: libc::off_t = 0;
+    loop {
+        let left = keep.saturating_sub(offset as u64).min(1 << 30) as usize;
+        if left == 0 {
+            break;
+        }
+        // SAFETY: both descriptors are open for the call; `offset` is a
+        // live local the kernel updates.
+        let sent = unsafe { libc::sendfile(copy.as_raw_fd(), file.as_raw_fd(), &mut offset, left) };
+        match sent {
+            0 => break,
+            sent if sent > 0 => {}
+            _ => {
+                let error = std::io::Error::last_os_error();
+                if error.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    Ok(offset as usize)
 }
 
 /// Reads until `buffer` is full or the file ends; how many bytes were read.

@@ -13,11 +13,20 @@ use std::time::Instant;
 use crate::error::PluginError;
 use crate::gate::{self, Gate};
 use crate::interface::PluginInterface;
-use crate::loader::{FileReport, LoadReport, PluginLibrary, Source, UnloadReport, scan_directory};
+use crate::loader::{
+    FileReport, Hashes, LoadReport, PluginLibrary, Probe, Source, UnloadReport, residency,
+    scan_directory,
+};
 use crate::proxy::{Binding, RawProxy};
 
 use bound::{Bound, Rebind, Staged};
 pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
+
+/// The hash the manager tells changes by.
+const CONTENT: Hashes = Hashes {
+    sha256: false,
+    content: true,
+};
 
 /// Owns plugin libraries: loads each from an in-memory copy of the bytes it
 /// checked, hands out proxies
@@ -239,8 +248,8 @@ impl PluginManager {
         let mut state = self.lock();
         reap(&mut state.draining);
         let record = record(&mut state, &path)?;
-        let source = Source::open(&path, &path, &self.options.load)?;
-        if source.content_hash() == record.handle.hash {
+        let source = Source::open(&path, &path, &self.options.load, CONTENT)?;
+        if source.content_hash() == Some(record.handle.hash) {
             return Ok(ReloadOutcome::Unchanged);
         }
         self.emit(ReloadEvent::Preparing { path: path.clone() });
@@ -326,7 +335,17 @@ impl PluginManager {
     ///
     /// The manager's other operations wait while the calls drain.
     pub fn unload_by_path(&self, path: impl AsRef<Path>) -> Result<UnloadReport, PluginError> {
-        let path = absolute(path.as_ref())?;
+        let (mut report, probe) = self.unload_unprobed(path.as_ref())?;
+        if let Some(probe) = probe {
+            report.outcome = probe.finish(&residency::maps());
+        }
+        Ok(report)
+    }
+
+    /// [`unload_by_path`](Self::unload_by_path), leaving the check of
+    /// whether the image left to the returned probe.
+    fn unload_unprobed(&self, path: &Path) -> Result<(UnloadReport, Option<Probe>), PluginError> {
+        let path = absolute(path)?;
         let mut state = self.lock();
         reap(&mut state.draining);
         let record = record(&mut state, &path)?;
@@ -354,7 +373,7 @@ impl PluginManager {
         let record = state.libraries.remove(&path).expect("found above");
         drop(retired);
         drop(record.bindings);
-        record.library.close()
+        record.library.close_unprobed()
     }
 
     /// Unloads every library; one report per library, in path order. The
@@ -365,16 +384,27 @@ impl PluginManager {
 
     fn unload_all(&self) -> Result<Vec<UnloadReport>, PluginError> {
         let paths: Vec<PathBuf> = self.lock().libraries.keys().cloned().collect();
-        let mut reports = Vec::new();
+        let mut unprobed = Vec::new();
         let mut first_error = None;
         for path in paths {
-            match self.unload_by_path(&path) {
-                Ok(report) => reports.push(report),
+            match self.unload_unprobed(&path) {
+                Ok(closed) => unprobed.push(closed),
                 Err(error) => {
                     first_error.get_or_insert(error);
                 }
             }
         }
+        // One read of the process's mappings for every library closed.
+        let maps = residency::maps();
+        let reports: Vec<UnloadReport> = unprobed
+            .into_iter()
+            .map(|(mut report, probe)| {
+                if let Some(probe) = probe {
+                    report.outcome = probe.finish(&maps);
+                }
+                report
+            })
+            .collect();
         let mut state = self.lock();
         let deadline = Instant::now() + self.options.drain_timeout;
         for retiring in state.draining.drain(..) {
@@ -402,9 +432,9 @@ impl PluginManager {
     ) -> Result<(PluginHandle, PluginLibrary), PluginError> {
         let source = match source {
             Some(source) => source,
-            None => Source::open(path, path, &self.options.load)?,
+            None => Source::open(path, path, &self.options.load, CONTENT)?,
         };
-        let hash = source.content_hash();
+        let hash = source.content_hash().expect("asked for");
         let library = PluginLibrary::open_source(path, source, &self.options.load)?;
         Ok((
             PluginHandle {
