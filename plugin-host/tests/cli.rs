@@ -64,6 +64,67 @@ fn without_arguments_builds_and_runs_the_example_plugins() {
     // every run without arguments rewrites that directory.)
     check_opens_a_bare_file_name_from_the_working_directory();
     inspect_shows_the_sha256_of_the_file();
+    trust_flags_work_on_every_command();
+}
+
+/// `--trusted` and `--allow-insecure-permissions` on check, inspect, list
+/// and run.
+fn trust_flags_work_on_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = dir.path().join("libenglish.so");
+    std::fs::copy(example_plugin("english_plugin"), &library).expect("copy the plugin");
+    let name = library.to_str().expect("temp paths are UTF-8");
+    let digest = lines(&host(&["inspect", name]))
+        .iter()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("sha256:")
+                .map(|d| d.trim().to_owned())
+        })
+        .expect("inspect shows the sha256");
+
+    let listed = dir.path().join("trusted.sha256");
+    std::fs::write(&listed, format!("{digest}  libenglish.so\n")).expect("write the list");
+    let other = dir.path().join("other.sha256");
+    std::fs::write(&other, format!("{}  libother.so\n", "0".repeat(64))).expect("write the list");
+    let dir_name = dir.path().to_str().expect("UTF-8");
+    for command in [
+        ["check", name],
+        ["inspect", name],
+        ["list", dir_name],
+        ["run", name],
+    ] {
+        let trusted = host(&[
+            command[0],
+            "--trusted",
+            listed.to_str().unwrap(),
+            command[1],
+        ]);
+        assert!(trusted.status.success(), "{}", shown(&trusted));
+        let refused = host(&[command[0], "--trusted", other.to_str().unwrap(), command[1]]);
+        assert!(!refused.status.success(), "{}", shown(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("is not in the trusted list"),
+            "{}",
+            shown(&refused)
+        );
+    }
+
+    std::fs::set_permissions(
+        &library,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .expect("chmod");
+    let refused = host(&["check", name]);
+    assert!(!refused.status.success(), "{}", shown(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is writable by others (mode 0666)"),
+        "{}",
+        shown(&refused)
+    );
+    let allowed = host(&["run", "--allow-insecure-permissions", name]);
+    assert!(allowed.status.success(), "{}", shown(&allowed));
+    assert!(String::from_utf8_lossy(&allowed.stdout).contains("Hello, world!"));
 }
 
 /// The example plugin library `name` (`english_plugin`) as `plugin-host`
