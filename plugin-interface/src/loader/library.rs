@@ -46,7 +46,7 @@ pub struct PluginLibrary {
 struct Inner {
     /// The path the host named; errors and proxies report it.
     path: Arc<Path>,
-    /// The file actually mapped: `path`, or a manager's private copy.
+    /// The name the copy was mapped under, `/proc/self/fd/N`.
     loaded_from: PathBuf,
     policy: UnloadPolicy,
     /// Whose allocator the library's heap memory comes from.
@@ -181,7 +181,7 @@ impl PluginLibrary {
     }
 
     /// The path the library was opened from (for a manager's library, the
-    /// path the host named, not the private copy).
+    /// path the host named, not the copy's `/proc/self/fd/N`).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

@@ -470,7 +470,7 @@ impl PluginManager {
 
 impl Drop for PluginManager {
     /// Unloads every library (proxies still held return
-    /// [`PluginError::Unloaded`]), then removes the private copies.
+    /// [`PluginError::Unloaded`]).
     fn drop(&mut self) {
         drop(self.unload_all());
     }

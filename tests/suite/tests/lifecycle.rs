@@ -2,7 +2,7 @@
 //! refuse new calls, calls in flight finish first (or the unload gives up
 //! with `Busy` and the plugin stays), the report counts every unmade
 //! instance and says whether the library really left the process, and a
-//! manager cleans up its private copies.
+//! manager unmaps its in-memory copies.
 
 use std::path::Path;
 use std::sync::mpsc;

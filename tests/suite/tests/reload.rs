@@ -1,5 +1,5 @@
 //! Hot reload through `PluginManager`: a watched file replaced atomically
-//! is reloaded from a fresh private copy and the same proxy follows it; an
+//! is reloaded from a fresh in-memory copy and the same proxy follows it; an
 //! unchanged file is left alone; a reload that fails for any reason keeps
 //! the old generation serving and says why, in its error and in a
 //! `ReloadEvent::Failed`.
@@ -42,7 +42,7 @@ fn the_same_proxy_follows_a_reload() {
     let dir = tempfile::tempdir().unwrap();
     let (manager, path, proxy) = load_v1(dir.path());
     let first_copy = manager.handle(&path).unwrap().copy_path().to_path_buf();
-    assert_ne!(first_copy, path, "the manager loads a private copy");
+    assert_ne!(first_copy, path, "the manager loads an in-memory copy");
     assert!(first_copy.starts_with("/proc/self/fd"), "an in-memory copy");
 
     replace_with(&path, "lifecycle-v2");

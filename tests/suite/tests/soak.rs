@@ -1,5 +1,5 @@
 //! 500 cycles of load, call, reload and unload through one manager leave
-//! nothing behind: no mapped private copies, no leftover files, no file
+//! nothing behind: no mapped in-memory copies, no file
 //! descriptors. Run with `--nocapture` to see the figures.
 
 use std::time::Instant;

@@ -129,7 +129,7 @@ impl Watch {
 
 impl Drop for Watch {
     /// Stops the watch and waits for its thread, so the manager is dropped
-    /// (and its private copies removed) before the test ends.
+    /// (and its copies unmapped) before the test ends.
     fn drop(&mut self) {
         let _ = self.stop.send(());
         if let Some(thread) = self.thread.take() {
