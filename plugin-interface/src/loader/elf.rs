@@ -207,6 +207,19 @@ impl<'a> Image<'a> {
             .ok_or_else(|| format!("{size} bytes at {address:#x} are not in the file's segments"))
     }
 
+    /// Where the dynamic loader's mapping of the image starts, as an
+    /// address of the image: the first loadable segment's address, rounded
+    /// down to a page.
+    pub(crate) fn mapping_start(&self) -> u64 {
+        // SAFETY: `sysconf` has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+        self.segments
+            .iter()
+            .map(|segment| segment.vaddr)
+            .min()
+            .map_or(0, |vaddr| vaddr / page * page)
+    }
+
     /// The native-endian word of `N` bytes at `address`.
     pub(crate) fn array<const N: usize>(&self, address: u64) -> Result<[u8; N], String> {
         let bytes = self.bytes(address, N as u64)?;

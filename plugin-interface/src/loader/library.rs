@@ -472,7 +472,8 @@ unsafe fn dlopen(
     }
 }
 
-/// The offset of `address` from the load base of the image that holds it.
+/// The offset of `address` from the start of the mapping of the image that
+/// holds it (`dli_fbase`).
 fn image_offset(address: *const u8) -> Option<u64> {
     let mut info = core::mem::MaybeUninit::<libc::Dl_info>::zeroed();
     // SAFETY: `dladdr` only reads the dynamic loader's tables and fills

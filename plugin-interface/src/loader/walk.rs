@@ -52,7 +52,7 @@ const _: () = assert!(size_of::<RSlice<'static, u8>>() == 2 * size_of::<usize>()
 pub(crate) struct CheckedCanary {
     canary: PluginCanary,
     entries: BTreeMap<String, Vec<EntryInfo>>,
-    /// Where the canary symbol is in the image.
+    /// Where the canary symbol is from the start of the image's mapping.
     address: u64,
     /// Owns everything `canary` refers to; dropped after it.
     _arena: Arena,
@@ -64,8 +64,8 @@ impl CheckedCanary {
         &self.canary
     }
 
-    /// The canary symbol's address in the image (its offset from the load
-    /// base).
+    /// The canary symbol's offset from the start of the image's mapping,
+    /// as `dladdr` measures it.
     pub(crate) fn address(&self) -> u64 {
         self.address
     }
@@ -187,7 +187,7 @@ pub(crate) fn read(
     Ok(CheckedCanary {
         canary,
         entries,
-        address: at,
+        address: at - image.mapping_start().min(at),
         _arena: walker.arena,
     })
 }
