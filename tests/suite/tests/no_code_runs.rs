@@ -4,7 +4,7 @@
 
 use greeter_interface::Greeter;
 use plugin_interface::{PluginFile, PluginLibrary, scan_directory};
-use plugin_tests::{in_child_process, plugins};
+use plugin_tests::{in_child_process, plugin_host, plugins};
 
 #[test]
 fn checking_inspecting_and_listing_run_no_constructor() {
@@ -36,4 +36,35 @@ fn checking_inspecting_and_listing_run_no_constructor() {
         let greeters = library.instantiate::<dyn Greeter>().unwrap();
         assert_eq!(greeters[0].greet("you"), "Marked, you.");
     });
+}
+
+#[test]
+fn plugin_host_check_inspect_and_list_run_no_constructor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("mark");
+    let plugins_dir = dir.path().join("plugins");
+    std::fs::create_dir(&plugins_dir).unwrap();
+    let path = plugins().copy_to("constructor-mark", &plugins_dir, "libmarked");
+    let host = |args: &[&std::ffi::OsStr]| {
+        let output = std::process::Command::new(plugin_host())
+            .args(args)
+            .env("PLUGIN_CONSTRUCTOR_MARK", &mark)
+            .output()
+            .expect("plugin-host starts");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let library = path.as_os_str();
+    assert!(host(&["check".as_ref(), library]).contains("[Marked]"));
+    assert!(host(&["inspect".as_ref(), library]).contains("entries:   Marked"));
+    assert!(host(&["list".as_ref(), plugins_dir.as_os_str()]).contains("Marked"));
+    assert!(!mark.exists(), "check, inspect or list ran the constructor");
+    assert!(host(&["run".as_ref(), library]).contains("Marked, world."));
+    assert_eq!(std::fs::read_to_string(&mark).unwrap(), "constructor ran\n");
 }
