@@ -21,10 +21,7 @@ pub fn check(libraries: &[PathBuf], detail: bool, options: &LoadOptions) -> Exit
             Ok(traits) => println!("ok: {shown}: {traits}"),
             Err(error) => {
                 let report = error.detail().filter(|_| detail).map(str::to_owned);
-                match describe::link_target(path) {
-                    Some(target) => status.fail(format!("{error} (-> {})", target.display())),
-                    None => status.fail(error),
-                }
+                status.fail(describe::refusal(path, error));
                 if let Some(report) = report {
                     eprint!("{report}");
                 }

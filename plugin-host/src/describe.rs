@@ -71,6 +71,14 @@ pub fn link_target(path: &Path) -> Option<PathBuf> {
         .and_then(|_| std::fs::canonicalize(path).ok())
 }
 
+/// A refusal of `path`, naming the file a symlink at `path` points to.
+pub fn refusal(path: &Path, error: PluginError) -> String {
+    match link_target(path) {
+        Some(target) => format!("{error} (-> {})", target.display()),
+        None => error.to_string(),
+    }
+}
+
 /// The line for a file of a directory that was not tried.
 pub fn ignored_line(path: &Path) -> String {
     format!(

@@ -18,7 +18,7 @@ pub fn inspect(path: &Path, options: &LoadOptions) -> ExitCode {
     let library = match PluginFile::check_with(path, options) {
         Ok(library) => library,
         Err(error) => {
-            status.fail(error);
+            status.fail(describe::refusal(path, error));
             return status.exit_code();
         }
     };

@@ -27,7 +27,7 @@ pub fn list(dir: &Path, options: &LoadOptions) -> ExitCode {
         let library = match PluginFile::check_with(path, options) {
             Ok(library) => library,
             Err(error) => {
-                status.fail(error);
+                status.fail(describe::refusal(path, error));
                 continue;
             }
         };

@@ -157,6 +157,11 @@ impl PluginLibrary {
             .map(|symbol| *symbol)
             .ok();
         if address.and_then(image_offset) != Some(checked.address()) {
+            drop(library);
+            if residency::still_loaded(&load_path) {
+                // Its name stays bound to the resident image.
+                core::mem::forget(memfd);
+            }
             return Err(PluginError::Open {
                 library: path.to_path_buf(),
                 message: "the dynamic loader's canary is not the one checked".to_owned(),
