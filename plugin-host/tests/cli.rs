@@ -110,6 +110,18 @@ fn trust_flags_work_on_every_command() {
         );
     }
 
+    let link = dir.path().join("liblink.so");
+    std::os::unix::fs::symlink(&library, &link).expect("symlink");
+    let linked = host(&["check", link.to_str().expect("UTF-8")]);
+    let target = library.canonicalize().expect("canonical path");
+    assert!(
+        String::from_utf8_lossy(&linked.stdout)
+            .contains(&format!("liblink.so -> {}: Greeter", target.display())),
+        "{}",
+        shown(&linked)
+    );
+    std::fs::remove_file(&link).expect("remove the link");
+
     std::fs::set_permissions(
         &library,
         std::os::unix::fs::PermissionsExt::from_mode(0o666),
