@@ -39,6 +39,9 @@ struct Segment {
     vaddr: u64,
     offset: u64,
     filesz: u64,
+    memsz: u64,
+    writable: bool,
+    executable: bool,
 }
 
 /// Where the dynamic symbol table is.
@@ -133,6 +136,8 @@ impl<'a> Image<'a> {
             .map_err(|error| format!("unreadable program headers ({error})"))?;
         let mut segments = Vec::new();
         let mut dynamic = None;
+        let mut others = Vec::new();
+        let mut phdr = None;
         for (index, segment) in program_headers.iter().enumerate() {
             let offset = segment.p_offset(endian);
             let filesz = segment.p_filesz(endian);
@@ -159,14 +164,60 @@ impl<'a> Image<'a> {
                             segment.p_memsz(endian)
                         ));
                     }
+                    if let Some(last) = segments.last().map(|s: &Segment| s.vaddr + s.memsz) {
+                        if vaddr < last {
+                            return Err(format!(
+                                "loadable segment {index} (address {vaddr:#x}) overlaps or precedes the one before it"
+                            ));
+                        }
+                    }
                     segments.push(Segment {
                         vaddr,
                         offset,
                         filesz,
+                        memsz: segment.p_memsz(endian),
+                        writable: segment.p_flags(endian).0 & PF_W != 0,
+                        executable: segment.p_flags(endian).0 & PF_X != 0,
                     });
                 }
-                PT_DYNAMIC => dynamic = Some((offset, filesz)),
+                PT_DYNAMIC => dynamic = Some((segment.p_vaddr(endian), filesz)),
+                // Made read-only after relocation, and thread-local
+                // storage: both must stay inside the image.
+                // The dynamic loader finds the program headers in memory
+                // through this one.
+                PT_PHDR => phdr = Some((index, segment.p_vaddr(endian), segment.p_memsz(endian))),
+                PT_GNU_RELRO | PT_TLS => others.push((
+                    index,
+                    segment.p_vaddr(endian),
+                    segment.p_memsz(endian),
+                    filesz,
+                    segment.p_align(endian),
+                )),
                 _ => {}
+            }
+        }
+        if let Some((index, vaddr, memsz)) = phdr {
+            let table = u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian));
+            let offset = segments
+                .iter()
+                .find(|s| vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz)
+                .map(|s| s.offset + (vaddr - s.vaddr));
+            if offset != Some(header.e_phoff(endian)) || memsz < table {
+                return Err(format!(
+                    "segment {index} says the program headers are at {vaddr:#x}, where they are not"
+                ));
+            }
+        }
+        for (index, vaddr, memsz, filesz, align) in others {
+            let inside = vaddr.checked_add(memsz).is_some_and(|end| {
+                segments
+                    .iter()
+                    .any(|s| vaddr >= s.vaddr && end <= s.vaddr + s.memsz)
+            });
+            if !inside || filesz > memsz || (align > 1 && !align.is_power_of_two()) {
+                return Err(format!(
+                    "segment {index} ({memsz} bytes at {vaddr:#x}, alignment {align}) is not inside one loadable segment"
+                ));
             }
         }
         let mut image = Self {
@@ -175,12 +226,13 @@ impl<'a> Image<'a> {
             symbols: Symbols::default(),
             relocations: Vec::new(),
         };
-        let Some((offset, size)) = dynamic else {
+        let Some((address, size)) = dynamic else {
             return Err("no dynamic table (PT_DYNAMIC), not a shared library".to_owned());
         };
-        let table = image.file_range(offset, size).ok_or_else(|| {
-            format!("its dynamic table (byte {offset}, {size} bytes) is outside the file")
-        })?;
+        // The dynamic loader reads the table where it is mapped.
+        let table = image
+            .bytes(address, size)
+            .map_err(|error| format!("its dynamic table: {error}"))?;
         image.read_dynamic(table)?;
         Ok(image)
     }
@@ -315,9 +367,11 @@ impl<'a> Image<'a> {
     /// relocations are.
     fn read_dynamic(&mut self, table: &[u8]) -> Result<(), String> {
         let mut values = Dynamic::default();
+        let mut entries = Vec::new();
         for entry in table.chunks_exact(16) {
             let tag = i64::from_ne_bytes(entry[..8].try_into().expect("16-byte entries"));
             let value = u64::from_ne_bytes(entry[8..].try_into().expect("16-byte entries"));
+            entries.push((tag, value));
             match tag {
                 0 => break,
                 4 => values.hash = Some(value),
@@ -327,8 +381,20 @@ impl<'a> Image<'a> {
                 8 => values.relasz = value,
                 9 => values.relaent = value,
                 10 => values.strsz = value,
+                23 => values.jmprel = Some(value),
+                2 => values.pltrelsz = value,
                 35 => values.relrsz = value,
                 36 => values.relr = Some(value),
+                0x6fff_fff9 => values.relacount = value,
+                0x6fff_fff0 => values.versym = Some(value),
+                0x6fff_fffc => values.verdef = Some(value),
+                0x6fff_fffd => values.verdefnum = value,
+                0x6fff_fffe => values.verneed = Some(value),
+                0x6fff_ffff => values.verneednum = value,
+                25 => values.init_array = Some(value),
+                27 => values.init_arraysz = value,
+                26 => values.fini_array = Some(value),
+                28 => values.fini_arraysz = value,
                 0x6fff_fef5 => values.gnu_hash = Some(value),
                 _ => {}
             }
@@ -354,6 +420,9 @@ impl<'a> Image<'a> {
                 strings_size: values.strsz,
             };
         }
+        self.check_dynamic(&entries, &values)?;
+        self.check_versions(&values)
+            .map_err(|error| format!("its symbol versions: {error}"))?;
         if let Some(at) = values.rela {
             if values.relaent != 24 {
                 return Err(format!(
@@ -364,7 +433,16 @@ impl<'a> Image<'a> {
             let table = self
                 .bytes(at, values.relasz)
                 .map_err(|error| format!("its relocation table: {error}"))?;
+            self.check_relocations(table, values.relacount)
+                .map_err(|error| format!("its relocation table: {error}"))?;
             self.read_rela(table)?;
+        }
+        if let Some(at) = values.jmprel {
+            let table = self
+                .bytes(at, values.pltrelsz)
+                .map_err(|error| format!("its PLT relocation table: {error}"))?;
+            self.check_relocations(table, 0)
+                .map_err(|error| format!("its PLT relocation table: {error}"))?;
         }
         if let Some(at) = values.relr {
             let table = self
@@ -373,7 +451,7 @@ impl<'a> Image<'a> {
             self.read_relr(table)?;
         }
         self.relocations.sort_by_key(|(slot, _)| *slot);
-        Ok(())
+        self.check_function_arrays(&values)
     }
 
     /// Number of symbols a GNU hash table covers: one past the last index
@@ -466,8 +544,263 @@ impl<'a> Image<'a> {
         Ok(())
     }
 
+    /// Checks what the dynamic loader takes from the dynamic table without
+    /// a second look: addresses inside the segments, tables inside the
+    /// file, string offsets inside the string table, entry sizes.
+    fn check_dynamic(&self, entries: &[(i64, u64)], values: &Dynamic) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for &(tag, value) in entries {
+            if tag == 0 {
+                break;
+            }
+            let what = |problem: String| format!("dynamic entry {tag:#x}: {problem}");
+            if !known_tag(tag) {
+                return Err(what("an unknown tag".to_owned()));
+            }
+            if !seen.insert(tag) && tag != 1 {
+                return Err(what("given twice".to_owned()));
+            }
+            match tag {
+                // Addresses the dynamic loader reads or calls.
+                3..=7
+                | 12
+                | 13
+                | 23
+                | 25
+                | 26
+                | 32
+                | 36
+                | 0x6fff_fef5
+                | 0x6fff_fff0
+                | 0x6fff_fffc
+                | 0x6fff_fffe
+                    if !self.mapped(value, 1) =>
+                {
+                    return Err(what(format!("address {value:#x} is not in a segment")));
+                }
+                // Offsets into the string table.
+                1 | 14 | 15 | 29 => {
+                    let strings = values.strtab.unwrap_or(0);
+                    let table = self.bytes(strings, values.strsz).map_err(&what)?;
+                    let name = table.get(value as usize..).unwrap_or_default();
+                    if !name.contains(&0) {
+                        return Err(what(format!(
+                            "string offset {value} is outside the string table"
+                        )));
+                    }
+                }
+                // Entry sizes and kinds the dynamic loader asserts.
+                11 if value != SYM_SIZE => return Err(what(format!("symbols of {value} bytes"))),
+                20 if value != 7 => return Err(what(format!("PLT relocations of kind {value}"))),
+                37 if value != 8 => {
+                    return Err(what(format!("packed relocations of {value} bytes")));
+                }
+                // `REL` relocations and text relocations.
+                17..=19 => return Err(what("REL relocations on a RELA machine".to_owned())),
+                22 => return Err(what("text relocations".to_owned())),
+                30 if value & 0x4 != 0 => return Err(what("text relocations".to_owned())),
+                _ => {}
+            }
+        }
+        for (table, size, name) in PAIRED_TAGS {
+            if seen.contains(&table) != seen.contains(&size) {
+                return Err(format!(
+                    "its dynamic table has {name} without their size, or a size without them"
+                ));
+            }
+        }
+        for tag in [12, 13] {
+            if let Some(&(_, address)) = entries.iter().find(|(t, _)| *t == tag) {
+                if !self.executable(address) {
+                    return Err(format!(
+                        "dynamic entry {tag:#x}: address {address:#x} is not in executable code"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the symbol-versioning tables as the dynamic loader will use
+    /// them: every record and name inside the file, and every symbol's
+    /// version index one that a record defines or needs.
+    fn check_versions(&self, values: &Dynamic) -> Result<(), String> {
+        let Some(versym) = values.versym else {
+            return Ok(());
+        };
+        let strings = |offset: u32| offset as u64 >= self.symbols.strings_size;
+        let mut highest = 1u16;
+        for (start, count, kind) in [
+            (values.verneed, values.verneednum, "needed"),
+            (values.verdef, values.verdefnum, "defined"),
+        ] {
+            let Some(mut at) = start else { continue };
+            if count > 1024 {
+                return Err(format!("{count} {kind} version records"));
+            }
+            for _ in 0..count {
+                let record = self.bytes(at, 20)?;
+                let word = |offset: usize| {
+                    u32::from_ne_bytes(record[offset..offset + 4].try_into().expect("4 bytes"))
+                };
+                let half = |offset: usize| {
+                    u16::from_ne_bytes(record[offset..offset + 2].try_into().expect("2 bytes"))
+                };
+                let (entries, mut aux, next) = if kind == "needed" {
+                    if strings(word(4)) {
+                        return Err(
+                            "a needed library's name is outside the string table".to_owned()
+                        );
+                    }
+                    (half(2), word(8), word(12))
+                } else {
+                    highest = highest.max(half(4) & 0x7fff);
+                    (half(6), word(12), word(16))
+                };
+                if entries > 1024 {
+                    return Err(format!("{entries} {kind} versions in one record"));
+                }
+                let mut item = at.saturating_add(u64::from(aux));
+                for _ in 0..entries {
+                    let entry = self.bytes(item, if kind == "needed" { 16 } else { 8 })?;
+                    let word = |offset: usize| {
+                        u32::from_ne_bytes(entry[offset..offset + 4].try_into().expect("4 bytes"))
+                    };
+                    let (name, other) = if kind == "needed" {
+                        (
+                            word(8),
+                            Some(u16::from_ne_bytes(entry[6..8].try_into().expect("2 bytes"))),
+                        )
+                    } else {
+                        (word(0), None)
+                    };
+                    if strings(name) {
+                        return Err(format!(
+                            "a {kind} version's name is outside the string table"
+                        ));
+                    }
+                    if let Some(other) = other {
+                        highest = highest.max(other & 0x7fff);
+                    }
+                    aux = if kind == "needed" { word(12) } else { word(4) };
+                    item = item.saturating_add(u64::from(aux));
+                }
+                at = at.saturating_add(u64::from(next));
+            }
+        }
+        let table = self.bytes(versym, self.symbols.count as u64 * 2)?;
+        for (index, entry) in table.chunks_exact(2).enumerate() {
+            let version = u16::from_ne_bytes(entry.try_into().expect("2 bytes")) & 0x7fff;
+            if version > highest {
+                return Err(format!(
+                    "symbol {index} has version {version}, none is defined past {highest}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the initialiser and finaliser arrays once the relocations are
+    /// read: every slot is filled with an address of executable code.
+    fn check_function_arrays(&self, values: &Dynamic) -> Result<(), String> {
+        for (address, size, name) in [
+            (values.init_array, values.init_arraysz, "initialisers"),
+            (values.fini_array, values.fini_arraysz, "finalisers"),
+        ] {
+            let Some(address) = address else { continue };
+            if size % 8 != 0 || size > 1 << 20 || !self.writable(address, size) {
+                return Err(format!(
+                    "its {name} ({size} bytes at {address:#x}) are not an array in a writable segment"
+                ));
+            }
+            for slot in (0..size / 8).map(|index| address + index * 8) {
+                match self.pointer(slot) {
+                    Ok(function) if self.executable(function) => {}
+                    _ => {
+                        return Err(format!(
+                            "its {name} hold at {slot:#x} something other than an address of executable code"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `address` lies in an executable segment's file part.
+    fn executable(&self, address: u64) -> bool {
+        self.segments
+            .iter()
+            .any(|s| s.executable && address >= s.vaddr && address < s.vaddr + s.filesz)
+    }
+
+    /// Checks every entry of a `RELA` table as the dynamic loader will
+    /// apply it: a known kind, a symbol inside the symbol table, a slot
+    /// inside a writable segment; the first `relative` entries relative.
+    fn check_relocations(&self, table: &[u8], relative: u64) -> Result<(), String> {
+        if table.len() % 24 != 0 {
+            return Err(format!("{} bytes, not whole 24-byte entries", table.len()));
+        }
+        if relative > (table.len() / 24) as u64 {
+            return Err(format!(
+                "{relative} relative entries promised, {} present",
+                table.len() / 24
+            ));
+        }
+        for (index, entry) in table.chunks_exact(24).enumerate() {
+            let slot = u64::from_ne_bytes(entry[..8].try_into().expect("24-byte entries"));
+            let info = u64::from_ne_bytes(entry[8..16].try_into().expect("24-byte entries"));
+            let kind = (info & 0xffff_ffff) as u32;
+            let symbol = info >> 32;
+            if (index as u64) < relative && kind != RELATIVE {
+                return Err(format!(
+                    "entry {index} is of kind {kind}, not relative as promised"
+                ));
+            }
+            if let Some(known) = KNOWN_RELOCATIONS {
+                if !known.contains(&kind) {
+                    return Err(format!("entry {index} is of unknown kind {kind}"));
+                }
+            }
+            if symbol != 0 && symbol >= self.symbols.count as u64 {
+                return Err(format!(
+                    "entry {index} names symbol {symbol}, past the table"
+                ));
+            }
+            if kind != 0 && !self.writable(slot, 8) {
+                return Err(format!(
+                    "entry {index} writes at {slot:#x}, outside the writable segments"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `[address, address + size)` lies in one segment's memory.
+    fn mapped(&self, address: u64, size: u64) -> bool {
+        address.checked_add(size).is_some_and(|end| {
+            self.segments
+                .iter()
+                .any(|s| address >= s.vaddr && end <= s.vaddr + s.memsz)
+        })
+    }
+
+    /// Whether `[address, address + size)` lies in one writable segment.
+    fn writable(&self, address: u64, size: u64) -> bool {
+        address.checked_add(size).is_some_and(|end| {
+            self.segments
+                .iter()
+                .any(|s| s.writable && address >= s.vaddr && end <= s.vaddr + s.memsz)
+        })
+    }
+
     /// A slot whose own content is the address it will hold.
     fn push_implicit(&mut self, slot: u64) -> Result<(), String> {
+        if !self.writable(slot, 8) {
+            return Err(format!(
+                "a packed relocation writes at {slot:#x}, outside the writable segments"
+            ));
+        }
         match self.u64_at(slot) {
             Ok(value) => self.push_relocation(slot, Fill::Address(value)),
             // A slot outside the file is never read as a pointer.
@@ -518,6 +851,18 @@ struct Dynamic {
     relaent: u64,
     relr: Option<u64>,
     relrsz: u64,
+    relacount: u64,
+    versym: Option<u64>,
+    verdef: Option<u64>,
+    verdefnum: u64,
+    verneed: Option<u64>,
+    verneednum: u64,
+    jmprel: Option<u64>,
+    pltrelsz: u64,
+    init_array: Option<u64>,
+    init_arraysz: u64,
+    fini_array: Option<u64>,
+    fini_arraysz: u64,
 }
 
 /// Size of one `Elf64_Sym`.
@@ -529,6 +874,53 @@ const ET_DYN: u16 = 3;
 const PT_LOAD: u32 = 1;
 /// `PT_DYNAMIC`: the dynamic table.
 const PT_DYNAMIC: u32 = 2;
+/// `PT_PHDR`: where the program headers are mapped.
+const PT_PHDR: u32 = 6;
+/// `PT_TLS`: the thread-local storage template.
+const PT_TLS: u32 = 7;
+/// `PT_GNU_RELRO`: what becomes read-only after relocation.
+const PT_GNU_RELRO: u32 = 0x6474_e552;
+/// `PF_W`: a writable segment.
+const PF_W: u32 = 2;
+/// `PF_X`: an executable segment.
+const PF_X: u32 = 1;
+
+/// The dynamic tags a shared library may carry: the standard ones, GNU's
+/// and the symbol-versioning ones. Anything else is a corrupt table.
+fn known_tag(tag: i64) -> bool {
+    matches!(tag, 0..=37)
+        // DT_VALRNG and DT_ADDRRNG (GNU_HASH and the like).
+        || (0x6fff_fdf5..=0x6fff_fdff).contains(&tag)
+        || (0x6fff_fef5..=0x6fff_feff).contains(&tag)
+        // VERSYM, RELACOUNT, RELCOUNT, FLAGS_1, VERDEF(NUM), VERNEED(NUM).
+        || matches!(tag, 0x6fff_fff0 | 0x6fff_fff9..=0x6fff_ffff)
+        // AUXILIARY, FILTER.
+        || matches!(tag, 0x7fff_fffd | 0x7fff_ffff)
+}
+
+/// Tags that come in pairs: the table and its size.
+const PAIRED_TAGS: [(i64, i64, &str); 6] = [
+    (7, 8, "relocations"),
+    (23, 2, "PLT relocations"),
+    (25, 27, "initialisers"),
+    (26, 28, "finalisers"),
+    (36, 35, "packed relocations"),
+    (5, 10, "strings"),
+];
+
+/// The relocation kinds this machine's dynamic loader applies to a shared
+/// library, when known.
+const KNOWN_RELOCATIONS: Option<&[u32]> = if cfg!(target_arch = "x86_64") {
+    // NONE, 64, GLOB_DAT, JUMP_SLOT, RELATIVE, DTPMOD64, DTPOFF64,
+    // TPOFF64, TLSDESC, IRELATIVE.
+    Some(&[0, 1, 6, 7, 8, 16, 17, 18, 36, 37])
+} else if cfg!(target_arch = "aarch64") {
+    // NONE, ABS64, GLOB_DAT, JUMP_SLOT, RELATIVE, TLS_DTPMOD, TLS_DTPREL,
+    // TLS_TPREL, TLSDESC, IRELATIVE.
+    Some(&[0, 257, 1025, 1026, 1027, 1028, 1029, 1030, 1031, 1032])
+} else {
+    None
+};
 
 /// (ELF machine, relocation adding the load base to an addend, relocation
 /// writing a symbol's address plus an addend) of this host, when known.

@@ -22,13 +22,24 @@ const PLAN: [(&str, usize); 7] = [
     ("pointed-to data", 600),
 ];
 
+/// `PLUGIN_MUTANTS_SCALE=N` runs N times as many mutants and
+/// `PLUGIN_MUTANTS_SEED=S` other ones, for longer runs by hand.
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Longest refusal accepted, path included.
 const MAX_LINE: usize = 300;
 
 #[test]
 fn corrupted_copies_are_refused_in_one_short_line() {
     in_child_process("corrupted_copies_are_refused_in_one_short_line", || {
-        watchdog(Duration::from_secs(120));
+        watchdog(Duration::from_secs(
+            120 * setting("PLUGIN_MUTANTS_SCALE", 1),
+        ));
         let full = std::fs::read(plugins().path("english-plugin")).unwrap();
         let layout = layout(&full);
         let options = LoadOptions::default();
@@ -36,12 +47,13 @@ fn corrupted_copies_are_refused_in_one_short_line() {
         PluginFile::check_bytes(name, &layout.bytes, &options)
             .expect("the cut-down copy itself passes");
         let started = Instant::now();
-        let mut random = Random(0x2545_f491_4f6c_dd1d);
+        let mut random = Random(setting("PLUGIN_MUTANTS_SEED", 0x2545_f491_4f6c_dd1d) | 1);
+        let scale = setting("PLUGIN_MUTANTS_SCALE", 1) as usize;
         let mut buffer = layout.bytes.clone();
         let mut accepted = 0;
         let mut refused = std::collections::BTreeMap::<String, usize>::new();
         let mut total = 0;
-        for (part, count) in PLAN {
+        for (part, count) in PLAN.map(|(part, count)| (part, count * scale)) {
             let ranges = ranges(&layout, part);
             assert!(!ranges.is_empty(), "no {part} in the file");
             for index in 0..count {
