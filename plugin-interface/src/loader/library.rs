@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -60,21 +60,8 @@ struct Inner {
     checked: CheckedCanary,
     // `None` only while `close` consumes it.
     library: Option<libloading::Library>,
-    /// The sealed copy the library was loaded from: kept open while the
-    /// image may be loaded, so its `/proc/self/fd/N` name is never reused
-    /// for another copy (the dynamic loader matches names first).
-    memfd: Option<OwnedFd>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        drop(self.library.take());
-        if let Some(memfd) = self.memfd.take() {
-            if residency::still_loaded(&self.loaded_from) {
-                core::mem::forget(memfd);
-            }
-        }
-    }
+    /// The name `/proc/self/maps` shows the copy's mappings under.
+    mapped_as: String,
 }
 
 /// One implementation of a trait in a library, as its factory lists it.
@@ -142,7 +129,26 @@ impl PluginLibrary {
     ) -> Result<Self, PluginError> {
         let checked = checked::read(path, &source, options)?;
         let sha256 = source.digest();
-        let (load_path, memfd) = source.into_memfd();
+        let (mut load_path, memfd) = source.into_memfd();
+        let mapped_as = residency::mapped_name(&load_path);
+        // The dynamic loader matches names before files: a name an image
+        // still resident from an earlier copy answers to would hand that
+        // image back. Another descriptor of the copy gives another name.
+        let io = |source| PluginError::Io {
+            library: path.to_path_buf(),
+            source,
+        };
+        let mut names = vec![memfd];
+        while residency::still_loaded(&load_path) {
+            if names.len() == 64 {
+                return Err(io(std::io::Error::other(
+                    "no free /proc/self/fd name for the copy",
+                )));
+            }
+            let another = names[0].try_clone().map_err(io)?;
+            load_path = PathBuf::from(format!("/proc/self/fd/{}", another.as_raw_fd()));
+            names.push(another);
+        }
         // SAFETY: loading a library runs its initialisers. Its bytes passed
         // every check above, and they are what the dynamic loader maps:
         // the sealed copy cannot change.
@@ -156,12 +162,9 @@ impl PluginLibrary {
         let address = unsafe { library.get::<*const u8>(&symbol) }
             .map(|symbol| *symbol)
             .ok();
+        // Mapped: the descriptors may go.
+        drop(names);
         if address.and_then(image_offset) != Some(checked.address()) {
-            drop(library);
-            if residency::still_loaded(&load_path) {
-                // Its name stays bound to the resident image.
-                core::mem::forget(memfd);
-            }
             return Err(PluginError::Open {
                 library: path.to_path_buf(),
                 message: "the dynamic loader's canary is not the one checked".to_owned(),
@@ -180,7 +183,7 @@ impl PluginLibrary {
                 canary: OnceLock::new(),
                 checked,
                 library: Some(library),
-                memfd: Some(memfd),
+                mapped_as,
             }),
         })
     }
@@ -195,6 +198,12 @@ impl PluginLibrary {
     /// in-memory copy of [`path`](Self::path), `/proc/self/fd/N`.
     pub fn loaded_from(&self) -> &Path {
         &self.inner.loaded_from
+    }
+
+    /// The name `/proc/self/maps` shows the library's mappings under, e.g.
+    /// `/memfd:plugin-7-libenglish_plugin.so`.
+    pub fn mapped_name(&self) -> &str {
+        &self.inner.mapped_as
     }
 
     /// SHA-256 of the file, when it was opened with a trusted list (which
@@ -327,7 +336,7 @@ impl PluginLibrary {
                 })?;
                 probe = Some(Probe {
                     loaded_from: inner.loaded_from.clone(),
-                    memfd: inner.memfd.take(),
+                    mapped_as: inner.mapped_as.clone(),
                 });
                 UnloadOutcome::Resident {
                     reason: "not checked yet".to_owned(),
@@ -358,26 +367,18 @@ impl PluginLibrary {
     }
 }
 
-/// A closed library whose leaving the process is still to be checked; it
-/// holds the library's sealed copy open until then.
+/// A closed library whose leaving the process is still to be checked.
 #[derive(Debug)]
 pub(crate) struct Probe {
     loaded_from: PathBuf,
-    memfd: Option<OwnedFd>,
+    mapped_as: String,
 }
 
 impl Probe {
     /// Whether the image left, given `maps`, a read of `/proc/self/maps`
-    /// made after the library was closed. The copy is closed when it did;
-    /// kept open for good, so its name is never reused, when it did not.
-    pub(crate) fn finish(mut self, maps: &str) -> UnloadOutcome {
-        let outcome = residency::probe(&self.loaded_from, maps);
-        if let Some(memfd) = self.memfd.take() {
-            if residency::still_loaded(&self.loaded_from) {
-                core::mem::forget(memfd);
-            }
-        }
-        outcome
+    /// made after the library was closed.
+    pub(crate) fn finish(self, maps: &str) -> UnloadOutcome {
+        residency::probe(&self.loaded_from, &self.mapped_as, maps)
     }
 }
 

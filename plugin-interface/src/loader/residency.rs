@@ -59,12 +59,12 @@ pub(crate) fn maps() -> String {
 /// Checks, after `dlclose`, whether the library loaded from `file` is still
 /// in the process; `maps` is `/proc/self/maps` as read after the close.
 #[cfg(unix)]
-pub(crate) fn probe(file: &Path, maps: &str) -> UnloadOutcome {
+pub(crate) fn probe(file: &Path, mapped_as: &str, maps: &str) -> UnloadOutcome {
     let mut seen = Vec::new();
     if still_loaded(file) {
         seen.push("the dynamic loader still has it open (dlopen with RTLD_NOLOAD succeeds)");
     }
-    if mapped(file, maps) {
+    if mapped(mapped_as, maps) {
         seen.push("its file is still mapped (/proc/self/maps)");
     }
     if seen.is_empty() {
@@ -80,7 +80,7 @@ pub(crate) fn probe(file: &Path, maps: &str) -> UnloadOutcome {
 
 /// Not verified on this platform: reported as resident, never assumed gone.
 #[cfg(not(unix))]
-pub(crate) fn probe(_file: &Path, _maps: &str) -> UnloadOutcome {
+pub(crate) fn probe(_file: &Path, _mapped_as: &str, _maps: &str) -> UnloadOutcome {
     UnloadOutcome::Resident {
         reason: "whether the library left memory is not checked on this platform".to_owned(),
     }
@@ -106,23 +106,26 @@ pub(crate) fn still_loaded(file: &Path) -> bool {
     true
 }
 
-/// Whether `maps` shows a mapping of `file`; false where `/proc` is
-/// missing.
-#[cfg(unix)]
-fn mapped(file: &Path, maps: &str) -> bool {
-    // A sealed in-memory copy (`/proc/self/fd/N`) is mapped under the
-    // name its link shows, `/memfd:<name> (deleted)`.
+/// The name `/proc/self/maps` shows mappings of `file` under: for a
+/// sealed in-memory copy (`/proc/self/fd/N`, while that is open) the
+/// `/memfd:<name>` its link shows, else the file's canonical path.
+pub(crate) fn mapped_name(file: &Path) -> String {
     if let Ok(link) = std::fs::read_link(file) {
         let link = link.to_string_lossy();
-        if let Some(name) = link.strip_prefix("/memfd:") {
-            let name = format!("/memfd:{}", name.trim_end_matches(" (deleted)"));
-            let deleted = format!("{name} (deleted)");
-            return maps
-                .lines()
-                .any(|line| line.ends_with(&deleted) || line.ends_with(&name));
+        if link.starts_with("/memfd:") {
+            return link.trim_end_matches(" (deleted)").to_owned();
         }
     }
-    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    let wanted = file.to_string_lossy();
-    maps.lines().any(|line| line.contains(&*wanted))
+    std::fs::canonicalize(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Whether `maps` shows a mapping under `name` (from [`mapped_name`]).
+#[cfg(unix)]
+fn mapped(name: &str, maps: &str) -> bool {
+    let deleted = format!("{name} (deleted)");
+    maps.lines()
+        .any(|line| line.ends_with(&deleted) || line.ends_with(name))
 }

@@ -197,7 +197,7 @@ impl Source {
     }
 
     /// The path the dynamic loader opens the copy by, and the copy itself,
-    /// which must stay open while the image may be loaded under that name.
+    /// which must stay open until the dynamic loader has mapped it.
     pub(crate) fn into_memfd(self) -> (PathBuf, OwnedFd) {
         let path = PathBuf::from(format!("/proc/self/fd/{}", self.memfd.as_raw_fd()));
         (path, self.memfd)

@@ -54,6 +54,7 @@ impl ManagerOptions {
 pub struct PluginHandle {
     pub(super) path: Arc<Path>,
     pub(super) copy: PathBuf,
+    pub(super) mapped: String,
     pub(super) generation: u64,
     pub(super) hash: u128,
 }
@@ -68,6 +69,11 @@ impl PluginHandle {
     /// in-memory copy, `/proc/self/fd/N`, valid while it is loaded.
     pub fn copy_path(&self) -> &Path {
         &self.copy
+    }
+
+    /// The name `/proc/self/maps` shows the loaded copy under.
+    pub fn mapped_name(&self) -> &str {
+        &self.mapped
     }
 
     /// 1 for the first load, one more for each reload.

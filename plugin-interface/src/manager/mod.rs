@@ -440,6 +440,7 @@ impl PluginManager {
             PluginHandle {
                 path: Arc::from(path),
                 copy: library.loaded_from().to_path_buf(),
+                mapped: library.mapped_name().to_owned(),
                 generation,
                 hash,
             },

@@ -78,15 +78,6 @@ pub fn mapped_copies() -> BTreeSet<String> {
         .collect()
 }
 
-/// The name a loaded copy (`/proc/self/fd/N`, from
-/// `PluginHandle::copy_path`) is mapped under, while it is open.
-pub fn copy_name(copy: &Path) -> String {
-    let link = std::fs::read_link(copy)
-        .unwrap_or_else(|e| panic!("reading the link {}: {e}", copy.display()));
-    let link = link.to_string_lossy();
-    link.strip_suffix(" (deleted)").unwrap_or(&link).to_owned()
-}
-
 /// How many file descriptors this process has open.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use lifecycle_interface::{Counter, Versioned};
 use plugin_interface::{ManagerOptions, PluginError, PluginManager, UnloadOutcome};
 use plugin_tests::in_child_process;
-use plugin_tests::lifecycle::{copy_name, mapped_copies, watched};
+use plugin_tests::lifecycle::{mapped_copies, watched};
 
 /// Starts `proxy.try_slow(millis)` on another thread; returns once the
 /// thread is about to call, with the instant it did and its handle.
@@ -192,11 +192,10 @@ fn an_unpinned_library_leaves_the_process() {
         let dir = tempfile::tempdir().unwrap();
         let path = watched("lifecycle-v1", dir.path());
         let manager = PluginManager::new().unwrap();
-        let copy = manager.load(&path).unwrap().copy_path().to_path_buf();
+        let name = manager.load(&path).unwrap().mapped_name().to_owned();
         let proxy = manager.proxy::<dyn Versioned>(&path, "Probe").unwrap();
         assert_eq!(proxy.version(), 1);
         assert_eq!(proxy.try_slow(1).unwrap(), 1);
-        let name = copy_name(&copy);
         assert!(mapped_copies().contains(&name), "{name} is mapped");
         drop(proxy);
         let report = manager.unload_by_path(&path).unwrap();
@@ -243,9 +242,10 @@ fn dropping_a_manager_unmaps_its_copies() {
     let dir = tempfile::tempdir().unwrap();
     let path = watched("lifecycle-v1", dir.path());
     let manager = PluginManager::new().unwrap();
-    let copy = manager.load(&path).unwrap().copy_path().to_path_buf();
+    let handle = manager.load(&path).unwrap();
+    let copy = handle.copy_path().to_path_buf();
+    let name = handle.mapped_name().to_owned();
     assert!(copy.starts_with("/proc/self/fd"), "{}", copy.display());
-    let name = copy_name(&copy);
     assert!(mapped_copies().contains(&name));
     let proxy = manager.proxy::<dyn Versioned>(&path, "Probe").unwrap();
     assert_eq!(proxy.version(), 1);
