@@ -4,22 +4,24 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use greeter_interface::Greeter;
-use plugin_interface::{PluginError, PluginLibrary};
+use plugin_interface::{LoadOptions, PluginError, PluginFile};
 
 use crate::describe::{self, Status};
 
 /// Checks each library and prints `ok: <path>: Trait (crate version)
 /// [entries], ...` on stdout, or `error: <path>: <why>` on stderr, followed
 /// with `detail` by the full report behind the line, where there is one.
-/// Exits with 1 if any library failed.
-pub fn check(libraries: &[PathBuf], detail: bool) -> ExitCode {
+/// Exits with 1 if any library failed. A symlink's verdict names its
+/// target too. No library is loaded: no code of theirs runs.
+pub fn check(libraries: &[PathBuf], detail: bool, options: &LoadOptions) -> ExitCode {
     let mut status = Status::default();
     for path in libraries {
-        match verdict(path) {
-            Ok(traits) => println!("ok: {}: {traits}", path.display()),
+        let shown = describe::shown(path, describe::link_target(path).as_deref());
+        match verdict(path, options) {
+            Ok(traits) => println!("ok: {shown}: {traits}"),
             Err(error) => {
                 let report = error.detail().filter(|_| detail).map(str::to_owned);
-                status.fail(error);
+                status.fail(describe::refusal(path, error));
                 if let Some(report) = report {
                     eprint!("{report}");
                 }
@@ -29,10 +31,11 @@ pub fn check(libraries: &[PathBuf], detail: bool) -> ExitCode {
     status.exit_code()
 }
 
-/// Opens `path`, lists the entries of every trait it exports, and checks
-/// the traits this host knows against its own interface crates.
-fn verdict(path: &Path) -> Result<String, PluginError> {
-    let library = PluginLibrary::open(path)?;
+/// Checks `path` from its bytes, lists the entries of every trait it
+/// exports, and checks the traits this host knows against its own
+/// interface crates.
+fn verdict(path: &Path, options: &LoadOptions) -> Result<String, PluginError> {
+    let library = PluginFile::check_with(path, options)?;
     let canary = library.canary();
     if canary.trait_info(describe::greeter_name()).is_some() {
         library.check_interface::<dyn Greeter>()?;

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use plugin_interface::{LoadOptions, PluginError, TrustedList};
 
 /// Lists, inspects, checks and runs plugin libraries.
 ///
@@ -20,26 +21,33 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lists every library file of a directory with its canary, traits and
-    /// entries, without making any plugin instance.
+    /// entries, read from the files without loading them.
     List {
         /// The directory to list (or one library file).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+
+        #[command(flatten)]
+        trust: Trust,
     },
 
     /// Shows one library in detail: canary, traits, vtables, method
-    /// signatures and entries.
+    /// signatures and entries, read from the file without loading it.
     Inspect {
         /// The library file.
         #[arg(value_name = "LIB")]
         library: PathBuf,
+
+        #[command(flatten)]
+        trust: Trust,
     },
 
     /// Prints one verdict line per library and exits with 1 if any failed.
     ///
     /// Every library must be a plugin whose entries can be listed; a library
     /// implementing `Greeter` must also match this host's copy of
-    /// `greeter-interface`. No plugin instance is made.
+    /// `greeter-interface`. The files are read, never loaded: no code of
+    /// theirs runs.
     Check {
         /// The library files.
         #[arg(value_name = "LIB", required = true)]
@@ -48,6 +56,9 @@ pub enum Command {
         /// After a layout mismatch, print both layouts of the trait in full.
         #[arg(long)]
         detail: bool,
+
+        #[command(flatten)]
+        trust: Trust,
     },
 
     /// Loads every `Greeter` plugin and prints its greeting.
@@ -64,15 +75,18 @@ pub enum Command {
         /// Who to greet.
         #[arg(short, long, default_value = crate::run::DEFAULT_NAME)]
         name: String,
+
+        #[command(flatten)]
+        trust: Trust,
     },
 
     /// Watches a directory: loads each `Greeter` plugin library once its
     /// file has settled, reloads it when its content changes, unloads it
     /// when it is deleted, and prints one line per event, until Ctrl-C (or
-    /// SIGTERM), which unloads everything and removes the private copies.
+    /// SIGTERM), which unloads everything.
     ///
-    /// Libraries are loaded from private copies, so the files may be
-    /// rebuilt, replaced or overwritten while loaded.
+    /// Libraries are loaded from in-memory copies of the bytes checked, so
+    /// the files may be rebuilt, replaced or overwritten while loaded.
     Watch {
         /// The directory to watch.
         #[arg(value_name = "DIR")]
@@ -82,7 +96,37 @@ pub enum Command {
         /// at, in milliseconds (300 when absent).
         #[arg(long, value_name = "N")]
         debounce_ms: Option<u64>,
+
+        #[command(flatten)]
+        trust: Trust,
     },
+}
+
+/// Which library files the host accepts (every command).
+#[derive(Debug, Default, Args)]
+pub struct Trust {
+    /// Accept libraries writable by their group or others, owned by
+    /// another user than this one or root, or in a directory others may
+    /// write to without the sticky bit.
+    #[arg(long)]
+    pub allow_insecure_permissions: bool,
+
+    /// Accept only libraries whose SHA-256 is listed in FILE, in the
+    /// format `sha256sum` writes.
+    #[arg(long, value_name = "FILE")]
+    pub trusted: Option<PathBuf>,
+}
+
+impl Trust {
+    /// The load options these flags ask for.
+    pub fn options(&self) -> Result<LoadOptions, PluginError> {
+        let mut options =
+            LoadOptions::default().allow_insecure_permissions(self.allow_insecure_permissions);
+        if let Some(list) = &self.trusted {
+            options = options.trusted(TrustedList::from_file(list)?);
+        }
+        Ok(options)
+    }
 }
 
 #[cfg(test)]

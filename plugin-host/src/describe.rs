@@ -59,6 +59,31 @@ pub fn scan(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), PluginError> {
     Ok((scan.libraries, scan.ignored))
 }
 
+/// `path`, and the file it names when it is a symlink: `link.so ->
+/// /real/libx.so`.
+pub fn shown(path: &Path, target: Option<&Path>) -> String {
+    match target {
+        Some(target) => format!("{} -> {}", path.display(), target.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// The file a symlink at `path` names, if it is one.
+pub fn link_target(path: &Path) -> Option<PathBuf> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|metadata| metadata.file_type().is_symlink())
+        .and_then(|_| std::fs::canonicalize(path).ok())
+}
+
+/// A refusal of `path`, naming the file a symlink at `path` points to.
+pub fn refusal(path: &Path, error: PluginError) -> String {
+    match link_target(path) {
+        Some(target) => format!("{error} (-> {})", target.display()),
+        None => error.to_string(),
+    }
+}
+
 /// The line for a file of a directory that was not tried.
 pub fn ignored_line(path: &Path) -> String {
     format!(

@@ -4,26 +4,27 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use greeter_interface::Greeter;
-use plugin_interface::{PluginInterface, PluginLibrary};
+use plugin_interface::{LoadOptions, PluginFile, PluginInterface};
 
 use crate::describe::{self, Status};
 
 /// Prints everything the canary of `path` says: framework, compiler,
-/// target, panic strategy, whose allocator it uses, and for each trait its interface crate and
-/// version, vtable size, method signatures and entries. For `Greeter` it
-/// also says whether this host can use it. No plugin instance is made.
-/// Exits with 1 if the library cannot be opened or fails a check.
-pub fn inspect(path: &Path) -> ExitCode {
+/// target, panic strategy, and for each trait its interface crate and
+/// version, vtable size, method signatures and entries; and the file's
+/// SHA-256. For `Greeter` it also says whether this host can use it. The
+/// file is read, never loaded. Exits with 1 if the library fails a check.
+pub fn inspect(path: &Path, options: &LoadOptions) -> ExitCode {
     let mut status = Status::default();
-    let library = match PluginLibrary::open(path) {
+    let library = match PluginFile::check_with(path, options) {
         Ok(library) => library,
         Err(error) => {
-            status.fail(error);
+            status.fail(describe::refusal(path, error));
             return status.exit_code();
         }
     };
     let canary = library.canary();
-    println!("{}", path.display());
+    println!("{}", describe::shown(path, library.target()));
+    println!("  sha256:           {}", library.sha256_hex());
     println!("  canary version:   {}", canary.canary_version);
     println!("  ABI epoch:        {}", canary.abi_epoch);
     println!("  plugin-interface: {}", canary.framework_version);
@@ -33,7 +34,6 @@ pub fn inspect(path: &Path) -> ExitCode {
         "  panic strategy:   {}",
         describe::panic_strategy(canary.panic_strategy)
     );
-    println!("  allocator:        {}", library.allocator());
     if canary.traits.is_empty() {
         println!("  traits:           none");
     }

@@ -3,15 +3,15 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use plugin_interface::PluginLibrary;
+use plugin_interface::{LoadOptions, PluginFile};
 
 use crate::describe::{self, Status};
 
 /// Lists the library files of `dir` in sorted order: each plugin's canary
 /// and, per trait, its interface and entries; each failure as one error
-/// line on stderr. Other files are mentioned as ignored. No plugin instance
-/// is made. Exits with 1 if any library failed.
-pub fn list(dir: &Path) -> ExitCode {
+/// line on stderr. Other files are mentioned as ignored. The files are
+/// read, never loaded. Exits with 1 if any library failed.
+pub fn list(dir: &Path, options: &LoadOptions) -> ExitCode {
     let mut status = Status::default();
     let (libraries, ignored) = match describe::scan(dir) {
         Ok(files) => files,
@@ -24,15 +24,15 @@ pub fn list(dir: &Path) -> ExitCode {
         println!("no plugin libraries in {}", dir.display());
     }
     for path in &libraries {
-        let library = match PluginLibrary::open(path) {
+        let library = match PluginFile::check_with(path, options) {
             Ok(library) => library,
             Err(error) => {
-                status.fail(error);
+                status.fail(describe::refusal(path, error));
                 continue;
             }
         };
         let canary = library.canary();
-        println!("{}", path.display());
+        println!("{}", describe::shown(path, library.target()));
         println!("    {}", describe::canary_summary(canary));
         if canary.traits.is_empty() {
             println!("    no traits");

@@ -20,16 +20,40 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::Parser;
+use plugin_interface::LoadOptions;
 
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        None => run::run(None, run::DEFAULT_NAME),
-        Some(Command::List { dir }) => list::list(&dir),
-        Some(Command::Inspect { library }) => inspect::inspect(&library),
-        Some(Command::Check { libraries, detail }) => check::check(&libraries, detail),
-        Some(Command::Run { source, name }) => run::run(source.as_deref(), &name),
-        Some(Command::Watch { dir, debounce_ms }) => watch::watch(&dir, debounce_ms),
+    let command = Cli::parse().command;
+    let trust = match &command {
+        None => Ok(LoadOptions::default()),
+        Some(
+            Command::List { trust, .. }
+            | Command::Inspect { trust, .. }
+            | Command::Check { trust, .. }
+            | Command::Run { trust, .. }
+            | Command::Watch { trust, .. },
+        ) => trust.options(),
+    };
+    let options = match trust {
+        Ok(options) => options,
+        Err(error) => {
+            let mut status = describe::Status::default();
+            status.fail(error);
+            return status.exit_code();
+        }
+    };
+    match command {
+        None => run::run(None, run::DEFAULT_NAME, &options),
+        Some(Command::List { dir, .. }) => list::list(&dir, &options),
+        Some(Command::Inspect { library, .. }) => inspect::inspect(&library, &options),
+        Some(Command::Check {
+            libraries, detail, ..
+        }) => check::check(&libraries, detail, &options),
+        Some(Command::Run { source, name, .. }) => run::run(source.as_deref(), &name, &options),
+        Some(Command::Watch {
+            dir, debounce_ms, ..
+        }) => watch::watch(&dir, debounce_ms, options),
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use greeter_interface::Greeter;
-use plugin_interface::{PluginError, load_plugins};
+use plugin_interface::{LoadOptions, PluginError, load_plugins_with};
 
 use crate::describe::{self, Status};
 use crate::examples;
@@ -19,9 +19,9 @@ pub const DEFAULT_NAME: &str = "world";
 /// Prints `<entry> (<file name>): <greeting>` per plugin on stdout.
 /// Libraries that export only other traits are reported as skipped; every
 /// other failure is one error line on stderr and makes the exit code 1.
-pub fn run(source: Option<&Path>, name: &str) -> ExitCode {
+pub fn run(source: Option<&Path>, name: &str, options: &LoadOptions) -> ExitCode {
     match source {
-        Some(source) => greet_all(source, name),
+        Some(source) => greet_all(source, name, options),
         None => match examples::prepare() {
             Ok(dir) => {
                 println!(
@@ -29,7 +29,7 @@ pub fn run(source: Option<&Path>, name: &str) -> ExitCode {
                     examples::PACKAGES.join(", "),
                     dir.display()
                 );
-                let greeted = greet_all(&dir, name);
+                let greeted = greet_all(&dir, name, options);
                 let mut status = Status::default();
                 crate::shop::visit(&dir, &mut status);
                 if status.failed() {
@@ -48,9 +48,9 @@ pub fn run(source: Option<&Path>, name: &str) -> ExitCode {
 }
 
 /// Loads `source` and greets `name` with each plugin.
-fn greet_all(source: &Path, name: &str) -> ExitCode {
+fn greet_all(source: &Path, name: &str, options: &LoadOptions) -> ExitCode {
     let mut status = Status::default();
-    let report = match load_plugins::<dyn Greeter>(source) {
+    let report = match load_plugins_with::<dyn Greeter>(source, options) {
         Ok(report) => report,
         Err(error) => {
             status.fail(error);

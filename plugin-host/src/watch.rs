@@ -10,27 +10,31 @@ use greeter_interface::{Greeter, GreeterProxy};
 use plugin_interface::watch::{
     ManagerNotification, WatchAction, WatchOptions, watch_and_load_blocking,
 };
-use plugin_interface::{PluginError, PluginManager, UnloadOutcome, UnloadReport};
+use plugin_interface::{
+    LoadOptions, ManagerOptions, PluginError, PluginManager, ReloadEvent, UnloadOutcome,
+    UnloadReport,
+};
 
 use crate::describe::{self, Status};
 use crate::run::DEFAULT_NAME;
 
 /// Watches `dir` until Ctrl-C (or SIGTERM, SIGHUP): each library file is
 /// loaded once it has settled, reloaded when its content changes and
-/// unloaded when it is deleted. On the signal, everything is unloaded and
-/// the private copies are removed. Prints on stdout, one line each:
+/// unloaded when it is deleted. On the signal, everything is unloaded.
+/// Prints on stdout, one line each:
 ///
 /// - `loaded: <path> (generation <n>): <entry>: <greeting>; ...`
 /// - `reloaded: <path> (generation <n>): <entry>: <greeting>; ...`
+/// - `entries: <path>: removed <Trait::Entry>, ...; added <Trait::Entry>, ...`
 /// - `unloaded: <path>: unmaker counters <Trait>=<n> (<outcome>)`
 /// - `skipped: <path>: exports <traits>, not Greeter`
 /// - `stopped; libraries unloaded: <n>`, last
 ///
 /// and failures on stderr as `error: <action> failed: <error>`. Exits with
 /// 0 when stopped, 1 if the directory cannot be watched.
-pub fn watch(dir: &Path, debounce_ms: Option<u64>) -> ExitCode {
+pub fn watch(dir: &Path, debounce_ms: Option<u64>, load: LoadOptions) -> ExitCode {
     let mut status = Status::default();
-    let manager = match PluginManager::new() {
+    let manager = match PluginManager::with_options(ManagerOptions::default().load(load)) {
         Ok(manager) => manager,
         Err(error) => {
             status.fail(error);
@@ -42,20 +46,19 @@ pub fn watch(dir: &Path, debounce_ms: Option<u64>) -> ExitCode {
         options = options.debounce_ms(debounce_ms);
     }
     let (stop_sender, stop) = mpsc::channel();
-    // Without the handler a signal ends the process at once, leaving the
-    // private copies behind; the watch still works.
+    // Without the handler a signal ends the process at once, without
+    // unloading; the watch still works.
     if let Err(error) = ctrlc::set_handler(move || {
         let _ = stop_sender.send(());
     }) {
-        eprintln!("warning: cannot handle Ctrl-C ({error}); the private copies stay behind");
+        eprintln!("warning: cannot handle Ctrl-C ({error}); a signal ends the watch at once");
     }
     println!(
-        "watching {} for {} plugins (debounce {} ms, settle {} ms; private copies in {})",
+        "watching {} for {} plugins (debounce {} ms, settle {} ms)",
         dir.display(),
         describe::greeter_name(),
         options.debounce_ms,
         options.settle_ms,
-        manager.copies_dir().display()
     );
     let mut greeters = Greeters::default();
     let watched =
@@ -85,6 +88,22 @@ impl Greeters {
     /// Prints the line of `notification`.
     fn show(&mut self, manager: &PluginManager, notification: ManagerNotification<dyn Greeter>) {
         match notification {
+            // A reload changed the implementations: proxies of removed ones
+            // are retired, so take a fresh set.
+            ManagerNotification::Event(ReloadEvent::EntriesChanged {
+                path,
+                removed,
+                added,
+            }) => {
+                let proxies = manager.proxies::<dyn Greeter>(&path).unwrap_or_default();
+                println!(
+                    "entries: {}: removed {}; added {}",
+                    path.display(),
+                    describe::list(removed.iter().map(String::as_str)),
+                    describe::list(added.iter().map(String::as_str))
+                );
+                self.by_path.insert(path, proxies);
+            }
             // The watcher's own notifications say the same, once.
             ManagerNotification::Event(_) => {}
             ManagerNotification::Loaded {

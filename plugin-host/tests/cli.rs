@@ -67,7 +67,80 @@ fn without_arguments_builds_and_runs_the_example_plugins() {
     // by its bare file name from the working directory. (Kept in this test:
     // every run without arguments rewrites that directory.)
     check_opens_a_bare_file_name_from_the_working_directory();
-    inspect_says_whose_allocator_a_library_uses();
+    inspect_shows_the_sha256_of_the_file();
+    trust_flags_work_on_every_command();
+}
+
+/// `--trusted` and `--allow-insecure-permissions` on check, inspect, list
+/// and run.
+fn trust_flags_work_on_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = dir.path().join("libenglish.so");
+    std::fs::copy(example_plugin("english_plugin"), &library).expect("copy the plugin");
+    let name = library.to_str().expect("temp paths are UTF-8");
+    let digest = lines(&host(&["inspect", name]))
+        .iter()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("sha256:")
+                .map(|d| d.trim().to_owned())
+        })
+        .expect("inspect shows the sha256");
+
+    let listed = dir.path().join("trusted.sha256");
+    std::fs::write(&listed, format!("{digest}  libenglish.so\n")).expect("write the list");
+    let other = dir.path().join("other.sha256");
+    std::fs::write(&other, format!("{}  libother.so\n", "0".repeat(64))).expect("write the list");
+    let dir_name = dir.path().to_str().expect("UTF-8");
+    for command in [
+        ["check", name],
+        ["inspect", name],
+        ["list", dir_name],
+        ["run", name],
+    ] {
+        let trusted = host(&[
+            command[0],
+            "--trusted",
+            listed.to_str().unwrap(),
+            command[1],
+        ]);
+        assert!(trusted.status.success(), "{}", shown(&trusted));
+        let refused = host(&[command[0], "--trusted", other.to_str().unwrap(), command[1]]);
+        assert!(!refused.status.success(), "{}", shown(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("is not in the trusted list"),
+            "{}",
+            shown(&refused)
+        );
+    }
+
+    let link = dir.path().join("liblink.so");
+    std::os::unix::fs::symlink(&library, &link).expect("symlink");
+    let linked = host(&["check", link.to_str().expect("UTF-8")]);
+    let target = library.canonicalize().expect("canonical path");
+    assert!(
+        String::from_utf8_lossy(&linked.stdout)
+            .contains(&format!("liblink.so -> {}: Greeter", target.display())),
+        "{}",
+        shown(&linked)
+    );
+    std::fs::remove_file(&link).expect("remove the link");
+
+    std::fs::set_permissions(
+        &library,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .expect("chmod");
+    let refused = host(&["check", name]);
+    assert!(!refused.status.success(), "{}", shown(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is writable by others (mode 0666)"),
+        "{}",
+        shown(&refused)
+    );
+    let allowed = host(&["run", "--allow-insecure-permissions", name]);
+    assert!(allowed.status.success(), "{}", shown(&allowed));
+    assert!(String::from_utf8_lossy(&allowed.stdout).contains("Hello, world!"));
 }
 
 /// The example plugin library `name` (`english_plugin`) as `plugin-host`
@@ -82,22 +155,20 @@ fn example_plugin(name: &str) -> String {
     path.to_str().expect("target paths are UTF-8").to_owned()
 }
 
-fn inspect_says_whose_allocator_a_library_uses() {
-    for (plugin, allocator) in [
-        ("calculator_plugin", "its own"),
-        (
-            "english_plugin",
-            "the host's (returned buffers are adopted)",
-        ),
-    ] {
+fn inspect_shows_the_sha256_of_the_file() {
+    for plugin in ["english_plugin", "multi_greeter_plugin"] {
         let output = host(&["inspect", &example_plugin(plugin)]);
         assert!(output.status.success(), "{}", shown(&output));
-        let expected = format!("allocator:        {allocator}");
-        assert!(
-            lines(&output).iter().any(|line| line.trim() == expected),
-            "no {expected:?} in\n{}",
-            shown(&output)
-        );
+        let digest = lines(&output)
+            .iter()
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("sha256:")
+                    .map(|d| d.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no sha256 line in\n{}", shown(&output)));
+        assert_eq!(digest.len(), 64, "{digest}");
+        assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{digest}");
     }
 }
 

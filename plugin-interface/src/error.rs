@@ -186,6 +186,36 @@ pub enum PluginError {
         reason: String,
     },
 
+    /// The canary's contents cannot be read as a canary: a pointer, length
+    /// or count that leads outside the file, text that is not UTF-8, a
+    /// layout graph too deep or too large.
+    #[error("{}: corrupt canary: {reason}", library.display())]
+    CorruptCanary {
+        /// The library.
+        library: PathBuf,
+        /// What is wrong, with at most a short escaped excerpt.
+        reason: String,
+    },
+
+    /// The trust policy refuses the file: its permissions, owner or
+    /// directory, or a digest missing from the trusted list.
+    #[error("{}: refused: {reason}", library.display())]
+    Untrusted {
+        /// The library.
+        library: PathBuf,
+        /// Which rule, and what was found.
+        reason: String,
+    },
+
+    /// A trusted list that is not in `sha256sum` format.
+    #[error("{}: not a trusted list in sha256sum format: {reason}", library.display())]
+    TrustedList {
+        /// The list's file.
+        library: PathBuf,
+        /// The line, and what is wrong with it.
+        reason: String,
+    },
+
     /// A symbol the canary promises is missing.
     #[error("{}: missing symbol `{symbol}`: {message}", library.display())]
     SymbolMissing {
@@ -433,6 +463,9 @@ impl PluginError {
             | Self::PanicStrategy { library, .. }
             | Self::TargetMismatch { library, .. }
             | Self::NotALibrary { library, .. }
+            | Self::CorruptCanary { library, .. }
+            | Self::Untrusted { library, .. }
+            | Self::TrustedList { library, .. }
             | Self::SymbolMissing { library, .. }
             | Self::EntryNotFound { library, .. }
             | Self::Panicked { library, .. }

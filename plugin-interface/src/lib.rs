@@ -185,8 +185,9 @@ pub use state::PluginState;
 #[cfg(feature = "host")]
 pub use loader::{
     CanaryInfo, DirectoryScan, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo,
-    PluginLibrary, PluginSpec, TraitInfo, UnloadOutcome, UnloadPath, UnloadPolicy, UnloadReport,
-    get_unmaker_counter, get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
+    PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList, UnloadOutcome, UnloadPath,
+    UnloadPolicy, UnloadReport, get_unmaker_counter, get_unmaker_counter_for, load_plugins,
+    load_plugins_with, scan_directory,
 };
 #[cfg(feature = "host")]
 pub use manager::{ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome};

@@ -122,11 +122,13 @@ impl<'a> Lower<'a> {
         }
     }
 
-    /// Whether the values go to `library`.
+    /// Whether the values go to the image `library` names. Compared by
+    /// address, not by text: every instance of one loaded image shares its
+    /// path's allocation, and two loads of one file are two images.
     pub(crate) fn goes_to(&self, library: &Path) -> bool {
         match self.to {
-            Some(to) => to == library,
-            None => library == host_path().as_ref(),
+            Some(to) => core::ptr::eq(to, library),
+            None => core::ptr::eq(library, host_path().as_ref()),
         }
     }
 }

@@ -1,14 +1,8 @@
-//! Reading and checking the canary static, before any plugin function runs.
-
-use std::path::Path;
+//! What a canary says, copied into host memory.
 
 use abi_stable::std_types::RStr;
 
-use crate::PluginError;
-use crate::abi::{
-    ABI_EPOCH, CANARY_MAGIC, CANARY_VERSION, FRAMEWORK_VERSION, PanicStrategy, PluginCanary,
-    TraitDescriptor,
-};
+use crate::abi::{PanicStrategy, PluginCanary, TraitDescriptor};
 
 /// What a library's canary says, copied into host memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,62 +67,6 @@ pub struct MethodInfo {
     pub fingerprint: u64,
 }
 
-/// Reads the canary of `library` at `address`.
-///
-/// Any library exporting the canary symbol is taken to be a plugin: the
-/// symbol is assumed to be at least as large as the canary header.
-///
-/// # Safety
-///
-/// `address` must be the non-null address of the canary symbol of a
-/// library that is loaded and stays loaded during the call.
-pub(crate) unsafe fn read(
-    path: &Path,
-    address: *const u8,
-) -> Result<*const PluginCanary, PluginError> {
-    // SAFETY: a symbol assumed to span the 16-byte header; the header is
-    // read field by field, each only after the one before matched, and
-    // unaligned in case a foreign library put something else there.
-    let magic = unsafe { address.cast::<[u8; 8]>().read_unaligned() };
-    if magic != CANARY_MAGIC {
-        return Err(PluginError::BadMagic {
-            library: path.to_path_buf(),
-            expected: escape(&CANARY_MAGIC),
-            found: escape(&magic),
-        });
-    }
-    // SAFETY: as above; the magic matched, so this is a canary header.
-    let version = unsafe { address.add(8).cast::<u32>().read_unaligned() };
-    if version != CANARY_VERSION {
-        return Err(PluginError::CanaryVersion {
-            library: path.to_path_buf(),
-            expected: CANARY_VERSION,
-            found: version,
-        });
-    }
-    if address.align_offset(core::mem::align_of::<PluginCanary>()) != 0 {
-        return Err(PluginError::BadMagic {
-            library: path.to_path_buf(),
-            expected: "an aligned canary".to_owned(),
-            found: format!("a canary at the misaligned address {address:p}"),
-        });
-    }
-    // SAFETY: the magic and version matched and the address is aligned:
-    // this is a `PluginCanary` of the host's layout, a static of the
-    // loaded library.
-    let canary = unsafe { &*address.cast::<PluginCanary>() };
-    if canary.abi_epoch != ABI_EPOCH {
-        return Err(PluginError::AbiEpoch {
-            library: path.to_path_buf(),
-            expected: ABI_EPOCH,
-            found: canary.abi_epoch,
-            plugin_framework: text(canary.framework_version),
-            host_framework: FRAMEWORK_VERSION.to_owned(),
-        });
-    }
-    Ok(canary)
-}
-
 /// The canary, copied into host memory.
 pub(crate) fn info(canary: &PluginCanary) -> CanaryInfo {
     CanaryInfo {
@@ -165,18 +103,4 @@ fn trait_info(descriptor: &TraitDescriptor) -> TraitInfo {
 
 pub(crate) fn text(value: RStr<'_>) -> String {
     String::from_utf8_lossy(value.as_rslice().as_slice()).into_owned()
-}
-
-fn escape(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn magic_is_escaped_for_messages() {
-        assert_eq!(escape(b"RS\0\xff"), "RS\\x00\\xff");
-    }
 }

@@ -3,20 +3,22 @@
 use core::ffi::c_void;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::PluginError;
+use crate::abi::TraitDescriptor;
 use crate::abi::{FactoryVisitor, RegistrationFactory, UnmakerCounter, VisitFactories};
-use crate::abi::{PanicStrategy, PluginCanary, TARGET, TraitDescriptor};
 use crate::allocator::{HOST_TABLE, InstallAllocator, PluginAllocator};
 use crate::interface::PluginInterface;
-use crate::layout::bytes;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
+use crate::loader::checked;
 use crate::loader::compat::{self, Slots};
-use crate::loader::file;
 use crate::loader::residency::{self, UnloadOutcome, UnloadPolicy};
 use crate::loader::scan::LoadOptions;
+use crate::loader::source::{Hashes, Source};
+use crate::loader::walk::CheckedCanary;
 
 /// A plugin library, opened and with its canary checked.
 ///
@@ -44,25 +46,23 @@ pub struct PluginLibrary {
 struct Inner {
     /// The path the host named; errors and proxies report it.
     path: Arc<Path>,
-    /// The file actually mapped: `path`, or a manager's private copy.
+    /// The name the copy was mapped under, `/proc/self/fd/N`.
     loaded_from: PathBuf,
     policy: UnloadPolicy,
     /// Whose allocator the library's heap memory comes from.
     allocator: PluginAllocator,
+    /// SHA-256 of the file, when a trusted list asked for it.
+    sha256: Option<[u8; 32]>,
     /// The canary copied into host memory, made when first asked for.
     canary: OnceLock<CanaryInfo>,
-    /// The canary static itself, which the checks read. Valid while
-    /// `library` is loaded.
-    raw_canary: *const PluginCanary,
+    /// The canary as read from the file before loading, in host memory:
+    /// every later check reads this, never the library's memory.
+    checked: CheckedCanary,
     // `None` only while `close` consumes it.
     library: Option<libloading::Library>,
+    /// The name `/proc/self/maps` shows the copy's mappings under.
+    mapped_as: String,
 }
-
-// SAFETY: `raw_canary` points to immutable static data of the library,
-// which `Inner` keeps loaded; it is only read. The rest is `Send`.
-unsafe impl Send for Inner {}
-// SAFETY: as above; shared reads of immutable data.
-unsafe impl Sync for Inner {}
 
 /// One implementation of a trait in a library, as its factory lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,83 +93,81 @@ impl UnloadReport {
 }
 
 impl PluginLibrary {
-    /// Opens the library at `path`: checks the file (on Linux: an ELF shared
-    /// object for this machine, no loadable segment cut off), loads it, and
-    /// checks its canary (magic, canary version, framework ABI epoch,
-    /// target, panic strategy). No function of the library runs before
-    /// these checks; the dynamic loader runs its initialisers.
+    /// Opens the library at `path`. The file is opened once (anything but
+    /// a regular file is refused without blocking), checked against the
+    /// trust policy, and copied into a sealed memory file while it is
+    /// hashed; the copy's bytes are checked as [`PluginFile`](crate::PluginFile)
+    /// does (an ELF shared object for this machine, the canary with every
+    /// descriptor, layout and implementation name); only then does the
+    /// dynamic loader map that same copy (`/proc/self/fd/N`) and run its
+    /// initialisers. No later change to the file changes what runs.
     ///
-    /// Plugins are trusted native code: the checks catch mistakes, such as
-    /// a stale build or a library that is not a plugin, not attacks.
+    /// Loaded code is trusted: the checks keep a bad file from crashing,
+    /// hanging or fooling the host before it runs, not a loaded plugin from
+    /// misbehaving.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, PluginError> {
         Self::open_with(path, &LoadOptions::default())
     }
 
-    /// [`open`](Self::open) with options: whether a plugin built with
-    /// `panic = "abort"` is accepted.
+    /// [`open`](Self::open) with options: the trust policy, and whether a
+    /// plugin built with `panic = "abort"` is accepted.
     pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        Self::open_as(path, path, options)
+        Self::open_source(
+            path,
+            Source::open(path, path, options, Hashes::default())?,
+            options,
+        )
     }
 
-    /// Opens `file`, a copy of `origin`, reporting `origin` as its path.
-    pub(crate) fn open_as(
-        file: &Path,
-        origin: &Path,
+    /// Opens the library whose bytes `source` read from `path`: the checks
+    /// on those bytes, then the dynamic loader on the same bytes.
+    pub(crate) fn open_source(
+        path: &Path,
+        source: Source,
         options: &LoadOptions,
     ) -> Result<Self, PluginError> {
-        let path = origin;
-        file::validate(file, path)?;
-        // A bare file name would make the dynamic loader search its library
-        // path instead of opening this file.
-        let load_path = match file.parent() {
-            Some(parent) if parent.as_os_str().is_empty() => Path::new(".").join(file),
-            _ => file.to_path_buf(),
+        let checked = checked::read(path, &source, options)?;
+        let sha256 = source.digest();
+        let (mut load_path, memfd) = source.into_memfd();
+        let mapped_as = residency::mapped_name(&load_path);
+        // The dynamic loader matches names before files: a name an image
+        // still resident from an earlier copy answers to would hand that
+        // image back. Another descriptor of the copy gives another name.
+        let io = |source| PluginError::Io {
+            library: path.to_path_buf(),
+            source,
         };
-        // SAFETY: loading a library runs its initialisers. Plugin libraries
-        // are trusted native code; the file was checked above, and a file
-        // that is still not a library is refused by the dynamic loader.
+        let mut names = vec![memfd];
+        while residency::still_loaded(&load_path) {
+            if names.len() == 64 {
+                return Err(io(std::io::Error::other(
+                    "no free /proc/self/fd name for the copy",
+                )));
+            }
+            let another = names[0].try_clone().map_err(io)?;
+            load_path = PathBuf::from(format!("/proc/self/fd/{}", another.as_raw_fd()));
+            names.push(another);
+        }
+        // SAFETY: loading a library runs its initialisers. Its bytes passed
+        // every check above, and they are what the dynamic loader maps:
+        // the sealed copy cannot change.
         let library =
             unsafe { dlopen(&load_path, options.policy) }.map_err(|error| PluginError::Open {
                 library: path.to_path_buf(),
                 message: loader_message(&load_path, &error),
             })?;
         let symbol = plugin_symbols::c_name(plugin_symbols::CANARY);
-        // SAFETY: the canary is looked up as an address only; `canary::read`
-        // checks what it points to before trusting it.
+        // SAFETY: looked up as an address only, compared below.
         let address = unsafe { library.get::<*const u8>(&symbol) }
             .map(|symbol| *symbol)
-            .ok()
-            .filter(|address| !address.is_null())
-            .ok_or_else(|| match file::other_canary_version(file) {
-                Some(found) => PluginError::CanaryVersion {
-                    library: path.to_path_buf(),
-                    expected: plugin_symbols::CANARY_VERSION,
-                    found,
-                },
-                None => PluginError::NotAPlugin {
-                    library: path.to_path_buf(),
-                    symbol: plugin_symbols::CANARY.to_owned(),
-                },
-            })?;
-        // SAFETY: the address is the non-null canary symbol of `library`,
-        // which is loaded for the whole call.
-        let raw_canary = unsafe { canary::read(path, address) }?;
-        // SAFETY: `read` checked the header: a canary of the host's layout,
-        // a static of `library`, which is loaded.
-        let header = unsafe { &*raw_canary };
-        if bytes(header.target) != TARGET.as_bytes() {
-            return Err(PluginError::TargetMismatch {
+            .ok();
+        // Mapped: the descriptors may go.
+        drop(names);
+        if address.and_then(image_offset) != Some(checked.address()) {
+            return Err(PluginError::Open {
                 library: path.to_path_buf(),
-                expected: TARGET.to_owned(),
-                found: canary::text(header.target),
-            });
-        }
-        let panic = PanicStrategy::from_u8(header.panic_strategy);
-        if panic != Some(PanicStrategy::Unwind) && !options.allow_panic_abort {
-            return Err(PluginError::PanicStrategy {
-                library: path.to_path_buf(),
-                strategy: panic.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+                message: "the dynamic loader's canary is not the one checked".to_owned(),
             });
         }
         // Before any function of the library runs, so that its first
@@ -181,23 +179,37 @@ impl PluginLibrary {
                 loaded_from: load_path,
                 policy: options.policy,
                 allocator,
+                sha256,
                 canary: OnceLock::new(),
-                raw_canary,
+                checked,
                 library: Some(library),
+                mapped_as,
             }),
         })
     }
 
     /// The path the library was opened from (for a manager's library, the
-    /// path the host named, not the private copy).
+    /// path the host named, not the copy's `/proc/self/fd/N`).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
-    /// The file the dynamic loader mapped: [`path`](Self::path), or a
-    /// manager's private copy of it.
+    /// The name the dynamic loader mapped the library under: the sealed
+    /// in-memory copy of [`path`](Self::path), `/proc/self/fd/N`.
     pub fn loaded_from(&self) -> &Path {
         &self.inner.loaded_from
+    }
+
+    /// The name `/proc/self/maps` shows the library's mappings under, e.g.
+    /// `/memfd:plugin-7-libenglish_plugin.so`.
+    pub fn mapped_name(&self) -> &str {
+        &self.inner.mapped_as
+    }
+
+    /// SHA-256 of the file, when it was opened with a trusted list (which
+    /// needs it); the hash is skipped otherwise.
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        self.inner.sha256
     }
 
     /// Whose allocator the library allocates with: its own, or the host's
@@ -262,6 +274,12 @@ impl PluginLibrary {
         Ok(entries)
     }
 
+    /// Every `Trait::Entry` of the library, sorted, as read from the file
+    /// before it was loaded (no library code runs).
+    pub(crate) fn entry_names(&self) -> Vec<String> {
+        self.inner.checked.entry_names()
+    }
+
     /// Reads the unmaker counter of `trait_name`: how many instances of that
     /// trait the library has freed so far.
     pub fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
@@ -285,6 +303,18 @@ impl PluginLibrary {
     /// Fails with [`PluginError::InUse`] while proxies made from the library
     /// are alive; the library is then closed when the last one is dropped.
     pub fn close(self) -> Result<UnloadReport, PluginError> {
+        let (mut report, probe) = self.close_unprobed()?;
+        if let Some(probe) = probe {
+            report.outcome = probe.finish(&residency::maps());
+        }
+        Ok(report)
+    }
+
+    /// [`close`](Self::close), leaving the check of whether the image left
+    /// the process to the returned [`Probe`], so that closing many
+    /// libraries reads `/proc/self/maps` once. The report's outcome is
+    /// final when no probe is returned.
+    pub(crate) fn close_unprobed(self) -> Result<(UnloadReport, Option<Probe>), PluginError> {
         let path = self.path().to_path_buf();
         let mut inner = Arc::try_unwrap(self.inner).map_err(|inner| PluginError::InUse {
             library: path.clone(),
@@ -297,13 +327,20 @@ impl PluginLibrary {
             .map(|info| Ok((info.name.clone(), inner.unmaker_counter(&info.name)?)))
             .collect::<Result<BTreeMap<_, _>, PluginError>>()?;
         let library = inner.library.take().expect("open until closed");
+        let mut probe = None;
         let outcome = match inner.policy {
             UnloadPolicy::Close => {
                 library.close().map_err(|error| PluginError::Close {
                     library: path.clone(),
                     message: error.to_string(),
                 })?;
-                residency::probe(&inner.loaded_from)
+                probe = Some(Probe {
+                    loaded_from: inner.loaded_from.clone(),
+                    mapped_as: inner.mapped_as.clone(),
+                });
+                UnloadOutcome::Resident {
+                    reason: "not checked yet".to_owned(),
+                }
             }
             UnloadPolicy::NoDelete if cfg!(unix) => {
                 library.close().map_err(|error| PluginError::Close {
@@ -319,20 +356,36 @@ impl PluginLibrary {
                 UnloadOutcome::Kept { policy }
             }
         };
-        Ok(UnloadReport {
-            library: path,
-            counters,
-            outcome,
-        })
+        Ok((
+            UnloadReport {
+                library: path,
+                counters,
+                outcome,
+            },
+            probe,
+        ))
+    }
+}
+
+/// A closed library whose leaving the process is still to be checked.
+#[derive(Debug)]
+pub(crate) struct Probe {
+    loaded_from: PathBuf,
+    mapped_as: String,
+}
+
+impl Probe {
+    /// Whether the image left, given `maps`, a read of `/proc/self/maps`
+    /// made after the library was closed.
+    pub(crate) fn finish(self, maps: &str) -> UnloadOutcome {
+        residency::probe(&self.loaded_from, &self.mapped_as, maps)
     }
 }
 
 impl Inner {
     fn canary(&self) -> &CanaryInfo {
-        // SAFETY: the canary is a static of the library, loaded while `self`
-        // lives; it passed the header checks in `open`.
         self.canary
-            .get_or_init(|| canary::info(unsafe { &*self.raw_canary }))
+            .get_or_init(|| canary::info(self.checked.canary()))
     }
 
     fn trait_info(&self, trait_name: &str) -> Result<&TraitInfo, PluginError> {
@@ -345,18 +398,7 @@ impl Inner {
 
     /// The canary's descriptor of `trait_name`, without copying anything.
     fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
-        // SAFETY: as in `canary`.
-        let canary = unsafe { &*self.raw_canary };
-        canary
-            .traits
-            .iter()
-            .copied()
-            .find(|descriptor| bytes(descriptor.name) == trait_name.as_bytes())
-            .ok_or_else(|| PluginError::TraitNotExported {
-                library: self.path.to_path_buf(),
-                trait_name: trait_name.to_owned(),
-                available: self.canary().trait_names(),
-            })
+        checked::descriptor(&self.path, &self.checked, trait_name)
     }
 
     /// # Safety
@@ -434,6 +476,23 @@ unsafe fn dlopen(
         // SAFETY: forwarded from the caller.
         unsafe { libloading::Library::new(path) }
     }
+}
+
+/// The offset of `address` from the start of the mapping of the image that
+/// holds it (`dli_fbase`).
+fn image_offset(address: *const u8) -> Option<u64> {
+    let mut info = core::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    // SAFETY: `dladdr` only reads the dynamic loader's tables and fills
+    // `info`; it is initialised when the call returns non-zero.
+    let found = unsafe { libc::dladdr(address.cast(), info.as_mut_ptr()) };
+    if found == 0 {
+        return None;
+    }
+    // SAFETY: filled by the successful call above.
+    let base = unsafe { info.assume_init() }.dli_fbase;
+    (address as usize)
+        .checked_sub(base as usize)
+        .map(|offset| offset as u64)
 }
 
 /// The dynamic loader's message without the path it starts with, which

@@ -1,21 +1,32 @@
 //! The host side: opening plugin libraries, checking their canary, making
 //! instances and unloading. Enabled by the `host` feature.
 
+mod arena;
 mod canary;
+mod checked;
 mod compat;
-mod file;
+pub(crate) mod elf;
 mod instances;
 mod library;
-mod residency;
+mod policy;
+pub(crate) mod residency;
 mod scan;
+mod source;
+mod trust;
+mod walk;
 
 pub use canary::{CanaryInfo, MethodInfo, TraitInfo};
+pub use checked::PluginFile;
 pub use library::{EntryInfo, PluginLibrary, UnloadReport};
 pub use residency::{UnloadOutcome, UnloadPolicy};
+pub use trust::TrustedList;
+
+pub(crate) use library::Probe;
 pub use scan::{
     DirectoryScan, FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins,
     load_plugins_with, scan_directory,
 };
+pub(crate) use source::{Hashes, Source};
 
 use crate::PluginError;
 use crate::interface::PluginInterface;

@@ -51,15 +51,20 @@ impl UnloadOutcome {
     }
 }
 
+/// `/proc/self/maps`, empty where it cannot be read.
+pub(crate) fn maps() -> String {
+    std::fs::read_to_string("/proc/self/maps").unwrap_or_default()
+}
+
 /// Checks, after `dlclose`, whether the library loaded from `file` is still
-/// in the process.
+/// in the process; `maps` is `/proc/self/maps` as read after the close.
 #[cfg(unix)]
-pub(crate) fn probe(file: &Path) -> UnloadOutcome {
+pub(crate) fn probe(file: &Path, mapped_as: &str, maps: &str) -> UnloadOutcome {
     let mut seen = Vec::new();
     if still_loaded(file) {
         seen.push("the dynamic loader still has it open (dlopen with RTLD_NOLOAD succeeds)");
     }
-    if mapped(file) {
+    if mapped(mapped_as, maps) {
         seen.push("its file is still mapped (/proc/self/maps)");
     }
     if seen.is_empty() {
@@ -75,14 +80,15 @@ pub(crate) fn probe(file: &Path) -> UnloadOutcome {
 
 /// Not verified on this platform: reported as resident, never assumed gone.
 #[cfg(not(unix))]
-pub(crate) fn probe(_file: &Path) -> UnloadOutcome {
+pub(crate) fn probe(_file: &Path, _mapped_as: &str, _maps: &str) -> UnloadOutcome {
     UnloadOutcome::Resident {
         reason: "whether the library left memory is not checked on this platform".to_owned(),
     }
 }
 
+/// Whether the dynamic loader still has an image loaded under `file`.
 #[cfg(unix)]
-fn still_loaded(file: &Path) -> bool {
+pub(crate) fn still_loaded(file: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(name) = std::ffi::CString::new(file.as_os_str().as_bytes()) else {
         return false;
@@ -100,13 +106,26 @@ fn still_loaded(file: &Path) -> bool {
     true
 }
 
-/// Whether a mapping of `file` is left; false where `/proc` is missing.
+/// The name `/proc/self/maps` shows mappings of `file` under: for a
+/// sealed in-memory copy (`/proc/self/fd/N`, while that is open) the
+/// `/memfd:<name>` its link shows, else the file's canonical path.
+pub(crate) fn mapped_name(file: &Path) -> String {
+    if let Ok(link) = std::fs::read_link(file) {
+        let link = link.to_string_lossy();
+        if link.starts_with("/memfd:") {
+            return link.trim_end_matches(" (deleted)").to_owned();
+        }
+    }
+    std::fs::canonicalize(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Whether `maps` shows a mapping under `name` (from [`mapped_name`]).
 #[cfg(unix)]
-fn mapped(file: &Path) -> bool {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return false;
-    };
-    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    let wanted = file.to_string_lossy();
-    maps.lines().any(|line| line.contains(&*wanted))
+fn mapped(name: &str, maps: &str) -> bool {
+    let deleted = format!("{name} (deleted)");
+    maps.lines()
+        .any(|line| line.ends_with(&deleted) || line.ends_with(name))
 }

@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
 use crate::loader::residency::UnloadPolicy;
+use crate::loader::trust::TrustedList;
 
 /// How instances made by [`PluginLibrary::instantiate_with`] are freed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,6 +32,12 @@ pub struct LoadOptions {
     pub allow_panic_abort: bool,
     /// What closing a library does.
     pub policy: UnloadPolicy,
+    /// Accept a library writable by its group or others, owned by another
+    /// user than this process's or root, or in a directory others may
+    /// write to without the sticky bit (all refused by default).
+    pub allow_insecure_permissions: bool,
+    /// When set, only libraries whose SHA-256 is on this list load.
+    pub trusted: Option<Arc<TrustedList>>,
 }
 
 impl LoadOptions {
@@ -48,6 +56,18 @@ impl LoadOptions {
     /// Sets what closing a library does.
     pub fn policy(mut self, policy: UnloadPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Accepts libraries the default permission rules refuse.
+    pub fn allow_insecure_permissions(mut self, allow: bool) -> Self {
+        self.allow_insecure_permissions = allow;
+        self
+    }
+
+    /// Loads only libraries whose SHA-256 is on `list`.
+    pub fn trusted(mut self, list: TrustedList) -> Self {
+        self.trusted = Some(Arc::new(list));
         self
     }
 }

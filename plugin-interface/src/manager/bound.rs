@@ -64,6 +64,8 @@ pub(super) trait Rebind: Send + Sync {
     /// Whether a proxy of it is still alive.
     fn alive(&self) -> bool;
     fn trait_name(&self) -> &'static str;
+    /// The implementation it serves.
+    fn entry(&self) -> &str;
     /// A new instance of the same entry from `library`, handing out its
     /// objects into `children`.
     fn make(
@@ -96,6 +98,10 @@ where
 
     fn trait_name(&self) -> &'static str {
         I::DESCRIPTOR.name.as_str()
+    }
+
+    fn entry(&self) -> &str {
+        &self.entry
     }
 
     fn make(

@@ -54,6 +54,7 @@ impl ManagerOptions {
 pub struct PluginHandle {
     pub(super) path: Arc<Path>,
     pub(super) copy: PathBuf,
+    pub(super) mapped: String,
     pub(super) generation: u64,
     pub(super) hash: u128,
 }
@@ -64,9 +65,15 @@ impl PluginHandle {
         &self.path
     }
 
-    /// The private copy the dynamic loader mapped.
+    /// The name the dynamic loader mapped the library under: its sealed
+    /// in-memory copy, `/proc/self/fd/N`, valid while it is loaded.
     pub fn copy_path(&self) -> &Path {
         &self.copy
+    }
+
+    /// The name `/proc/self/maps` shows the loaded copy under.
+    pub fn mapped_name(&self) -> &str {
+        &self.mapped
     }
 
     /// 1 for the first load, one more for each reload.
@@ -107,6 +114,18 @@ pub enum ReloadEvent {
         path: PathBuf,
         /// The new generation.
         generation: u64,
+    },
+    /// The new version serves a different set of implementations than the
+    /// old one: proxies of removed ones now return
+    /// [`PluginError::Unloaded`](crate::PluginError::Unloaded), added ones
+    /// can be asked for. Sent right after [`Reloaded`](Self::Reloaded).
+    EntriesChanged {
+        /// The path the host named.
+        path: PathBuf,
+        /// `Trait::Entry` of each implementation the new version lacks.
+        removed: Vec<String>,
+        /// `Trait::Entry` of each implementation only the new version has.
+        added: Vec<String>,
     },
     /// The new version was refused; the old one keeps serving.
     Failed {

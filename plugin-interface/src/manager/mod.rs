@@ -2,7 +2,6 @@
 //! reloads, and unloads in two phases.
 
 mod bound;
-mod copies;
 mod events;
 
 use std::collections::BTreeMap;
@@ -14,14 +13,23 @@ use std::time::Instant;
 use crate::error::PluginError;
 use crate::gate::{self, Gate};
 use crate::interface::PluginInterface;
-use crate::loader::{FileReport, LoadReport, PluginLibrary, UnloadReport, scan_directory};
+use crate::loader::{
+    FileReport, Hashes, LoadReport, PluginLibrary, Probe, Source, UnloadReport, residency,
+    scan_directory,
+};
 use crate::proxy::{Binding, Children, RawProxy, RetiredChild};
 
 use bound::{Bound, Rebind, Staged};
-use copies::Copies;
 pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
 
-/// Owns plugin libraries: loads each from a private copy, hands out proxies
+/// The hash the manager tells changes by.
+const CONTENT: Hashes = Hashes {
+    sha256: false,
+    content: true,
+};
+
+/// Owns plugin libraries: loads each from an in-memory copy of the bytes it
+/// checked, hands out proxies
 /// that follow reloads, reloads without ever dropping a working version,
 /// and unloads in two phases.
 ///
@@ -57,7 +65,6 @@ pub struct PluginManager {
     state: Mutex<State>,
     options: ManagerOptions,
     subscribers: Mutex<Vec<Sender<ReloadEvent>>>,
-    copies: Copies,
 }
 
 #[derive(Default)]
@@ -106,8 +113,7 @@ impl Retiring {
 }
 
 impl PluginManager {
-    /// A manager with default options and a fresh private directory for
-    /// its copies.
+    /// A manager with default options.
     pub fn new() -> Result<Self, PluginError> {
         Self::with_options(ManagerOptions::default())
     }
@@ -118,18 +124,12 @@ impl PluginManager {
             state: Mutex::new(State::default()),
             options,
             subscribers: Mutex::new(Vec::new()),
-            copies: Copies::new()?,
         })
     }
 
-    /// The private directory (mode 0700) holding the copies the dynamic
-    /// loader maps; removed when the manager is dropped.
-    pub fn copies_dir(&self) -> &Path {
-        self.copies.dir()
-    }
-
-    /// Loads the library at `path` from a private copy: checks the file,
-    /// copies its bytes, opens the copy and checks its canary.
+    /// Loads the library at `path` as
+    /// [`PluginLibrary::open`] does: from a sealed in-memory copy of the
+    /// bytes that were checked.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<PluginHandle, PluginError> {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
@@ -239,8 +239,9 @@ impl PluginManager {
     }
 
     /// Reloads the library loaded from `path` from the file's current
-    /// content, while the old version keeps serving: checks and copies the
-    /// file, opens the copy, checks its canary, makes a new instance for
+    /// content, while the old version keeps serving: copies and checks the
+    /// file (a content hash equal to the loaded version's stops here),
+    /// opens the copy, makes a new instance for
     /// every live proxy, carries state where the implementation opted in
     /// (`#[plugin_impl(Trait, state)]`), then points the proxies at the new
     /// instances and unloads the old version. On any failure the old
@@ -257,18 +258,18 @@ impl PluginManager {
         let mut state = self.lock();
         reap(&mut state.draining);
         let record = record(&mut state, &path)?;
-        let bytes = copies::read(&path)?;
-        let hash = copies::hash(&bytes);
-        if hash == record.handle.hash {
+        let source = Source::open(&path, &path, &self.options.load, CONTENT)?;
+        if source.content_hash() == Some(record.handle.hash) {
             return Ok(ReloadOutcome::Unchanged);
         }
         self.emit(ReloadEvent::Preparing { path: path.clone() });
         let generation = record.handle.generation + 1;
-        let (handle, library) = match self.open(&path, generation, Some((bytes, hash))) {
+        let (handle, library) = match self.open(&path, generation, Some(source)) {
             Ok(opened) => opened,
             Err(error) => return Err(self.refused(path, error)),
         };
-        let staged = match stage(record, &library) {
+        let new_entries = library.entry_names();
+        let staged = match stage(record, &library, &new_entries) {
             Ok(staged) => staged,
             Err(error) => {
                 // The candidate's instances are freed already; its library
@@ -282,12 +283,21 @@ impl PluginManager {
             }
         };
         record.bindings.retain(|bound| bound.alive());
+        // A binding whose implementation the new version lacks is retired:
+        // its proxies return `Unloaded`.
         let old_targets = record
             .bindings
             .iter()
             .zip(staged)
-            .filter_map(|(bound, staged)| bound.install(staged))
+            .filter_map(|(bound, staged)| match staged {
+                Some(staged) => bound.install(staged),
+                None => bound.retire(),
+            })
             .collect();
+        record
+            .bindings
+            .retain(|bound| new_entries.contains(&entry_name(&**bound)));
+        let old_entries = record.library.entry_names();
         record.handle = handle;
         // Objects the old version handed out cannot follow it: they are
         // retired with it.
@@ -299,7 +309,27 @@ impl PluginManager {
         // The new version serves; the old one drains without holding up
         // the manager's other libraries.
         drop(state);
-        self.emit(ReloadEvent::Reloaded { path, generation });
+        self.emit(ReloadEvent::Reloaded {
+            path: path.clone(),
+            generation,
+        });
+        let removed: Vec<String> = old_entries
+            .iter()
+            .filter(|name| !new_entries.contains(name))
+            .cloned()
+            .collect();
+        let added: Vec<String> = new_entries
+            .iter()
+            .filter(|name| !old_entries.contains(name))
+            .cloned()
+            .collect();
+        if !removed.is_empty() || !added.is_empty() {
+            self.emit(ReloadEvent::EntriesChanged {
+                path,
+                removed,
+                added,
+            });
+        }
         let deadline = Instant::now() + self.options.drain_timeout;
         if gate::wait_idle(&retiring.gates(), deadline) {
             finish(retiring);
@@ -319,7 +349,17 @@ impl PluginManager {
     ///
     /// The manager's other operations wait while the calls drain.
     pub fn unload_by_path(&self, path: impl AsRef<Path>) -> Result<UnloadReport, PluginError> {
-        let path = absolute(path.as_ref())?;
+        let (mut report, probe) = self.unload_unprobed(path.as_ref())?;
+        if let Some(probe) = probe {
+            report.outcome = probe.finish(&residency::maps());
+        }
+        Ok(report)
+    }
+
+    /// [`unload_by_path`](Self::unload_by_path), leaving the check of
+    /// whether the image left to the returned probe.
+    fn unload_unprobed(&self, path: &Path) -> Result<(UnloadReport, Option<Probe>), PluginError> {
+        let path = absolute(path)?;
         let mut state = self.lock();
         reap(&mut state.draining);
         let record = record(&mut state, &path)?;
@@ -356,11 +396,7 @@ impl PluginManager {
         drop(retired);
         drop(children);
         drop(record.bindings);
-        let report = record.library.close()?;
-        if report.outcome.is_unloaded() {
-            copies::remove(&record.handle.copy);
-        }
-        Ok(report)
+        record.library.close_unprobed()
     }
 
     /// Unloads every library; one report per library, in path order. The
@@ -371,16 +407,27 @@ impl PluginManager {
 
     fn unload_all(&self) -> Result<Vec<UnloadReport>, PluginError> {
         let paths: Vec<PathBuf> = self.lock().libraries.keys().cloned().collect();
-        let mut reports = Vec::new();
+        let mut unprobed = Vec::new();
         let mut first_error = None;
         for path in paths {
-            match self.unload_by_path(&path) {
-                Ok(report) => reports.push(report),
+            match self.unload_unprobed(&path) {
+                Ok(closed) => unprobed.push(closed),
                 Err(error) => {
                     first_error.get_or_insert(error);
                 }
             }
         }
+        // One read of the process's mappings for every library closed.
+        let maps = residency::maps();
+        let reports: Vec<UnloadReport> = unprobed
+            .into_iter()
+            .map(|(mut report, probe)| {
+                if let Some(probe) = probe {
+                    report.outcome = probe.finish(&maps);
+                }
+                report
+            })
+            .collect();
         let mut state = self.lock();
         let deadline = Instant::now() + self.options.drain_timeout;
         for retiring in state.draining.drain(..) {
@@ -398,38 +445,30 @@ impl PluginManager {
         }
     }
 
-    /// Opens a private copy of `path` as generation `generation`, from
-    /// `content` already read, or from the file.
+    /// Opens `path` as generation `generation`, from `source` already
+    /// read, or from the file.
     fn open(
         &self,
         path: &Path,
         generation: u64,
-        content: Option<(Vec<u8>, u128)>,
+        source: Option<Source>,
     ) -> Result<(PluginHandle, PluginLibrary), PluginError> {
-        let (bytes, hash) = match content {
-            Some(content) => content,
-            None => {
-                let bytes = copies::read(path)?;
-                let hash = copies::hash(&bytes);
-                (bytes, hash)
-            }
+        let source = match source {
+            Some(source) => source,
+            None => Source::open(path, path, &self.options.load, CONTENT)?,
         };
-        let copy = self.copies.write(path, generation, hash, &bytes)?;
-        match PluginLibrary::open_as(&copy, path, &self.options.load) {
-            Ok(library) => Ok((
-                PluginHandle {
-                    path: Arc::from(path),
-                    copy,
-                    generation,
-                    hash,
-                },
-                library,
-            )),
-            Err(error) => {
-                copies::remove(&copy);
-                Err(error)
-            }
-        }
+        let hash = source.content_hash().expect("asked for");
+        let library = PluginLibrary::open_source(path, source, &self.options.load)?;
+        Ok((
+            PluginHandle {
+                path: Arc::from(path),
+                copy: library.loaded_from().to_path_buf(),
+                mapped: library.mapped_name().to_owned(),
+                generation,
+                hash,
+            },
+            library,
+        ))
     }
 
     /// Reports a refused reload and hands back its error.
@@ -455,7 +494,7 @@ impl PluginManager {
 
 impl Drop for PluginManager {
     /// Unloads every library (proxies still held return
-    /// [`PluginError::Unloaded`]), then removes the private copies.
+    /// [`PluginError::Unloaded`]).
     fn drop(&mut self) {
         drop(self.unload_all());
     }
@@ -463,19 +502,34 @@ impl Drop for PluginManager {
 
 /// New instances from `library` for every live proxy of `record`, with
 /// their state carried over; in the order of `record.bindings` after
-/// dropping dead ones.
+/// dropping dead ones. `None` for a proxy whose implementation is not in
+/// `entries` (`Trait::Entry`), the new version's implementations, when the
+/// new version still has the trait.
 fn stage(
     record: &mut Record,
     library: &PluginLibrary,
-) -> Result<Vec<Box<dyn Staged>>, PluginError> {
+    entries: &[String],
+) -> Result<Vec<Option<Box<dyn Staged>>>, PluginError> {
     record.bindings.retain(|bound| bound.alive());
     let mut staged = Vec::with_capacity(record.bindings.len());
     for bound in &record.bindings {
+        if !entries.contains(&entry_name(&**bound)) {
+            // An implementation may go; a whole trait the host uses going
+            // is a wrong file, refused.
+            library.trait_info(bound.trait_name())?;
+            staged.push(None);
+            continue;
+        }
         let target = bound.make(library, &record.children)?;
         bound.carry_state(&record.library, library, &*target)?;
-        staged.push(target);
+        staged.push(Some(target));
     }
     Ok(staged)
+}
+
+/// `Trait::Entry` of a binding.
+fn entry_name(bound: &dyn Rebind) -> String {
+    format!("{}::{}", bound.trait_name(), bound.entry())
 }
 
 /// Frees retired instances (their unmakers run) and closes their library,
@@ -488,12 +542,7 @@ fn finish(retiring: Retiring) {
     } = retiring;
     drop(targets);
     drop(children);
-    let copy = library.loaded_from().to_path_buf();
-    if let Ok(report) = library.close()
-        && report.outcome.is_unloaded()
-    {
-        copies::remove(&copy);
-    }
+    drop(library.close());
 }
 
 /// Frees the draining old versions that have gone idle.

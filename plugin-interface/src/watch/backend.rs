@@ -29,6 +29,13 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
+    /// Whether events say when a writer closes a file (inotify's
+    /// `IN_CLOSE_WRITE`), so that a file still open for writing can be
+    /// told apart from one a writer finished.
+    pub(crate) fn reports_close_write(&self) -> bool {
+        cfg!(target_os = "linux") && matches!(self, Self::Native(_))
+    }
+
     /// Watches `dir` (recursively if asked), sending what happens to
     /// `events`: with the native watcher, unless `poll` or the native
     /// watcher fails, then with a `PollWatcher` scanning every `interval`.

@@ -65,6 +65,10 @@ pub(crate) enum Sample {
         len: u64,
         /// xxh3-128 of those bytes.
         hash: u128,
+        /// False for an ELF file shorter than its own program headers say
+        /// (a segment or the header table runs past its end): being
+        /// written, or cut off.
+        complete: bool,
     },
 }
 
@@ -78,19 +82,25 @@ pub(crate) fn sample(path: &Path) -> io::Result<Sample> {
         Err(error) => return Err(error),
     }
     match hash_reader(path) {
-        Ok((len, hash)) => Ok(Sample::Present { len, hash }),
+        Ok((len, hash, complete)) => Ok(Sample::Present {
+            len,
+            hash,
+            complete,
+        }),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Sample::Missing),
         Err(error) => Err(error),
     }
 }
 
 /// The byte count and xxh3-128 hash of the file at `path`, read in 64 KiB
-/// blocks.
-fn hash_reader(path: &Path) -> io::Result<(u64, u128)> {
+/// blocks, and whether it holds as many bytes as its ELF program headers
+/// (in the first block) say it must.
+fn hash_reader(path: &Path) -> io::Result<(u64, u128, bool)> {
     let mut file = File::open(path)?;
     let mut hasher = Xxh3Default::new();
     let mut buffer = vec![0; 64 * 1024];
     let mut len = 0u64;
+    let mut extent = None;
     loop {
         let read = match file.read(&mut buffer) {
             Ok(0) => break,
@@ -98,10 +108,14 @@ fn hash_reader(path: &Path) -> io::Result<(u64, u128)> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
+        if len == 0 {
+            extent = crate::loader::elf::mapped_extent(&buffer[..read]);
+        }
         hasher.update(&buffer[..read]);
         len += read as u64;
     }
-    Ok((len, hasher.digest128()))
+    let complete = extent.is_none_or(|extent| len >= extent);
+    Ok((len, hasher.digest128(), complete))
 }
 
 /// The content hash the watcher reports for the file at `path`: xxh3-128
@@ -116,7 +130,7 @@ fn hash_reader(path: &Path) -> io::Result<(u64, u128)> {
 pub fn content_hash(path: impl AsRef<Path>) -> Result<u128, PluginError> {
     let path = path.as_ref();
     hash_reader(path)
-        .map(|(_, hash)| hash)
+        .map(|(_, hash, _)| hash)
         .map_err(|source| PluginError::Io {
             library: path.to_path_buf(),
             source,
@@ -153,7 +167,8 @@ mod tests {
             sample(&path).expect("sample"),
             Sample::Present {
                 len: bytes.len() as u64,
-                hash: expected
+                hash: expected,
+                complete: true,
             }
         );
         assert_eq!(content_hash(&path).expect("hash"), expected);

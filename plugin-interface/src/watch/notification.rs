@@ -98,6 +98,7 @@ impl<I: ?Sized + PluginInterface> ManagerNotification<I> {
             Self::Event(event) => match event {
                 ReloadEvent::Preparing { path }
                 | ReloadEvent::Reloaded { path, .. }
+                | ReloadEvent::EntriesChanged { path, .. }
                 | ReloadEvent::Failed { path, .. } => path,
             },
             Self::Loaded { path, .. }

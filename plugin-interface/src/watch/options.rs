@@ -42,7 +42,7 @@ pub struct WatchOptions {
     /// are reloaded and unloaded. Default `true`.
     pub auto_load: bool,
     /// Unload a library whose file vanished. Without it the loaded
-    /// generation keeps serving from its private copy. Default `true`.
+    /// generation keeps serving from its in-memory copy. Default `true`.
     pub auto_unload: bool,
     /// Make the proxies of every loaded library and hand them over in
     /// [`ManagerNotification::Loaded`](super::ManagerNotification::Loaded).

@@ -50,11 +50,20 @@ impl FileChange {
     }
 }
 
+/// How long a file a writer still holds open is waited for.
+const MAX_WRITING: Duration = Duration::from_secs(60);
+
+/// How long an ELF file shorter than its program headers say is waited
+/// for when no writer was seen closing it.
+const INCOMPLETE_GRACE: Duration = Duration::from_secs(5);
+
 /// A file waiting to settle.
 #[derive(Debug)]
 struct Pending {
     /// When to look at it next.
     due: Instant,
+    /// When it was first touched since it last settled.
+    since: Instant,
     /// What the previous look found; `None` if nothing was seen since the
     /// last event on the file.
     last: Option<Sample>,
@@ -67,6 +76,11 @@ pub(crate) struct Settler {
     settle: Duration,
     reported: BTreeMap<PathBuf, u128>,
     pending: BTreeMap<PathBuf, Pending>,
+    /// Files a writer modified and has not closed yet, since when (only
+    /// where the platform reports closing after writing).
+    writing: BTreeMap<PathBuf, Instant>,
+    /// Files a writer closed since they last settled.
+    closed: std::collections::BTreeSet<PathBuf>,
 }
 
 impl Settler {
@@ -78,7 +92,22 @@ impl Settler {
             settle,
             reported: BTreeMap::new(),
             pending: BTreeMap::new(),
+            writing: BTreeMap::new(),
+            closed: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// A writer modified `path` at `now` and holds it open: it does not
+    /// settle before the writer closes it (or [`MAX_WRITING`] passes).
+    pub(crate) fn writing(&mut self, path: &Path, now: Instant) {
+        self.closed.remove(path);
+        self.writing.entry(path.to_path_buf()).or_insert(now);
+    }
+
+    /// A writer closed `path`: it is complete as far as the writer knows.
+    pub(crate) fn closed(&mut self, path: &Path) {
+        self.writing.remove(path);
+        self.closed.insert(path.to_path_buf());
     }
 
     /// Something happened to `path` at `now`: forget any earlier look and
@@ -95,8 +124,37 @@ impl Settler {
     }
 
     fn schedule(&mut self, path: &Path, due: Instant) {
-        self.pending
-            .insert(path.to_path_buf(), Pending { due, last: None });
+        let since = self.pending.get(path).map_or(due, |pending| pending.since);
+        self.pending.insert(
+            path.to_path_buf(),
+            Pending {
+                due,
+                since,
+                last: None,
+            },
+        );
+    }
+
+    /// Whether a stable `seen` of `path` still waits at `now`: for its
+    /// writer to close it, or, for an incomplete ELF image no writer was
+    /// seen closing, for the rest of it.
+    fn waits(&self, path: &Path, seen: Sample, since: Instant, now: Instant) -> bool {
+        if seen == Sample::Missing {
+            return false;
+        }
+        if let Some(started) = self.writing.get(path) {
+            if now.duration_since(*started) < MAX_WRITING {
+                return true;
+            }
+        }
+        let incomplete = matches!(
+            seen,
+            Sample::Present {
+                complete: false,
+                ..
+            }
+        );
+        incomplete && !self.closed.contains(path) && now.duration_since(since) < INCOMPLETE_GRACE
     }
 
     /// Every file reported or waiting at or under `path` (a directory that
@@ -152,11 +210,16 @@ impl Settler {
                     continue;
                 }
             };
-            let Some(pending) = self.pending.get_mut(&path) else {
+            let Some(pending) = self.pending.get(&path) else {
                 continue;
             };
-            if pending.last == Some(seen) {
+            let (last, since) = (pending.last, pending.since);
+            let waits = self.waits(&path, seen, since, now);
+            let pending = self.pending.get_mut(&path).expect("looked up above");
+            if last == Some(seen) && !waits {
                 self.pending.remove(&path);
+                self.writing.remove(&path);
+                self.closed.remove(&path);
                 if let Some(change) = self.classify(path, seen) {
                     out.push(Ok(change));
                 }
@@ -193,7 +256,11 @@ mod tests {
     const SETTLE: Duration = Duration::from_millis(200);
 
     fn present(len: u64, hash: u128) -> Sample {
-        Sample::Present { len, hash }
+        Sample::Present {
+            len,
+            hash,
+            complete: true,
+        }
     }
 
     /// Looks at due files until nothing is pending, returning every change.
@@ -320,6 +387,82 @@ mod tests {
         assert_eq!(
             run(&mut settler, start, &disk),
             [FileChange::Vanished { path: inside }]
+        );
+    }
+
+    /// Looks once at `at`; the changes reported.
+    fn look_at(settler: &mut Settler, at: Instant, seen: Sample) -> Vec<FileChange> {
+        settler
+            .look(at, |_| Ok(seen))
+            .into_iter()
+            .map(|result| result.expect("no read errors here"))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_open_for_writing_waits_for_its_writer_to_close_it() {
+        let start = Instant::now();
+        let mut settler = Settler::new(DEBOUNCE, SETTLE);
+        let path = PathBuf::from("a.so");
+        settler.touched(&path, start);
+        settler.writing(&path, start);
+        // The writer pauses for seconds: size and hash hold still.
+        let mut now = start + DEBOUNCE;
+        for _ in 0..20 {
+            assert_eq!(look_at(&mut settler, now, present(3, 7)), []);
+            now += SETTLE;
+        }
+        settler.closed(&path);
+        settler.touched(&path, now);
+        assert_eq!(
+            run(
+                &mut settler,
+                now,
+                &BTreeMap::from([(path.clone(), present(3, 7))])
+            ),
+            [FileChange::Appeared { path, hash: 7 }]
+        );
+    }
+
+    #[test]
+    fn an_incomplete_image_waits_unless_its_writer_closed_it() {
+        let start = Instant::now();
+        let mut settler = Settler::new(DEBOUNCE, SETTLE);
+        let path = PathBuf::from("a.so");
+        let cut = Sample::Present {
+            len: 3,
+            hash: 7,
+            complete: false,
+        };
+        settler.touched(&path, start);
+        let mut now = start + DEBOUNCE;
+        while now < start + INCOMPLETE_GRACE {
+            assert_eq!(look_at(&mut settler, now, cut), []);
+            now += SETTLE;
+        }
+        // Past the grace time it is reported, and refused by the loader.
+        now += SETTLE;
+        assert_eq!(
+            look_at(&mut settler, now, cut),
+            [FileChange::Appeared {
+                path: path.clone(),
+                hash: 7
+            }]
+        );
+        // A cut file its writer closed is reported once it holds still.
+        let cut = Sample::Present {
+            len: 4,
+            hash: 8,
+            complete: false,
+        };
+        settler.touched(&path, now);
+        settler.closed(&path);
+        now += DEBOUNCE;
+        assert_eq!(look_at(&mut settler, now, cut), []);
+        now += SETTLE;
+        assert_eq!(
+            look_at(&mut settler, now, cut),
+            [FileChange::Changed { path, hash: 8 }]
         );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use notify::EventKind;
-use notify::event::{AccessKind, AccessMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
 
 use super::backend::{Backend, RawEvent, watch_error};
 use super::files;
@@ -229,9 +229,21 @@ impl DirWatcher {
                 return;
             }
         }
+        let close_write = self.backend.reports_close_write();
+        let written = close_write && matches!(event.kind, EventKind::Modify(ModifyKind::Data(_)));
+        let closed = close_write
+            && matches!(
+                event.kind,
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+            );
         for path in &event.paths {
             if files::is_library(path) {
                 self.settler.touched(path, now);
+                if written {
+                    self.settler.writing(path, now);
+                } else if closed {
+                    self.settler.closed(path);
+                }
                 continue;
             }
             // A directory (or other file) moved or removed takes the files

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use escargot::format::Message;
 
+pub mod image;
 pub mod lifecycle;
 
 /// The plugin library packages the tests load.
@@ -19,6 +20,7 @@ pub const PACKAGES: &[&str] = &[
     "roundtrip-plugin",
     "roundtrip-shared-plugin",
     "not-a-plugin",
+    "constructor-mark",
     "greeter-plugin-1-1",
     "greeter-plugin-2-0",
     "lifecycle-v1",
@@ -127,6 +129,23 @@ fn build() -> Plugins {
         );
     }
     Plugins { libraries }
+}
+
+/// The `plugin-host` binary, built (once per process) into
+/// [`target_dir`]; panics with cargo's output when the build fails.
+pub fn plugin_host() -> &'static Path {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        escargot::CargoBuild::new()
+            .manifest_path(workspace().join("Cargo.toml"))
+            .target_dir(target_dir())
+            .package("plugin-host")
+            .bin("plugin-host")
+            .run()
+            .unwrap_or_else(|e| panic!("building plugin-host failed: {e}"))
+            .path()
+            .to_path_buf()
+    })
 }
 
 /// The README's code blocks, compiled (and run, unless marked `no_run`) as

@@ -63,20 +63,18 @@ fn rename(from: &Path, to: &Path) {
         .unwrap_or_else(|e| panic!("renaming {} to {}: {e}", from.display(), to.display()));
 }
 
-/// The files under `dir` that this process maps, from `/proc/self/maps`
-/// (one entry per file, however many segments it maps; a deleted file
-/// keeps its ` (deleted)` suffix).
-pub fn mapped_files_under(dir: &Path) -> BTreeSet<PathBuf> {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+/// The in-memory copies of plugin libraries mapped in this process:
+/// `/memfd:plugin-...` names from `/proc/self/maps`.
+pub fn mapped_copies() -> BTreeSet<String> {
     let maps = std::fs::read_to_string("/proc/self/maps").expect("reading /proc/self/maps");
     maps.lines()
         .filter_map(|line| {
             // address perms offset dev inode path: the path is what follows
             // the fifth field, and may contain spaces.
             let path = line.splitn(6, ' ').nth(5)?.trim_start();
-            path.starts_with('/').then(|| PathBuf::from(path))
+            let name = path.strip_suffix(" (deleted)").unwrap_or(path);
+            name.starts_with("/memfd:plugin-").then(|| name.to_owned())
         })
-        .filter(|path| path.starts_with(&dir))
         .collect()
 }
 
@@ -95,17 +93,4 @@ pub fn entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// The files in a manager's private copies directory `copies` other than
-/// the `live` copy that are no longer mapped: copies the manager should
-/// have removed. (A copy whose library could not leave the process is
-/// still mapped, and may stay.)
-pub fn leftover_copies(copies: &Path, live: Option<&Path>) -> Vec<PathBuf> {
-    let mapped = mapped_files_under(copies);
-    entries(copies)
-        .into_iter()
-        .map(|name| copies.join(name))
-        .filter(|copy| Some(copy.as_path()) != live && !mapped.contains(copy))
-        .collect()
 }

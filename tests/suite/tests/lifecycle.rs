@@ -2,7 +2,7 @@
 //! refuse new calls, calls in flight finish first (or the unload gives up
 //! with `Busy` and the plugin stays), the report counts every unmade
 //! instance and says whether the library really left the process, and a
-//! manager cleans up its private copies.
+//! manager unmaps its in-memory copies.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use lifecycle_interface::{Counter, Versioned};
 use plugin_interface::{ManagerOptions, PluginError, PluginManager, UnloadOutcome};
 use plugin_tests::in_child_process;
-use plugin_tests::lifecycle::{entries, mapped_files_under, watched};
+use plugin_tests::lifecycle::{mapped_copies, watched};
 
 /// Starts `proxy.try_slow(millis)` on another thread; returns once the
 /// thread is about to call, with the instant it did and its handle.
@@ -125,7 +125,7 @@ fn a_drain_timeout_gives_busy_and_keeps_the_plugin() {
         }
         match unload {
             Err(PluginError::Busy { library, .. }) => {
-                assert!(library == path || library.starts_with(manager.copies_dir()));
+                assert_eq!(library, path);
             }
             other => panic!("expected Busy, got {other:?}"),
         }
@@ -192,20 +192,19 @@ fn an_unpinned_library_leaves_the_process() {
         let dir = tempfile::tempdir().unwrap();
         let path = watched("lifecycle-v1", dir.path());
         let manager = PluginManager::new().unwrap();
-        let copy = manager.load(&path).unwrap().copy_path().to_path_buf();
+        let name = manager.load(&path).unwrap().mapped_name().to_owned();
         let proxy = manager.proxy::<dyn Versioned>(&path, "Probe").unwrap();
         assert_eq!(proxy.version(), 1);
         assert_eq!(proxy.try_slow(1).unwrap(), 1);
-        assert!(!mapped_files_under(manager.copies_dir()).is_empty());
+        assert!(mapped_copies().contains(&name), "{name} is mapped");
         drop(proxy);
         let report = manager.unload_by_path(&path).unwrap();
         assert!(
             matches!(report.outcome, UnloadOutcome::Unloaded),
             "{report:?}"
         );
-        let mapped = mapped_files_under(manager.copies_dir());
-        assert!(mapped.is_empty(), "still mapped: {mapped:?}");
-        assert!(!copy.exists(), "the private copy is removed");
+        let mapped = mapped_copies();
+        assert!(!mapped.contains(&name), "still mapped: {mapped:?}");
     });
 }
 
@@ -239,22 +238,20 @@ fn close_reports_every_library() {
 }
 
 #[test]
-fn dropping_a_manager_removes_its_private_copies() {
+fn dropping_a_manager_unmaps_its_copies() {
     let dir = tempfile::tempdir().unwrap();
     let path = watched("lifecycle-v1", dir.path());
     let manager = PluginManager::new().unwrap();
-    let copy = manager.load(&path).unwrap().copy_path().to_path_buf();
-    let copies = manager.copies_dir().to_path_buf();
-    assert!(copy.exists());
-    assert_eq!(entries(&copies).len(), 1, "{:?}", entries(&copies));
-    let mode =
-        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&copies).unwrap().permissions());
-    assert_eq!(mode & 0o777, 0o700, "the copies directory is private");
+    let handle = manager.load(&path).unwrap();
+    let copy = handle.copy_path().to_path_buf();
+    let name = handle.mapped_name().to_owned();
+    assert!(copy.starts_with("/proc/self/fd"), "{}", copy.display());
+    assert!(mapped_copies().contains(&name));
     let proxy = manager.proxy::<dyn Versioned>(&path, "Probe").unwrap();
     assert_eq!(proxy.version(), 1);
 
     drop(manager);
-    assert!(!copies.exists(), "{} is left behind", copies.display());
+    assert!(!mapped_copies().contains(&name), "{name} is still mapped");
     assert!(path.exists(), "the watched file is the user's");
     assert!(matches!(
         proxy.try_version(),

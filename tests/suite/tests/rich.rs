@@ -368,9 +368,18 @@ fn objects_passed_back_and_forth_pile_up_no_wrappers() {
         }
     }
 
+    // One image: a second load of the same file is another image, whose
+    // objects are wrapped like any other library's.
     let library = plugin_interface::PluginLibrary::open(plugins().path("zoo-plugin")).unwrap();
     let pen = library.instantiate::<dyn Pen>().unwrap().pop().unwrap();
-    let zoo = zoo();
+    let elsewhere = zoo();
+    let zoo = library.instantiate::<dyn Zoo>().unwrap().pop().unwrap();
+    assert_eq!(
+        pen.kind(&elsewhere),
+        "proxy",
+        "another image's object is wrapped"
+    );
+    assert_eq!(pen.kind(&*elsewhere.child("far")), "proxy");
 
     // The plugin's own object, bounced through the host a hundred times,
     // reaches the plugin as itself each time.

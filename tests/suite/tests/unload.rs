@@ -56,8 +56,16 @@ fn load_plugins_with_per_factory_path() {
         .unwrap()
         .into_result()
         .unwrap();
-    let library = PluginLibrary::open(&path).unwrap();
+    assert_eq!(proxies.len(), 2);
+    // Each open maps its own copy of the file, so the counter is read from
+    // a library opened the same way `load_plugins_with` opens it.
+    let library = PluginLibrary::open_with(&path, &options).unwrap();
+    let again = library
+        .instantiate_with::<dyn Greeter>(options.unload)
+        .unwrap();
     drop(proxies);
+    assert_eq!(get_unmaker_counter(&library, "Greeter").unwrap(), 0);
+    drop(again);
     assert_eq!(get_unmaker_counter(&library, "Greeter").unwrap(), 2);
 }
 

@@ -129,7 +129,7 @@ impl Watch {
 
 impl Drop for Watch {
     /// Stops the watch and waits for its thread, so the manager is dropped
-    /// (and its private copies removed) before the test ends.
+    /// (and its copies unmapped) before the test ends.
     fn drop(&mut self) {
         let _ = self.stop.send(());
         if let Some(thread) = self.thread.take() {
@@ -274,6 +274,36 @@ fn a_library_written_slowly_is_loaded_once_complete() {
     let built = plugins().path("english-plugin");
     assert_eq!(hash, content_hash(built).expect("hash the built library"));
     assert_eq!(watch.manager.handle(&path).expect("loaded").hash(), hash);
+    assert_eq!(proxies[0].greet("world"), "Hello, world!");
+    watch.nothing();
+}
+
+#[test]
+fn a_writer_pausing_mid_file_is_waited_for() {
+    let watch = Watch::start();
+    let path = watch.path();
+    let bytes = english();
+    // The start of the library, cut inside its loadable segments, then a
+    // pause far longer than the settle time with the file still open, then
+    // the rest.
+    let writer = {
+        let (path, bytes) = (path.clone(), bytes.clone());
+        std::thread::spawn(move || {
+            let mut file = File::create(&path).expect("create the library file");
+            let (head, tail) = bytes.split_at(200_000);
+            file.write_all(head).expect("write the start");
+            file.flush().expect("flush");
+            std::thread::sleep(Duration::from_millis(1500));
+            file.write_all(tail).expect("write the rest");
+        })
+    };
+    let (generation, hash, proxies) = watch.loaded();
+    writer.join().expect("the writer finished");
+    assert_eq!(generation, 1);
+    assert_eq!(
+        hash,
+        content_hash(plugins().path("english-plugin")).unwrap()
+    );
     assert_eq!(proxies[0].greet("world"), "Hello, world!");
     watch.nothing();
 }

@@ -1,0 +1,360 @@
+//! Opening a library file once: refusing what is not a regular file
+//! without blocking, applying the trust policy, and copying the bytes the
+//! dynamic loader reads or maps (not debug information) into a sealed
+//! memory file, hashing the whole file while it streams. The
+//! checks read that copy, and the dynamic loader maps that copy
+//! (`/proc/self/fd/N`), so no rename or write after the check changes what
+//! runs, and nothing is left on disk, even after `SIGKILL`.
+
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::Digest as _;
+
+use crate::PluginError;
+use crate::loader::elf;
+use crate::loader::policy;
+use crate::loader::scan::LoadOptions;
+
+/// Bytes read and hashed at a time.
+const CHUNK: usize = 1 << 20;
+
+/// The first bytes of an ELF file.
+const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
+
+/// A library file's bytes, copied once into a sealed memory file.
+#[derive(Debug)]
+pub(crate) struct Source {
+    memfd: OwnedFd,
+    map: Mapping,
+    digest: Option<[u8; 32]>,
+    content_hash: Option<u128>,
+    target: Option<PathBuf>,
+}
+
+/// Which hashes of the whole file [`Source::open`] computes while it reads;
+/// with neither (and no trusted list), the kernel copies the file and no
+/// byte passes through user space.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hashes {
+    /// SHA-256 (always, when there is a trusted list).
+    pub(crate) sha256: bool,
+    /// XXH3-128, the manager's change detector.
+    pub(crate) content: bool,
+}
+
+/// A private read-only mapping of a sealed memory file, unmapped on drop.
+#[derive(Debug)]
+struct Mapping {
+    start: *const u8,
+    length: usize,
+}
+
+// SAFETY: the mapping is owned by this value and only read; the memory
+// file under it is sealed against every change.
+unsafe impl Send for Mapping {}
+// SAFETY: as above.
+unsafe impl Sync for Mapping {}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        if !self.start.is_null() {
+            // SAFETY: the mapping made in `Source::open`, unmapped once.
+            unsafe { libc::munmap(self.start.cast_mut().cast(), self.length) };
+        }
+    }
+}
+
+impl Source {
+    /// Opens `path` once and copies it, refusing (in this order) anything
+    /// that is not a regular file, a file the trust policy of `options`
+    /// refuses, and one whose digest is not on its trusted list.
+    /// Errors name `name`: the file itself, or the file `path` is a copy
+    /// of.
+    pub(crate) fn open(
+        path: &Path,
+        name: &Path,
+        options: &LoadOptions,
+        hashes: Hashes,
+    ) -> Result<Self, PluginError> {
+        let io = |source| PluginError::Io {
+            library: name.to_path_buf(),
+            source,
+        };
+        let refuse = |reason: String| PluginError::NotALibrary {
+            library: name.to_path_buf(),
+            reason,
+        };
+        // `stat` never blocks, whatever the file is.
+        let named = std::fs::metadata(path).map_err(io)?;
+        if !named.is_file() {
+            return Err(refuse(format!("not a regular file: {}", kind(&named))));
+        }
+        let target = std::fs::symlink_metadata(path)
+            .ok()
+            .filter(|link| link.file_type().is_symlink())
+            .and_then(|_| std::fs::canonicalize(path).ok());
+        // A file swapped for a FIFO since the `stat` still does not block
+        // the open, and `fstat` sees what was opened.
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(io)?;
+        let opened = file.metadata().map_err(io)?;
+        if !opened.is_file() {
+            return Err(refuse(format!("not a regular file: {}", kind(&opened))));
+        }
+        if !options.allow_insecure_permissions {
+            policy::permissions(target.as_deref().unwrap_or(path), &opened).map_err(|reason| {
+                PluginError::Untrusted {
+                    library: name.to_path_buf(),
+                    reason,
+                }
+            })?;
+        }
+        let memfd = memfd(name)?;
+        let mut copy = File::from(memfd);
+        let sha256 = hashes.sha256 || options.trusted.is_some();
+        let (length, digest, content_hash) = if sha256 || hashes.content {
+            let (length, digest, content) =
+                stream(&mut file, &mut copy, sha256, hashes.content).map_err(io)?;
+            (length, digest, content)
+        } else {
+            (kernel_copy(&file, &copy).map_err(io)?, None, None)
+        };
+        let memfd = OwnedFd::from(copy);
+        let seals =
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+        // SAFETY: `fcntl` on a descriptor this function owns.
+        if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+            return Err(io(std::io::Error::last_os_error()));
+        }
+        if let (Some(trusted), Some(digest)) = (&options.trusted, &digest) {
+            trusted.admit(name, digest)?;
+        }
+        let map = if length == 0 {
+            core::ptr::null()
+        } else {
+            // SAFETY: a private read-only mapping of a sealed memory file
+            // of `length` bytes: it can neither shrink nor change, so every
+            // mapped page stays readable and constant.
+            let map = unsafe {
+                libc::mmap(
+                    core::ptr::null_mut(),
+                    length,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE,
+                    memfd.as_raw_fd(),
+                    0,
+                )
+            };
+            if map == libc::MAP_FAILED {
+                return Err(io(std::io::Error::last_os_error()));
+            }
+            map.cast::<u8>().cast_const()
+        };
+        Ok(Self {
+            memfd,
+            map: Mapping { start: map, length },
+            digest,
+            content_hash,
+            target,
+        })
+    }
+
+    /// The bytes kept: the file up to the end of its program headers and
+    /// segments (all of it, short of that), exactly as read. These are
+    /// checked, and these are mapped.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        if self.map.start.is_null() {
+            return &[];
+        }
+        // SAFETY: a live read-only mapping of `length` bytes, unmapped only
+        // when `self` drops; the sealed file under it never changes.
+        unsafe { core::slice::from_raw_parts(self.map.start, self.map.length) }
+    }
+
+    /// SHA-256 of the whole file as read, as `sha256sum` computes it,
+    /// when it was asked for or a trusted list needed it.
+    pub(crate) fn digest(&self) -> Option<[u8; 32]> {
+        self.digest
+    }
+
+    /// XXH3-128 of the whole file as read, when it was asked for: what a
+    /// manager compares to tell whether a file changed.
+    pub(crate) fn content_hash(&self) -> Option<u128> {
+        self.content_hash
+    }
+
+    /// The file a symlink named, when the path was one.
+    pub(crate) fn target(&self) -> Option<&Path> {
+        self.target.as_deref()
+    }
+
+    /// The path the dynamic loader opens the copy by, and the copy itself,
+    /// which must stay open until the dynamic loader has mapped it.
+    pub(crate) fn into_memfd(self) -> (PathBuf, OwnedFd) {
+        let path = PathBuf::from(format!("/proc/self/fd/{}", self.memfd.as_raw_fd()));
+        (path, self.memfd)
+    }
+}
+
+/// How much of a file whose first bytes are `head` is kept: what the
+/// dynamic loader reads or maps of an ELF file (all of it if that cannot be
+/// told), the first chunk of anything else, which is refused from its
+/// first bytes anyway.
+fn kept(head: &[u8]) -> u64 {
+    if head.starts_with(&ELF_MAGIC) {
+        elf::mapped_extent(head).unwrap_or(u64::MAX)
+    } else {
+        CHUNK as u64
+    }
+}
+
+/// Reads `file` through in chunks into the hashers asked for, writing the
+/// part [`kept`] to `copy`; the number of bytes kept and the hashes.
+fn stream(
+    file: &mut File,
+    copy: &mut File,
+    sha256: bool,
+    content: bool,
+) -> std::io::Result<(usize, Option<[u8; 32]>, Option<u128>)> {
+    let mut sha = sha256.then(sha2::Sha256::new);
+    let mut xxh = content.then(xxhash_rust::xxh3::Xxh3Default::new);
+    let mut buffer = vec![0u8; CHUNK];
+    let mut keep = None;
+    let (mut position, mut length) = (0u64, 0usize);
+    loop {
+        let read = read_full(file, &mut buffer)?;
+        let chunk = &buffer[..read];
+        let keep = *keep.get_or_insert_with(|| kept(chunk));
+        if let Some(sha) = &mut sha {
+            sha.update(chunk);
+        }
+        if let Some(xxh) = &mut xxh {
+            xxh.update(chunk);
+        }
+        let kept = keep.saturating_sub(position).min(read as u64) as usize;
+        copy.write_all(&chunk[..kept])?;
+        length += kept;
+        position += read as u64;
+        if read < CHUNK {
+            break;
+        }
+    }
+    Ok((
+        length,
+        sha.map(|sha| sha.finalize().into()),
+        xxh.map(|xxh| xxh.digest128()),
+    ))
+}
+
+/// Copies the part of `file` [`kept`] to `copy` inside the kernel; the
+/// number of bytes copied.
+fn kernel_copy(file: &File, copy: &File) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt as _;
+    let mut head = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read_at(&mut head[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let keep = kept(&head[..filled]);
+    let mut offset: libc::off_t = 0;
+    loop {
+        let left = keep.saturating_sub(offset as u64).min(1 << 30) as usize;
+        if left == 0 {
+            break;
+        }
+        // SAFETY: both descriptors are open for the call; `offset` is a
+        // live local the kernel updates.
+        let sent = unsafe { libc::sendfile(copy.as_raw_fd(), file.as_raw_fd(), &mut offset, left) };
+        match sent {
+            0 => break,
+            sent if sent > 0 => {}
+            _ => {
+                let error = std::io::Error::last_os_error();
+                if error.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    Ok(offset as usize)
+}
+
+/// Reads until `buffer` is full or the file ends; how many bytes were read.
+fn read_full(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// What a non-regular file is, for a refusal.
+fn kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
+    }
+}
+
+/// A new sealable memory file, named after `path` and unique in the
+/// process, so `/proc/self/maps` tells its mappings apart.
+fn memfd(path: &Path) -> Result<OwnedFd, PluginError> {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let stem: String = path
+        .file_name()
+        .map_or_else(|| "plugin".into(), |name| name.to_string_lossy())
+        .chars()
+        .filter(|c| *c != '\0' && *c != '/')
+        .take(200)
+        .collect();
+    let name = format!("plugin-{}-{stem}\0", NEXT.fetch_add(1, Ordering::Relaxed));
+    // SAFETY: `name` is NUL-terminated and outlives the call.
+    let fd = unsafe {
+        libc::memfd_create(
+            name.as_ptr().cast(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(PluginError::Io {
+            library: path.to_path_buf(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: a descriptor `memfd_create` just returned, owned by no one.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
