@@ -213,11 +213,9 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
             return RVec::from(cast_vec::<T, T::Abi>(self));
         }
         let _level = Nested::lowering();
-        RVec::from(
-            self.into_iter()
-                .map(|item| item.lower(to))
-                .collect::<Vec<_>>(),
-        )
+        let mut out = Vec::with_capacity(in_place_capacity::<T, T::Abi>(self.len()));
+        out.extend(self.into_iter().map(|item| item.lower(to)));
+        RVec::from(out)
     }
 
     #[inline]
@@ -263,6 +261,21 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
 /// `T` no larger, equally aligned, and not zero-sized.
 const fn fits_in_place<T, A>() -> bool {
     size_of::<T>() != 0 && size_of::<T>() <= size_of::<A>() && align_of::<T>() == align_of::<A>()
+}
+
+/// The capacity to lower `len` elements of `T` into: `len`, rounded up
+/// so that the buffer holds a whole number of `T`s when the receiver lifts
+/// it in place ([`lift_in_place`]), which then needs no `realloc`.
+const fn in_place_capacity<T, A>(len: usize) -> usize {
+    if !fits_in_place::<T, A>() || size_of::<A>() == 0 {
+        return len;
+    }
+    let (mut a, mut b) = (size_of::<A>(), size_of::<T>());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    let step = size_of::<T>() / a;
+    len.div_ceil(step).saturating_mul(step)
 }
 
 /// Lifts each element of `abi` into the slot it came from, then hands the
@@ -526,3 +539,21 @@ macro_rules! sets {
 }
 
 sets!(HashSet[Eq + Hash], BTreeSet[Ord]);
+
+#[cfg(test)]
+mod tests {
+    use super::{fits_in_place, in_place_capacity};
+    use abi_stable::std_types::RString;
+
+    #[test]
+    fn lowered_strings_leave_room_for_a_whole_number_of_strings() {
+        assert!(fits_in_place::<String, RString>());
+        for len in 0..50 {
+            let capacity = in_place_capacity::<String, RString>(len);
+            assert!(capacity >= len && capacity < len + 3, "{len} -> {capacity}");
+            assert_eq!(capacity * size_of::<RString>() % size_of::<String>(), 0);
+        }
+        // A type that does not fit in place keeps the exact length.
+        assert_eq!(in_place_capacity::<[u8; 64], RString>(7), 7);
+    }
+}
