@@ -3,7 +3,6 @@
 use core::ffi::c_void;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -129,26 +128,11 @@ impl PluginLibrary {
     ) -> Result<Self, PluginError> {
         let checked = checked::read(path, &source, options)?;
         let sha256 = source.digest();
-        let (mut load_path, memfd) = source.into_memfd();
-        let mapped_as = residency::mapped_name(&load_path);
-        // The dynamic loader matches names before files: a name an image
-        // still resident from an earlier copy answers to would hand that
-        // image back. Another descriptor of the copy gives another name.
-        let io = |source| PluginError::Io {
+        let (load_path, memfd) = source.into_memfd().map_err(|source| PluginError::Io {
             library: path.to_path_buf(),
             source,
-        };
-        let mut names = vec![memfd];
-        while residency::still_loaded(&load_path) {
-            if names.len() == 64 {
-                return Err(io(std::io::Error::other(
-                    "no free /proc/self/fd name for the copy",
-                )));
-            }
-            let another = names[0].try_clone().map_err(io)?;
-            load_path = PathBuf::from(format!("/proc/self/fd/{}", another.as_raw_fd()));
-            names.push(another);
-        }
+        })?;
+        let mapped_as = residency::mapped_name(&load_path);
         // SAFETY: loading a library runs its initialisers. Its bytes passed
         // every check above, and they are what the dynamic loader maps:
         // the sealed copy cannot change.
@@ -162,8 +146,8 @@ impl PluginLibrary {
         let address = unsafe { library.get::<*const u8>(&symbol) }
             .map(|symbol| *symbol)
             .ok();
-        // Mapped: the descriptors may go.
-        drop(names);
+        // Mapped: the descriptor may go.
+        drop(memfd);
         if address.and_then(image_offset) != Some(checked.address()) {
             return Err(PluginError::Open {
                 library: path.to_path_buf(),

@@ -198,10 +198,45 @@ impl Source {
 
     /// The path the dynamic loader opens the copy by, and the copy itself,
     /// which must stay open until the dynamic loader has mapped it.
-    pub(crate) fn into_memfd(self) -> (PathBuf, OwnedFd) {
-        let path = PathBuf::from(format!("/proc/self/fd/{}", self.memfd.as_raw_fd()));
-        (path, self.memfd)
+    ///
+    /// The dynamic loader matches a name against the images it holds
+    /// before it looks at the file: a name an image still loaded (or left
+    /// resident by an earlier copy) answers to would hand that image back.
+    /// Descriptor numbers are reused as soon as a copy is mapped and
+    /// closed, so the name spells a serial number, never reused in the
+    /// process, in `.` components the kernel resolves away.
+    pub(crate) fn into_memfd(self) -> std::io::Result<(PathBuf, OwnedFd)> {
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
+        for _ in 0..64 {
+            let name = load_name(
+                self.memfd.as_raw_fd(),
+                SERIAL.fetch_add(1, Ordering::Relaxed),
+            );
+            if !crate::loader::residency::still_loaded(&name) {
+                return Ok((name, self.memfd));
+            }
+        }
+        Err(std::io::Error::other(
+            "every name tried for the in-memory copy is taken by a loaded library",
+        ))
     }
+}
+
+/// `/proc/self/fd/<fd>` with `serial` written in base 4 as `.` components,
+/// one per digit, each followed by one to four slashes: `/proc/self/fd/5`
+/// for serial 0, `/proc/self/fd/.//5` for serial 1, `/proc/self/fd/.////.//5`
+/// for serial 7. Distinct serials give distinct names for the same file.
+fn load_name(fd: std::os::fd::RawFd, mut serial: u64) -> PathBuf {
+    let mut name = String::from("/proc/self/fd/");
+    while serial != 0 {
+        name.push('.');
+        for _ in 0..=(serial % 4) {
+            name.push('/');
+        }
+        serial /= 4;
+    }
+    name.push_str(&fd.to_string());
+    PathBuf::from(name)
 }
 
 /// How much of a file whose first bytes are `head` is kept: what the
@@ -357,4 +392,32 @@ fn memfd(path: &Path) -> Result<OwnedFd, PluginError> {
 /// Lowercase hexadecimal.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::load_name;
+
+    #[test]
+    fn load_names_differ_by_serial_and_name_the_same_descriptor() {
+        assert_eq!(load_name(5, 0).to_str(), Some("/proc/self/fd/5"));
+        assert_eq!(load_name(5, 1).to_str(), Some("/proc/self/fd/.//5"));
+        assert_eq!(load_name(5, 7).to_str(), Some("/proc/self/fd/.////.//5"));
+        // As strings: `Path` comparison would resolve the `.` components.
+        let names: HashSet<_> = (0..10_000)
+            .map(|serial| load_name(9, serial).into_os_string())
+            .collect();
+        assert_eq!(names.len(), 10_000);
+        let file = std::fs::File::open("/proc/self/status").expect("/proc is mounted");
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let direct = std::fs::read_link(load_name(fd, 0)).expect("the descriptor's link");
+        for serial in [1, 7, 4_095, u64::MAX] {
+            assert_eq!(
+                std::fs::read_link(load_name(fd, serial)).ok(),
+                Some(direct.clone())
+            );
+        }
+    }
 }

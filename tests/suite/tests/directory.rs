@@ -91,3 +91,71 @@ fn an_empty_directory_loads_nothing() {
     assert!(report.is_empty());
     assert!(report.files().is_empty());
 }
+
+/// More libraries at once than descriptor numbers get reused between
+/// loads: each copy is mapped under a name of its own, so none is handed
+/// the image of another, and all of them load, answer and leave. In a
+/// child process, so that no other test's libraries or descriptors count.
+#[test]
+fn a_hundred_and_fifty_libraries_load_at_once_and_each_is_its_own() {
+    plugin_tests::in_child_process(
+        "a_hundred_and_fifty_libraries_load_at_once_and_each_is_its_own",
+        many_libraries_at_once,
+    );
+}
+
+fn many_libraries_at_once() {
+    use plugin_tests::lifecycle::{mapped_copies, open_fds};
+    const COUNT: usize = 150;
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugins();
+    for index in 0..COUNT {
+        plugins.copy_to("english-plugin", dir.path(), &format!("english-{index:03}"));
+    }
+    let fds_before = open_fds();
+
+    let report = load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let libraries: std::collections::BTreeSet<_> = report
+        .plugins()
+        .map(|proxy| proxy.info().library().to_path_buf())
+        .collect();
+    assert_eq!(libraries.len(), COUNT);
+    assert!(
+        report
+            .plugins()
+            .all(|proxy| proxy.greet("crowd") == "Hello, crowd!")
+    );
+    let images = mapped_copies();
+    assert_eq!(
+        images.len(),
+        COUNT,
+        "one mapped image per library: {images:?}"
+    );
+    assert_eq!(
+        open_fds(),
+        fds_before,
+        "a loaded library holds no descriptor"
+    );
+    drop(report);
+    assert_eq!(mapped_copies(), Default::default());
+
+    let manager = plugin_interface::PluginManager::new().unwrap();
+    let report = manager.load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    assert_eq!(report.errors().count(), 0);
+    assert_eq!(report.plugins().count(), COUNT);
+    assert!(
+        report
+            .plugins()
+            .all(|proxy| proxy.greet("crowd") == "Hello, crowd!")
+    );
+    drop(report);
+    let closed = manager.close().unwrap();
+    assert_eq!(closed.len(), COUNT);
+    assert!(
+        closed.iter().all(|report| report.outcome.is_unloaded()),
+        "{closed:?}"
+    );
+    assert_eq!(mapped_copies(), Default::default());
+}
