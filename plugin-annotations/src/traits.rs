@@ -225,6 +225,17 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
     // The trait gets one hidden method with a default body, which only
     // its proxy overrides: so a `dyn Trait` that is a proxy can be handed
     // back to the library its object lives in instead of being wrapped.
+    let unload = format_ident!("unload_{}", snake_case(&name), span = ident.span());
+    let unload_doc = format!(
+        "Frees the `{name}` registrations in `array` and the array itself, for a host that \
+         called the library's registration functions itself.\n\n\
+         # Safety\n\n\
+         `array` must be null, or either plugin-owned (returned by \
+         `plugin_register_all_{name}_v1` of `library`, not freed yet) or host-owned (made by \
+         `RegistrationArray::host_owned` from registrations that makers of `library` returned, \
+         none freed yet). `library` must stay loaded for the call, and nothing may use the \
+         registrations afterwards. See `plugin_interface::unload_registrations`."
+    );
     let mut item = item.clone();
     item.items.push(syn::parse_quote! {
         #[doc(hidden)]
@@ -288,6 +299,16 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             fn wrap(raw: #private::RawProxy<#vtable>) -> #proxy {
                 #proxy { raw }
             }
+        }
+
+        #[doc = #unload_doc]
+        #[allow(dead_code)]
+        #vis unsafe fn #unload(
+            library: &impl #private::LibrarySymbols,
+            array: *mut #private::RegistrationArray,
+        ) -> ::core::result::Result<(), #private::PluginError> {
+            // SAFETY: forwarded from the caller, for this trait.
+            unsafe { #private::unload_registrations(library, #name, array) }
         }
 
         #[doc = #proxy_doc]
@@ -765,4 +786,38 @@ fn method_descriptor(method: &Method<'_>, private: &syn::Path) -> TokenStream {
         RetKind::Owned(ty) => types::layout(ty, private),
     };
     quote!(#private::MethodDescriptor::new(#name, #signature, #mutable, &[#(#args),*], #ret))
+}
+
+/// `Greeter` -> `greeter`, `KeyValueStore` -> `key_value_store`,
+/// `HTTPServer` -> `http_server`.
+fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (index, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() && index > 0 {
+            let before = chars[index - 1];
+            let after_is_lower = chars.get(index + 1).is_some_and(|next| next.is_lowercase());
+            if before.is_lowercase()
+                || before.is_ascii_digit()
+                || (before.is_uppercase() && after_is_lower)
+            {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn trait_names_become_snake_case() {
+        assert_eq!(snake_case("Greeter"), "greeter");
+        assert_eq!(snake_case("KeyValueStore"), "key_value_store");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("Zoo2Keeper"), "zoo2_keeper");
+    }
 }

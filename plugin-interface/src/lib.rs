@@ -156,6 +156,7 @@ mod gate;
 mod interface;
 pub mod layout;
 mod proxy;
+mod registrations;
 mod state;
 
 #[cfg(feature = "host")]
@@ -180,14 +181,20 @@ pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
 pub use proxy::{Call, PluginInfo, RawProxy};
+pub use registrations::{LibrarySymbols, unload_registrations};
 pub use state::PluginState;
 
+/// The `libloading` this crate implements [`UnmakerCounters`] for: a host
+/// that opens libraries itself can use it, whatever `libloading` version
+/// it depends on.
+#[cfg(feature = "host")]
+pub use libloading;
 #[cfg(feature = "host")]
 pub use loader::{
     CanaryInfo, DirectoryScan, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo,
     PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList, UnloadOutcome, UnloadPath,
-    UnloadPolicy, UnloadReport, get_unmaker_counter, get_unmaker_counter_for, load_plugins,
-    load_plugins_with, scan_directory,
+    UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter, get_unmaker_counter_for,
+    load_plugins, load_plugins_with, scan_directory,
 };
 #[cfg(feature = "host")]
 pub use manager::{ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome};

@@ -33,6 +33,7 @@ pub use crate::export::{
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
 pub use crate::proxy::{PluginInfo, RawProxy};
+pub use crate::registrations::{LibrarySymbols, unload_registrations};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as

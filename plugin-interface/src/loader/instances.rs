@@ -11,6 +11,7 @@ use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
 use crate::loader::scan::UnloadPath;
 use crate::proxy::{Binding, PluginInfo, RawProxy, Target};
+use crate::registrations::LibrarySymbols;
 
 /// Instances made by one call into a library, freed together when the last
 /// proxy of the group is dropped. Holds the library open until then.

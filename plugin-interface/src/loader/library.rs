@@ -18,6 +18,7 @@ use crate::loader::residency::{self, UnloadOutcome, UnloadPolicy};
 use crate::loader::scan::LoadOptions;
 use crate::loader::source::{Hashes, Source};
 use crate::loader::walk::CheckedCanary;
+use crate::registrations::LibrarySymbols;
 
 /// A plugin library, opened and with its canary checked.
 ///
@@ -270,17 +271,6 @@ impl PluginLibrary {
         self.inner.unmaker_counter(trait_name)
     }
 
-    /// Looks up the function `name`.
-    ///
-    /// # Safety
-    ///
-    /// `F` must be the type of the symbol `name` in every plugin library of
-    /// this framework's ABI epoch (the canary has been checked).
-    pub(crate) unsafe fn function<F: Copy>(&self, name: &str) -> Result<F, PluginError> {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.inner.function(name) }
-    }
-
     /// Closes the library, reading every trait's unmaker counter into the
     /// returned report first.
     ///
@@ -487,6 +477,13 @@ fn loader_message(path: &Path, error: &libloading::Error) -> String {
     match message.find(&prefix) {
         Some(at) => format!("{}{}", &message[..at], &message[at + prefix.len()..]),
         None => message,
+    }
+}
+
+impl LibrarySymbols for PluginLibrary {
+    unsafe fn function<F: Copy>(&self, name: &str) -> Result<F, PluginError> {
+        // SAFETY: forwarded from the caller: `F` is the symbol's type.
+        unsafe { self.inner.function(name) }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::gate::Gate;
 use crate::interface::PluginInterface;
 use crate::loader::PluginLibrary;
 use crate::proxy::{Binding, Children, Target};
+use crate::registrations::LibrarySymbols;
 use crate::state::{self, LoadState, SaveState};
 
 /// A target taken out of a binding, or made for one, not yet freed.

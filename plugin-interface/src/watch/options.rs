@@ -6,10 +6,19 @@ use std::time::Duration;
 /// How a directory is watched, and what the manager glue does with each
 /// settled change.
 ///
-/// Built from [`Default`] and the builder methods of the same names:
+/// Written as a struct literal over [`Default`], or built with the
+/// builder methods of the same names:
 ///
 /// ```
 /// use plugin_interface::watch::WatchOptions;
+///
+/// let options = WatchOptions {
+///     auto_load: true,
+///     auto_unload: true,
+///     emit_proxies: false,
+///     ..Default::default()
+/// };
+/// assert_eq!(options, WatchOptions::default());
 ///
 /// let options = WatchOptions::default()
 ///     .debounce_ms(100)
@@ -18,8 +27,10 @@ use std::time::Duration;
 /// assert_eq!(options.debounce_ms, 100);
 /// assert!(options.auto_load && options.auto_unload);
 /// ```
+///
+/// Later versions may add fields: a literal that ends in
+/// `..Default::default()` keeps compiling.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct WatchOptions {
     /// Quiet time after the last file-system event on a file before it is
     /// first examined, in milliseconds. Default 300.
