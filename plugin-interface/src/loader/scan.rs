@@ -175,11 +175,23 @@ impl<I: ?Sized + PluginInterface> LoadReport<I> {
             .flatten()
     }
 
-    /// The files that failed, with their errors.
+    /// The files that failed, with their errors; not those a
+    /// [`PluginManager`](crate::PluginManager) had loaded already (see
+    /// [`already_loaded`](Self::already_loaded)).
     pub fn errors(&self) -> impl Iterator<Item = &PluginError> {
         self.files
             .iter()
             .filter_map(|file| file.result.as_ref().err())
+            .filter(|error| !matches!(error, PluginError::AlreadyLoaded { .. }))
+    }
+
+    /// The files a [`PluginManager`](crate::PluginManager) had loaded
+    /// before this call, which it left as they were: no new instances.
+    pub fn already_loaded(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().filter_map(|file| match &file.result {
+            Err(PluginError::AlreadyLoaded { .. }) => Some(file.path.as_path()),
+            _ => None,
+        })
     }
 
     /// Number of proxies that loaded.
@@ -201,11 +213,16 @@ impl<I: ?Sized + PluginInterface> LoadReport<I> {
             .collect()
     }
 
-    /// The proxies if every file loaded, else the first error.
+    /// The proxies if every file loaded (or was loaded already), else the
+    /// first error.
     pub fn into_result(self) -> Result<Vec<I::Proxy>, PluginError> {
         let mut proxies = Vec::new();
         for file in self.files {
-            proxies.extend(file.result?);
+            match file.result {
+                Ok(loaded) => proxies.extend(loaded),
+                Err(PluginError::AlreadyLoaded { .. }) => {}
+                Err(error) => return Err(error),
+            }
         }
         Ok(proxies)
     }

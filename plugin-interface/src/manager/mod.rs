@@ -154,6 +154,11 @@ impl PluginManager {
     /// [`scan_directory`]) and makes one proxy per implementation of `I`.
     /// The proxies follow reloads of their library. One bad file is an
     /// error entry in the report, not the end of the batch.
+    ///
+    /// A library this manager has loaded already is not loaded again and
+    /// gets no new instances: the report lists it under
+    /// [`already_loaded`](LoadReport::already_loaded). Calling this twice
+    /// on one directory loads only the files added in between.
     pub fn load_plugins<I: ?Sized + PluginInterface>(
         &self,
         dir: impl AsRef<Path>,
@@ -166,10 +171,9 @@ impl PluginManager {
             .libraries
             .into_iter()
             .map(|path| {
-                let result = match self.load(&path) {
-                    Ok(_) | Err(PluginError::AlreadyLoaded { .. }) => self.proxies::<I>(&path),
-                    Err(error) => Err(error),
-                };
+                let result = self
+                    .load(&path)
+                    .and_then(|_| self.proxies::<I>(&path));
                 FileReport { path, result }
             })
             .collect();

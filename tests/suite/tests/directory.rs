@@ -159,3 +159,36 @@ fn many_libraries_at_once() {
     );
     assert_eq!(mapped_copies(), Default::default());
 }
+
+/// A manager asked to load a directory again loads only what is new: the
+/// libraries it has are reported as already loaded, with no new instances.
+#[test]
+fn a_manager_loading_a_directory_twice_loads_only_the_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugins();
+    let english = plugins.copy_to("english-plugin", dir.path(), "a-english");
+    let multi = plugins.copy_to("multi-greeter-plugin", dir.path(), "b-multi");
+    let manager = plugin_interface::PluginManager::new().unwrap();
+
+    let first = manager.load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    assert_eq!(first.len(), 3, "English, French and Pirate");
+    assert_eq!(first.already_loaded().count(), 0);
+
+    let calculator = plugins.copy_to("calculator-plugin", dir.path(), "c-calculator");
+    let second = manager.load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    assert_eq!(second.errors().count(), 0, "{second:?}");
+    assert_eq!(
+        second.already_loaded().collect::<Vec<_>>(),
+        [english.as_path(), multi.as_path()]
+    );
+    let greetings: Vec<String> = second.plugins().map(|proxy| proxy.greet("again")).collect();
+    assert_eq!(greetings, ["Hello, again, the answer is 42."]);
+    assert_eq!(manager.loaded().len(), 3);
+    assert!(manager.handle(&calculator).is_some());
+    let again = manager.load_plugins::<dyn Greeter>(dir.path()).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(again.already_loaded().count(), 3);
+    assert!(again.into_result().unwrap().is_empty());
+    drop((first, second));
+    assert_eq!(manager.close().unwrap().len(), 3);
+}
