@@ -74,6 +74,7 @@ impl<'a> PluginTrait<'a> {
                 ),
             }
         }
+        check_names(&methods, &item.ident, &mut errors);
         errors.finish()?;
         Ok(Self {
             item,
@@ -93,6 +94,38 @@ impl<'a> PluginTrait<'a> {
 
     pub fn proxy(&self) -> Ident {
         format_ident!("{}Proxy", self.item.ident)
+    }
+}
+
+/// Refuses method names the generated proxy's own methods would shadow:
+/// `info`, `try_<method>` of another method, and the `__` names the macro
+/// writes.
+fn check_names(methods: &[Method<'_>], trait_ident: &Ident, errors: &mut Errors) {
+    let names: Vec<String> = methods.iter().map(|m| m.ident.to_string()).collect();
+    for method in methods {
+        let name = method.ident.to_string();
+        if name == "info" {
+            errors.error(
+                method.ident,
+                format!(
+                    "a plugin method cannot be named `info`: `{trait_ident}Proxy::info()` (the instance's library, trait and entry) would hide it on the proxy; rename the method"
+                ),
+            );
+        } else if let Some(base) = name.strip_prefix("try_")
+            && names.iter().any(|other| other == base)
+        {
+            errors.error(
+                method.ident,
+                format!(
+                    "a plugin method cannot be named `{name}`: the proxy's generated `{name}` (`{base}` returning its failures as a `Result`) would hide it; rename the method"
+                ),
+            );
+        } else if name.starts_with("__plugin") || name.starts_with("__default_") {
+            errors.error(
+                method.ident,
+                format!("`{name}` is a name the plugin macros use; rename the method"),
+            );
+        }
     }
 }
 

@@ -171,9 +171,7 @@ impl PluginManager {
             .libraries
             .into_iter()
             .map(|path| {
-                let result = self
-                    .load(&path)
-                    .and_then(|_| self.proxies::<I>(&path));
+                let result = self.load(&path).and_then(|_| self.proxies::<I>(&path));
                 FileReport { path, result }
             })
             .collect();
