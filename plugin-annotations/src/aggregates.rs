@@ -119,6 +119,13 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
             }
         }
     };
+    let flush = format_ident!("{}", plugin_symbols::FLUSH_OUTPUT);
+    let flush_output = quote! {
+        #[unsafe(no_mangle)]
+        extern "C" fn #flush() {
+            #private::flush_output()
+        }
+    };
     let listed = traits.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
         quote!(impl #private::Aggregates<#interface> for __PluginAggregates {})
@@ -136,6 +143,8 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
             #(#per_trait)*
 
             #allocator
+
+            #flush_output
 
             #[allow(non_upper_case_globals)]
             #[unsafe(no_mangle)]

@@ -17,6 +17,21 @@ use crate::interface::{PluginInterface, VTableFor};
 
 inventory::collect!(RegistrationFactory);
 
+/// Flushes this image's `std` stdout and stderr: a plugin library links a
+/// `std` of its own, whose stdout buffer (a line's worth, until its `\n`)
+/// the host's flushes do not reach. What `plugin_flush_output_v1` does.
+pub fn flush_output() {
+    use std::io::Write as _;
+    // Failing to flush (a closed stdout) is not the caller's concern.
+    let flushed = catch_unwind(|| {
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+    });
+    if let Err(payload) = flushed {
+        drop_payload(payload);
+    }
+}
+
 /// Runs `f`; on panic, writes the message into `panic` and returns `None`.
 ///
 /// # Safety

@@ -27,8 +27,8 @@ pub use crate::carry::{
 };
 pub use crate::error::PluginError;
 pub use crate::export::{
-    Aggregate, Export, absent, absent_prefix, call, guard, instance, instance_mut, rethrow,
-    returned_str, vtable_prefix,
+    Aggregate, Export, absent, absent_prefix, call, flush_output, guard, instance, instance_mut,
+    rethrow, returned_str, vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};

@@ -27,6 +27,11 @@ pub const CANARY: &str = "plugin_canary_v1";
 /// exports it.
 pub const ALLOCATOR: &str = "plugin_allocator_v1";
 
+/// Flushes the library's own `std` output buffers (each library links a
+/// `std` of its own, with its own stdout buffer); every library built with
+/// this version exports it.
+pub const FLUSH_OUTPUT: &str = "plugin_flush_output_v1";
+
 /// Prefix shared by every canary symbol, whatever its version.
 pub const CANARY_PREFIX: &str = "plugin_canary_v";
 

@@ -265,6 +265,14 @@ impl PluginLibrary {
         self.inner.checked.entry_names()
     }
 
+    /// Writes out what the library's code printed and its own `std` still
+    /// holds: a plugin links a `std` of its own, whose stdout buffer keeps
+    /// a line until its `\n` and which the host's flushes do not reach.
+    /// Closing or dropping the library flushes it too.
+    pub fn flush_output(&self) {
+        self.inner.flush_output();
+    }
+
     /// Reads the unmaker counter of `trait_name`: how many instances of that
     /// trait the library has freed so far.
     pub fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
@@ -300,6 +308,7 @@ impl PluginLibrary {
             .iter()
             .map(|info| Ok((info.name.clone(), inner.unmaker_counter(&info.name)?)))
             .collect::<Result<BTreeMap<_, _>, PluginError>>()?;
+        inner.flush_output();
         let library = inner.library.take().expect("open until closed");
         let mut probe = None;
         let outcome = match inner.policy {
@@ -356,7 +365,26 @@ impl Probe {
     }
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.library.is_some() {
+            self.flush_output();
+        }
+    }
+}
+
 impl Inner {
+    /// Flushes the library's own stdout and stderr buffers, where its
+    /// version exports `plugin_flush_output_v1`.
+    fn flush_output(&self) {
+        // SAFETY: the canary matched this framework's epoch, whose
+        // `plugin_flush_output_v1` has this type.
+        if let Ok(flush) = unsafe { self.function::<extern "C" fn()>(plugin_symbols::FLUSH_OUTPUT) }
+        {
+            flush();
+        }
+    }
+
     fn canary(&self) -> &CanaryInfo {
         self.canary
             .get_or_init(|| canary::info(self.checked.canary()))
