@@ -63,14 +63,14 @@ pub fn argument(ty: &Type, errors: &mut Errors) -> Option<ArgKind> {
 }
 
 fn borrowed(reference: &TypeReference, errors: &mut Errors) -> Option<ArgKind> {
-    if let Some(lifetime) = &reference.lifetime {
-        if lifetime.ident != "_" {
-            errors.error(
+    if let Some(lifetime) = &reference.lifetime
+        && lifetime.ident != "_"
+    {
+        errors.error(
                 lifetime,
                 "plugin method arguments cannot name lifetimes: a borrow lasts for the call; write `&T`",
             );
-            return None;
-        }
+        return None;
     }
     let mutable = reference.mutability.is_some();
     if let Type::TraitObject(object) = &*reference.elem {

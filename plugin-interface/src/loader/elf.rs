@@ -113,15 +113,15 @@ impl<'a> Image<'a> {
             return Err(format!("{what}, not a shared library"));
         }
         let machine = header.e_machine(endian).0;
-        if let Some(expected) = MACHINE {
-            if machine != expected {
-                return Err(format!(
-                    "built for {} (ELF machine {}), this host is {}",
-                    machine_name(machine),
-                    machine,
-                    std::env::consts::ARCH
-                ));
-            }
+        if let Some(expected) = MACHINE
+            && machine != expected
+        {
+            return Err(format!(
+                "built for {} (ELF machine {}), this host is {}",
+                machine_name(machine),
+                machine,
+                std::env::consts::ARCH
+            ));
         }
         let table_end = header.e_phoff(endian).saturating_add(
             u64::from(header.e_phnum(endian)) * u64::from(header.e_phentsize(endian)),
@@ -164,12 +164,12 @@ impl<'a> Image<'a> {
                             segment.p_memsz(endian)
                         ));
                     }
-                    if let Some(last) = segments.last().map(|s: &Segment| s.vaddr + s.memsz) {
-                        if vaddr < last {
-                            return Err(format!(
-                                "loadable segment {index} (address {vaddr:#x}) overlaps or precedes the one before it"
-                            ));
-                        }
+                    if let Some(last) = segments.last().map(|s: &Segment| s.vaddr + s.memsz)
+                        && vaddr < last
+                    {
+                        return Err(format!(
+                            "loadable segment {index} (address {vaddr:#x}) overlaps or precedes the one before it"
+                        ));
                     }
                     segments.push(Segment {
                         vaddr,
@@ -610,12 +610,12 @@ impl<'a> Image<'a> {
             }
         }
         for tag in [12, 13] {
-            if let Some(&(_, address)) = entries.iter().find(|(t, _)| *t == tag) {
-                if !self.executable(address) {
-                    return Err(format!(
-                        "dynamic entry {tag:#x}: address {address:#x} is not in executable code"
-                    ));
-                }
+            if let Some(&(_, address)) = entries.iter().find(|(t, _)| *t == tag)
+                && !self.executable(address)
+            {
+                return Err(format!(
+                    "dynamic entry {tag:#x}: address {address:#x} is not in executable code"
+                ));
             }
         }
         Ok(())
@@ -738,7 +738,7 @@ impl<'a> Image<'a> {
     /// apply it: a known kind, a symbol inside the symbol table, a slot
     /// inside a writable segment; the first `relative` entries relative.
     fn check_relocations(&self, table: &[u8], relative: u64) -> Result<(), String> {
-        if table.len() % 24 != 0 {
+        if !table.len().is_multiple_of(24) {
             return Err(format!("{} bytes, not whole 24-byte entries", table.len()));
         }
         if relative > (table.len() / 24) as u64 {
@@ -757,10 +757,10 @@ impl<'a> Image<'a> {
                     "entry {index} is of kind {kind}, not relative as promised"
                 ));
             }
-            if let Some(known) = KNOWN_RELOCATIONS {
-                if !known.contains(&kind) {
-                    return Err(format!("entry {index} is of unknown kind {kind}"));
-                }
+            if let Some(known) = KNOWN_RELOCATIONS
+                && !known.contains(&kind)
+            {
+                return Err(format!("entry {index} is of unknown kind {kind}"));
             }
             if symbol != 0 && symbol >= self.symbols.count as u64 {
                 return Err(format!(

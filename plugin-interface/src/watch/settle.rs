@@ -142,10 +142,10 @@ impl Settler {
         if seen == Sample::Missing {
             return false;
         }
-        if let Some(started) = self.writing.get(path) {
-            if now.duration_since(*started) < MAX_WRITING {
-                return true;
-            }
+        if let Some(started) = self.writing.get(path)
+            && now.duration_since(*started) < MAX_WRITING
+        {
+            return true;
         }
         let incomplete = matches!(
             seen,

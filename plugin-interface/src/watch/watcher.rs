@@ -162,11 +162,11 @@ impl DirWatcher {
                 return Some(ready);
             }
             let now = Instant::now();
-            if let Some(since) = self.lost {
-                if now >= since + self.rearm_every {
-                    self.rearm(now);
-                    continue;
-                }
+            if let Some(since) = self.lost
+                && now >= since + self.rearm_every
+            {
+                self.rearm(now);
+                continue;
             }
             if self.settler.next_due().is_some_and(|due| due <= now) {
                 self.look(now);
@@ -224,10 +224,10 @@ impl DirWatcher {
             return;
         }
         // Reads (ours included: hashing opens the file) change nothing.
-        if let EventKind::Access(kind) = event.kind {
-            if kind != AccessKind::Close(AccessMode::Write) {
-                return;
-            }
+        if let EventKind::Access(kind) = event.kind
+            && kind != AccessKind::Close(AccessMode::Write)
+        {
+            return;
         }
         let close_write = self.backend.reports_close_write();
         let written = close_write && matches!(event.kind, EventKind::Modify(ModifyKind::Data(_)));
