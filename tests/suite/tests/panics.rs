@@ -92,3 +92,43 @@ fn panics_in_methods_returning_values_and_unit() {
         }
     }
 }
+
+/// With backtraces on, a panic caught in the plugin still leaves nothing
+/// of the library behind once it is closed: the panic is captured on the
+/// plugin's side without the thread-local destructors that would pin it.
+#[test]
+fn a_caught_panic_with_backtraces_on_leaves_the_library_unloadable() {
+    const CHILD: &str = "PLUGIN_TESTS_BACKTRACE_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "a_caught_panic_with_backtraces_on_leaves_the_library_unloadable",
+                "--exact",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(CHILD, "1")
+            .env("RUST_BACKTRACE", "full")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "{stdout}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = plugins().copy_to("roundtrip-plugin", dir.path(), "roundtrip");
+    let library = PluginLibrary::open(&path).unwrap();
+    let greeters = library.instantiate::<dyn Greeter>().unwrap();
+    assert!(matches!(
+        greeters[0].try_greet("panic"),
+        Err(PluginError::Panicked { .. })
+    ));
+    let raised = catch_unwind(AssertUnwindSafe(|| greeters[0].greet("panic")));
+    assert!(raised.is_err());
+    drop(greeters);
+    let report = library.close().unwrap();
+    assert!(report.outcome.is_unloaded(), "{:?}", report.outcome);
+}
