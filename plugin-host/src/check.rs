@@ -32,12 +32,12 @@ pub fn check(libraries: &[PathBuf], detail: bool, options: &LoadOptions) -> Exit
 }
 
 /// Checks `path` from its bytes, lists the entries of every trait it
-/// exports, and checks the traits this host knows against its own
-/// interface crates.
+/// exports, and checks the trait this host knows (its `Greeter`, from
+/// its own interface crate) against the host's descriptors.
 fn verdict(path: &Path, options: &LoadOptions) -> Result<String, PluginError> {
     let library = PluginFile::check_with(path, options)?;
     let canary = library.canary();
-    if canary.trait_info(describe::greeter_name()).is_some() {
+    if canary.traits.iter().any(describe::is_hosts_greeter) {
         library.check_interface::<dyn Greeter>()?;
     }
     if canary.traits.is_empty() {

@@ -15,6 +15,21 @@ pub fn greeter_name() -> &'static str {
     <dyn Greeter as PluginInterface>::DESCRIPTOR.name.as_str()
 }
 
+/// Whether `info` is the `Greeter` this host knows: that name, declared by
+/// the host's own interface crate. A trait of another crate that happens
+/// to be named `Greeter` is checked against its own descriptors only.
+pub fn is_hosts_greeter(info: &TraitInfo) -> bool {
+    let host = <dyn Greeter as PluginInterface>::DESCRIPTOR;
+    info.name == host.name.as_str() && info.interface_crate == host.interface_crate.as_str()
+}
+
+/// `greeter-interface`: the crate the host's `Greeter` comes from.
+pub fn greeter_crate() -> &'static str {
+    <dyn Greeter as PluginInterface>::DESCRIPTOR
+        .interface_crate
+        .as_str()
+}
+
 /// Whether a command has met a failure so far.
 #[derive(Debug, Default)]
 pub struct Status {
@@ -82,6 +97,36 @@ pub fn refusal(path: &Path, error: PluginError) -> String {
         Some(target) => format!("{error} (-> {})", target.display()),
         None => error.to_string(),
     }
+}
+
+/// Why a library file of a directory is passed over with a quiet line
+/// instead of an error: it is a library without a canary (a dependency,
+/// say), or not a library at all (a text file with a library's name, a
+/// FIFO). A file that looks like a library and fails a check is an error,
+/// not this.
+pub fn passed_over(path: &Path, error: &PluginError) -> Option<String> {
+    match error {
+        PluginError::NotAPlugin { symbol, .. } => {
+            Some(format!("not a plugin (no `{symbol}` symbol)"))
+        }
+        PluginError::NotALibrary { reason, .. } if !starts_like_a_library(path) => {
+            Some(format!("not a library ({reason})"))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `path` is a regular file that starts with the ELF magic; a
+/// FIFO or device is never opened, so this never blocks.
+fn starts_like_a_library(path: &Path) -> bool {
+    use std::io::Read as _;
+    if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+        return false;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut magic))
+        .is_ok_and(|()| magic == *b"\x7fELF")
 }
 
 /// The line for a file of a directory that was not tried.

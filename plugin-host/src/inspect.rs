@@ -58,7 +58,7 @@ pub fn inspect(path: &Path, options: &LoadOptions) -> ExitCode {
                 status.fail(error);
             }
         }
-        if info.name == describe::greeter_name() {
+        if describe::is_hosts_greeter(info) {
             let host = <dyn Greeter as PluginInterface>::DESCRIPTOR;
             match library.check_interface::<dyn Greeter>() {
                 Ok(()) => println!(

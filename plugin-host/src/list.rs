@@ -9,8 +9,9 @@ use crate::describe::{self, Status};
 
 /// Lists the library files of `dir` in sorted order: each plugin's canary
 /// and, per trait, its interface and entries; each failure as one error
-/// line on stderr. Other files are mentioned as ignored. The files are
-/// read, never loaded. Exits with 1 if any library failed.
+/// line on stderr. Libraries that are no plugin, files with a library's
+/// name that are no library, and other files get one quiet line each.
+/// The files are read, never loaded. Exits with 1 if any library failed.
 pub fn list(dir: &Path, options: &LoadOptions) -> ExitCode {
     let mut status = Status::default();
     let (libraries, ignored) = match describe::scan(dir) {
@@ -27,7 +28,10 @@ pub fn list(dir: &Path, options: &LoadOptions) -> ExitCode {
         let library = match PluginFile::check_with(path, options) {
             Ok(library) => library,
             Err(error) => {
-                status.fail(describe::refusal(path, error));
+                match describe::passed_over(path, &error) {
+                    Some(why) => println!("skipped: {}: {why}", path.display()),
+                    None => status.fail(describe::refusal(path, error)),
+                }
                 continue;
             }
         };

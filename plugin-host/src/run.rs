@@ -17,8 +17,10 @@ pub const DEFAULT_NAME: &str = "world";
 /// this workspace, built first, when `None`.
 ///
 /// Prints `<entry> (<file name>): <greeting>` per plugin on stdout.
-/// Libraries that export only other traits are reported as skipped; every
-/// other failure is one error line on stderr and makes the exit code 1.
+/// Libraries that export only other traits, or a `Greeter` of another
+/// interface crate, and in a directory the files that are no plugin at
+/// all, are reported as skipped, one line each; every other failure is
+/// one error line on stderr and makes the exit code 1.
 pub fn run(source: Option<&Path>, name: &str, options: &LoadOptions) -> ExitCode {
     match source {
         Some(source) => greet_all(source, name, options),
@@ -57,6 +59,9 @@ fn greet_all(source: &Path, name: &str, options: &LoadOptions) -> ExitCode {
             return status.exit_code();
         }
     };
+    // In a directory, other libraries (dependencies, foreign files) are
+    // passed over with a line; a file named on its own must be a plugin.
+    let in_directory = source.is_dir();
     for file in report.files() {
         match &file.result {
             Ok(plugins) => {
@@ -80,7 +85,22 @@ fn greet_all(source: &Path, name: &str, options: &LoadOptions) -> ExitCode {
                     describe::greeter_name()
                 );
             }
-            Err(error) => status.fail(error),
+            Err(PluginError::InterfaceMismatch { versions, .. })
+                if versions.plugin_crate != versions.host_crate =>
+            {
+                println!(
+                    "skipped: {}: its {} is {} {}'s, not {}'s; this host runs only its own",
+                    describe::file_name(&file.path),
+                    describe::greeter_name(),
+                    versions.plugin_crate,
+                    versions.plugin_version,
+                    describe::greeter_crate()
+                );
+            }
+            Err(error) => match describe::passed_over(&file.path, error).filter(|_| in_directory) {
+                Some(why) => println!("skipped: {}: {why}", describe::file_name(&file.path)),
+                None => status.fail(error),
+            },
         }
     }
     for path in report.ignored() {

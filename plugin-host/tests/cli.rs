@@ -216,20 +216,40 @@ fn run_on_an_empty_directory_finds_nothing_and_succeeds() {
 }
 
 #[test]
-fn list_reports_failures_and_ignored_files() {
+fn list_passes_over_other_files_quietly_and_reports_damaged_libraries() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let library = fake_library(dir.path());
+    let text = fake_library(dir.path());
     std::fs::write(dir.path().join("notes.txt"), "hello\n").expect("write notes");
     let output = host(&["list", dir.path().to_str().expect("temp paths are UTF-8")]);
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains(&format!("skipped: {text}: not a library")),
+        "{}",
+        shown(&output)
+    );
     assert!(
         stdout.contains("ignored: ") && stdout.contains("notes.txt"),
         "{}",
         shown(&output)
     );
-    assert!(stderr.contains(&library), "{}", shown(&output));
+    assert!(output.stderr.is_empty(), "{}", shown(&output));
+
+    // The start of an ELF file: a library, damaged, which is an error.
+    let elf = std::fs::read(env!("CARGO_BIN_EXE_plugin-host")).expect("read the host binary");
+    let damaged = dir
+        .path()
+        .join(format!("damaged.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::write(&damaged, &elf[..200]).expect("write damaged.so");
+    let output = host(&["list", dir.path().to_str().expect("temp paths are UTF-8")]);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{}", shown(&output));
+    assert!(
+        stderr.starts_with(&format!("error: {}", damaged.display())),
+        "{}",
+        shown(&output)
+    );
 }
 
 #[test]

@@ -31,6 +31,8 @@ pub const PACKAGES: &[&str] = &[
     "forged-plugin",
     "forged-plugin-variant",
     "forged-plugin-field",
+    "other-greeter-plugin",
+    "shop-plugin",
 ];
 
 /// The workspace root.
