@@ -187,7 +187,7 @@ pub(crate) fn drop_payload(payload: Payload) {
 ///
 /// # Safety
 ///
-/// `this` must be the instance pointer of a registration made by [`make`]
+/// `this` must be the instance pointer of a registration made by `make`
 /// for `T`, still alive, and not borrowed mutably elsewhere.
 #[inline(always)]
 pub unsafe fn instance<'a, T>(this: *const c_void) -> &'a T {
@@ -224,7 +224,7 @@ pub unsafe fn returned_str(text: &str) -> RStr<'static> {
 ///
 /// # Safety
 ///
-/// `instance` must come from [`make`] for `T` and not be used afterwards.
+/// `instance` must come from `make` for `T` and not be used afterwards.
 unsafe extern "C" fn drop_instance<T>(instance: *mut c_void) {
     let dropped = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: per the contract, `instance` is a `Box<T>` given up here.

@@ -343,13 +343,24 @@ impl Fnv {
     }
 }
 
+/// How `()` crosses inside `Option`, `Result` and tuples: one byte, so
+/// `Result<(), E>` has a C layout.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unit(u8);
+
+impl Unit {
+    /// The only value.
+    pub const VALUE: Self = Self(0);
+}
+
 /// Layouts of the primitives and framework types the macros emit.
 #[doc(hidden)]
 pub mod known {
     use abi_stable::std_types::{RStr, RString};
 
     use super::TypeLayout;
-    use crate::carry::Unit;
+    use super::Unit;
 
     macro_rules! primitives {
         ($($name:ident: $ty:ty),* $(,)?) => {$(

@@ -191,8 +191,8 @@ pub use state::PluginState;
 pub use libloading;
 #[cfg(feature = "host")]
 pub use loader::{
-    CanaryInfo, DirectoryScan, EntryInfo, FileReport, LoadOptions, LoadReport, MethodInfo,
-    PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList, UnloadOutcome, UnloadPath,
+    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, LoadOptions, LoadReport,
+    MethodInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList, UnloadOutcome,
     UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter, get_unmaker_counter_for,
     load_plugins, load_plugins_with, scan_directory,
 };

@@ -2,8 +2,8 @@
 //! registration functions itself, as the seed's host example does; what
 //! the generated `unload_<trait>` helpers (`unload_greeter`) call.
 
-use crate::PluginError;
 use crate::abi::{Registration, RegistrationArray, Unmaker, UnregisterAll};
+use crate::error::PluginError;
 
 /// A loaded library's exported functions, looked up by name: a
 /// `libloading::Library` the host opened, or a

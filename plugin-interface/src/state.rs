@@ -109,7 +109,7 @@ pub trait StateHooks {
 ///
 /// # Safety
 ///
-/// As for [`save`].
+/// As for `save`.
 pub unsafe fn save_hook<S: StateHooks>(registration: *const Registration) -> Returned<SavedState> {
     // SAFETY: forwarded from the caller.
     unsafe { save::<S::Type>(registration) }
@@ -119,7 +119,7 @@ pub unsafe fn save_hook<S: StateHooks>(registration: *const Registration) -> Ret
 ///
 /// # Safety
 ///
-/// As for [`load`].
+/// As for `load`.
 pub unsafe fn load_hook<S: StateHooks>(
     registration: *mut Registration,
     version: u32,
@@ -150,7 +150,7 @@ pub unsafe fn save<T: PluginState>(registration: *const Registration) -> Returne
 ///
 /// # Safety
 ///
-/// As for [`save`], and nothing else may reference the instance during
+/// As for `save`, and nothing else may reference the instance during
 /// the call.
 pub unsafe fn load<T: PluginState>(
     registration: *mut Registration,

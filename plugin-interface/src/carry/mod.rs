@@ -29,6 +29,7 @@ pub use std_impls::{Array, Wide};
 pub use tuples::*;
 
 use crate::layout::TypeLayout;
+pub use crate::layout::Unit;
 use crate::proxy::{Children, PluginInfo};
 
 /// A type whose values cross the plugin boundary. Derive it with
@@ -305,15 +306,4 @@ impl Drop for Lending {
     fn drop(&mut self) {
         LENDING.with(|lending| lending.set(lending.get() - 1));
     }
-}
-
-/// How `()` crosses inside `Option`, `Result` and tuples: one byte, so
-/// `Result<(), E>` has a C layout.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Unit(u8);
-
-impl Unit {
-    /// The only value.
-    pub const VALUE: Self = Self(0);
 }

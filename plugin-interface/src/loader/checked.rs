@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::PluginError;
 use crate::abi::TraitDescriptor;
+use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
 use crate::loader::compat;
 use crate::loader::elf::Image;
 use crate::loader::library::EntryInfo;
-use crate::loader::scan::LoadOptions;
+use crate::loader::options::LoadOptions;
 use crate::loader::source::{self, Hashes, Source};
 use crate::loader::walk::{self, CheckedCanary};
 

@@ -8,8 +8,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::PluginError;
 use crate::abi::{MethodDescriptor, TraitDescriptor};
+use crate::error::PluginError;
 use crate::error::{InterfaceVersions, LayoutDifference};
 use crate::layout::{FieldLayout, TypeLayout, bytes};
 use crate::loader::canary::text;

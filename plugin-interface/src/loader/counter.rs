@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::PluginError;
 use crate::abi::UnmakerCounter;
 use crate::abi::{ABI_EPOCH, CANARY_MAGIC, CANARY_VERSION, FRAMEWORK_VERSION, PluginCanary};
+use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::PluginLibrary;
 use crate::loader::canary;

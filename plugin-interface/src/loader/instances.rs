@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use crate::PluginError;
 use crate::abi::{
     Maker, PanicSlot, RegisterAll, Registration, RegistrationArray, Unmaker, UnregisterAll,
     VTablePrefix,
 };
+use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
-use crate::loader::scan::UnloadPath;
+use crate::loader::options::FreeThrough;
 use crate::proxy::{Binding, PluginInfo, RawProxy, Target};
 use crate::registrations::LibrarySymbols;
 
@@ -85,14 +85,14 @@ impl PluginLibrary {
     /// proxy. The instances are freed together, through
     /// `plugin_unregister_all_<Trait>_v1`, when the last proxy is dropped.
     pub fn instantiate<I: ?Sized + PluginInterface>(&self) -> Result<Vec<I::Proxy>, PluginError> {
-        self.instantiate_with::<I>(UnloadPath::Auto)
+        self.instantiate_with::<I>(FreeThrough::Auto)
     }
 
     /// [`instantiate`](Self::instantiate), choosing how the instances are
     /// freed.
     pub fn instantiate_with<I: ?Sized + PluginInterface>(
         &self,
-        unload: UnloadPath,
+        unload: FreeThrough,
     ) -> Result<Vec<I::Proxy>, PluginError> {
         let slots = self.slots::<I>()?;
         let trait_name = I::DESCRIPTOR.name.as_str();
@@ -101,11 +101,11 @@ impl PluginLibrary {
         // `plugin_register_all_*` functions have this type.
         let register_all: RegisterAll = unsafe { self.function(&register_symbol) }?;
         let unregister_all: Option<UnregisterAll> = match unload {
-            UnloadPath::Auto => {
+            FreeThrough::Auto => {
                 // SAFETY: as above, for `plugin_unregister_all_*`.
                 unsafe { self.function(&plugin_symbols::unregister_all(trait_name)) }.ok()
             }
-            UnloadPath::PerFactory => None,
+            FreeThrough::PerFactory => None,
         };
         let mut slot = PanicSlot::new();
         // SAFETY: `slot` is live for the call.

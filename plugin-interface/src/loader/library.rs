@@ -6,16 +6,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use crate::PluginError;
 use crate::abi::TraitDescriptor;
 use crate::abi::{FactoryVisitor, RegistrationFactory, UnmakerCounter, VisitFactories};
 use crate::allocator::{HOST_TABLE, InstallAllocator, PluginAllocator};
+use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
 use crate::loader::checked;
 use crate::loader::compat::{self, Slots};
+use crate::loader::options::LoadOptions;
 use crate::loader::residency::{self, UnloadOutcome, UnloadPolicy};
-use crate::loader::scan::LoadOptions;
 use crate::loader::source::{Hashes, Source};
 use crate::loader::walk::CheckedCanary;
 use crate::registrations::LibrarySymbols;

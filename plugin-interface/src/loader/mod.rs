@@ -9,6 +9,7 @@ mod counter;
 pub(crate) mod elf;
 mod instances;
 mod library;
+mod options;
 mod policy;
 pub(crate) mod residency;
 mod scan;
@@ -24,8 +25,10 @@ pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use trust::TrustedList;
 
 pub(crate) use library::Probe;
+pub use options::{FreeThrough, LoadOptions};
+pub(crate) use scan::is_library_file;
 pub use scan::{
-    DirectoryScan, FileReport, LoadOptions, LoadReport, PluginSpec, UnloadPath, load_plugins,
-    load_plugins_with, scan_directory,
+    DirectoryScan, FileReport, LoadReport, PluginSpec, load_plugins, load_plugins_with,
+    scan_directory,
 };
 pub(crate) use source::{Hashes, Source};

@@ -2,75 +2,11 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::PluginError;
+use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
-use crate::loader::residency::UnloadPolicy;
-use crate::loader::trust::TrustedList;
-
-/// How instances made by [`PluginLibrary::instantiate_with`] are freed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum UnloadPath {
-    /// Through `plugin_unregister_all_<Trait>_v1` when the library exports
-    /// it, else through each registration's own factory's unmaker.
-    #[default]
-    Auto,
-    /// Always through each registration's own factory's unmaker.
-    PerFactory,
-}
-
-/// Options of [`load_plugins_with`].
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct LoadOptions {
-    /// How the instances are freed.
-    pub unload: UnloadPath,
-    /// Accept plugins built with `panic = "abort"` (refused by default: a
-    /// panic in them ends the host process).
-    pub allow_panic_abort: bool,
-    /// What closing a library does.
-    pub policy: UnloadPolicy,
-    /// Accept a library writable by its group or others, owned by another
-    /// user than this process's or root, or in a directory others may
-    /// write to without the sticky bit (all refused by default).
-    pub allow_insecure_permissions: bool,
-    /// When set, only libraries whose SHA-256 is on this list load.
-    pub trusted: Option<Arc<TrustedList>>,
-}
-
-impl LoadOptions {
-    /// Sets how the instances are freed.
-    pub fn unload(mut self, unload: UnloadPath) -> Self {
-        self.unload = unload;
-        self
-    }
-
-    /// Accepts plugins built with `panic = "abort"`.
-    pub fn allow_panic_abort(mut self, allow: bool) -> Self {
-        self.allow_panic_abort = allow;
-        self
-    }
-
-    /// Sets what closing a library does.
-    pub fn policy(mut self, policy: UnloadPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Accepts libraries the default permission rules refuse.
-    pub fn allow_insecure_permissions(mut self, allow: bool) -> Self {
-        self.allow_insecure_permissions = allow;
-        self
-    }
-
-    /// Loads only libraries whose SHA-256 is on `list`.
-    pub fn trusted(mut self, list: TrustedList) -> Self {
-        self.trusted = Some(Arc::new(list));
-        self
-    }
-}
+use crate::loader::options::LoadOptions;
 
 /// Selects one library, and optionally one entry in it:
 /// `lib:plugins/libgreeters.so?entry=French`.
@@ -162,7 +98,8 @@ impl<I: ?Sized + PluginInterface> LoadReport<I> {
     }
 
     /// Files of a directory that were not tried because their name does not
-    /// end in this platform's library suffix (`.so`, `.dylib`, `.dll`).
+    /// end in this platform's library suffix (`.so`, `.dylib`, `.dll`), or
+    /// is a temporary file's (`.#x.so`, `~x.so`).
     pub fn ignored(&self) -> &[PathBuf] {
         &self.ignored
     }
@@ -332,14 +269,31 @@ pub fn load_plugins_with<I: ?Sized + PluginInterface>(
 /// The files of a plugin directory, as [`scan_directory`] sorts them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DirectoryScan {
-    /// Files with this platform's library suffix, in path order.
+    /// Files with this platform's library suffix that are not temporary
+    /// files (`.#x.so`, `~x.so`), in path order.
     pub libraries: Vec<PathBuf>,
     /// The other files, in path order. Subdirectories are not listed.
     pub ignored: Vec<PathBuf>,
 }
 
-/// Sorts the files of `dir` into libraries (this platform's library suffix:
-/// `.so`, `.dylib` or `.dll`) and others, the way [`load_plugins`] does.
+/// Whether `path` names a library file, for a directory scan and the
+/// watcher alike: the name ends in this platform's library suffix (`.so`,
+/// `.dylib`, `.dll`) and does not start with `.`, `~` or `#`, the marks of
+/// editors' and copy tools' temporary files (`.#x.so`, `~x.so`).
+pub(crate) fn is_library_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+        return false;
+    };
+    !name.starts_with(['.', '~', '#'])
+        && path
+            .extension()
+            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION)
+}
+
+/// Sorts the files of `dir` into libraries (this platform's library
+/// suffix, `.so`, `.dylib` or `.dll`, and not a temporary file's name such
+/// as `.#x.so` or `~x.so`) and others, the way [`load_plugins`] and the
+/// watcher do.
 pub fn scan_directory(dir: &Path) -> Result<DirectoryScan, PluginError> {
     let io = |source| PluginError::Io {
         library: dir.to_path_buf(),
@@ -351,10 +305,7 @@ pub fn scan_directory(dir: &Path) -> Result<DirectoryScan, PluginError> {
         if path.is_dir() {
             continue;
         }
-        let is_library = path
-            .extension()
-            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION);
-        if is_library {
+        if is_library_file(&path) {
             scan.libraries.push(path);
         } else {
             scan.ignored.push(path);
@@ -373,7 +324,7 @@ fn load_file<I: ?Sized + PluginInterface>(
     let library = PluginLibrary::open_with(path, options)?;
     match entry {
         Some(entry) => Ok(vec![library.instantiate_entry::<I>(entry)?]),
-        None => library.instantiate_with::<I>(options.unload),
+        None => library.instantiate_with::<I>(options.free_through),
     }
 }
 

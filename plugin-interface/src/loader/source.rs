@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::Digest as _;
 
-use crate::PluginError;
+use crate::error::PluginError;
 use crate::loader::elf;
+use crate::loader::options::LoadOptions;
 use crate::loader::policy;
-use crate::loader::scan::LoadOptions;
 
 /// Bytes read and hashed at a time.
 const CHUNK: usize = 1 << 20;

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// The digests of the only libraries a host loads, when it is given one.
 ///

@@ -15,16 +15,16 @@ use std::path::Path;
 
 use abi_stable::std_types::{RSlice, RStr};
 
-use crate::PluginError;
 use crate::abi::{
     ABI_EPOCH, CANARY_MAGIC, CANARY_VERSION, FRAMEWORK_VERSION, MethodDescriptor, PanicStrategy,
     PluginCanary, TARGET, TraitDescriptor,
 };
+use crate::error::PluginError;
 use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout};
 use crate::loader::arena::Arena;
 use crate::loader::elf::Image;
 use crate::loader::library::EntryInfo;
-use crate::loader::scan::LoadOptions;
+use crate::loader::options::LoadOptions;
 
 /// Layouts nest at most this deep.
 const MAX_DEPTH: usize = 32;

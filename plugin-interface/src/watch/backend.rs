@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use notify::{Config, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// What the watcher sends: notify's events, or its errors.
 pub(crate) type RawEvent = notify::Result<notify::Event>;

@@ -11,7 +11,9 @@ use super::manage::run;
 use super::notification::ManagerNotification;
 use super::options::WatchOptions;
 use super::watcher::DirWatcher;
-use crate::{PluginError, PluginInterface, PluginManager};
+use crate::error::PluginError;
+use crate::interface::PluginInterface;
+use crate::manager::PluginManager;
 
 /// What [`start_watch_background`] returns: the notifications, the sender
 /// that stops the watch, and the watch's thread.

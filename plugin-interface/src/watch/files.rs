@@ -8,22 +8,9 @@ use std::path::{Path, PathBuf};
 
 use xxhash_rust::xxh3::Xxh3Default;
 
-use crate::PluginError;
+use crate::error::PluginError;
 
-/// Whether the watcher considers `path` a library file: the name ends in
-/// this platform's library suffix (`.so`, `.dylib`, `.dll`, as for
-/// [`scan_directory`](crate::scan_directory)) and does not start with `.`,
-/// `~` or `#`, the marks of editors' and copy tools' temporary files
-/// (`.#x.so`, `~x.so`).
-pub(crate) fn is_library(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
-        return false;
-    };
-    !name.starts_with(['.', '~', '#'])
-        && path
-            .extension()
-            .is_some_and(|ext| ext == std::env::consts::DLL_EXTENSION)
-}
+pub(crate) use crate::loader::is_library_file;
 
 /// The library files under `dir` (in its subdirectories too when
 /// `recursive`; symbolic links to directories are not followed), sorted.
@@ -47,7 +34,7 @@ fn collect(dir: &Path, recursive: bool, found: &mut Vec<PathBuf>) -> io::Result<
                     other => other?,
                 }
             }
-        } else if is_library(&path) {
+        } else if is_library_file(&path) {
             found.push(path);
         }
     }
@@ -147,12 +134,12 @@ mod tests {
 
     #[test]
     fn library_names_and_temporaries() {
-        assert!(is_library(&lib("libx")));
-        assert!(!is_library(&lib(".#libx")));
-        assert!(!is_library(&lib(".libx")));
-        assert!(!is_library(&lib("~libx")));
-        assert!(!is_library(Path::new("dir/libx.txt")));
-        assert!(!is_library(&lib("libx").with_extension("part")));
+        assert!(is_library_file(&lib("libx")));
+        assert!(!is_library_file(&lib(".#libx")));
+        assert!(!is_library_file(&lib(".libx")));
+        assert!(!is_library_file(&lib("~libx")));
+        assert!(!is_library_file(Path::new("dir/libx.txt")));
+        assert!(!is_library_file(&lib("libx").with_extension("part")));
     }
 
     #[test]

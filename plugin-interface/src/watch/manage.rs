@@ -10,7 +10,9 @@ use super::notification::{ManagerNotification, WatchAction};
 use super::options::WatchOptions;
 use super::settle::FileChange;
 use super::watcher::DirWatcher;
-use crate::{PluginError, PluginInterface, PluginManager, ReloadOutcome};
+use crate::error::PluginError;
+use crate::interface::PluginInterface;
+use crate::manager::{PluginManager, ReloadOutcome};
 
 /// How often the stop channel and the manager's reload events are looked
 /// at while no file is settling.

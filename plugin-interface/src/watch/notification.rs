@@ -3,7 +3,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::{PluginError, PluginInterface, ReloadEvent, UnloadReport};
+use crate::error::PluginError;
+use crate::interface::PluginInterface;
+use crate::loader::UnloadReport;
+use crate::manager::ReloadEvent;
 
 /// What [`watch_and_load_blocking`](super::watch_and_load_blocking) did
 /// about a settled change, or a reload event of the manager passed on.

@@ -13,7 +13,7 @@ use super::backend::{Backend, RawEvent, watch_error};
 use super::files;
 use super::options::WatchOptions;
 use super::settle::{FileChange, Settler};
-use crate::PluginError;
+use crate::error::PluginError;
 
 /// Watches one directory and reports each settled change of its library
 /// files exactly once, as a [`FileChange`].
@@ -237,7 +237,7 @@ impl DirWatcher {
                 EventKind::Access(AccessKind::Close(AccessMode::Write))
             );
         for path in &event.paths {
-            if files::is_library(path) {
+            if files::is_library_file(path) {
                 self.settler.touched(path, now);
                 if written {
                     self.settler.writing(path, now);

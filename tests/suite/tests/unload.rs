@@ -3,7 +3,7 @@
 
 use greeter_interface::Greeter;
 use plugin_interface::{
-    LoadOptions, PluginError, PluginLibrary, UnloadPath, get_unmaker_counter,
+    FreeThrough, LoadOptions, PluginError, PluginLibrary, get_unmaker_counter,
     get_unmaker_counter_for, load_plugins_with,
 };
 use plugin_tests::plugins;
@@ -38,7 +38,7 @@ fn per_factory_unload_counts_every_registration() {
     let (_dir, path) = fresh_copy("roundtrip-plugin");
     let library = PluginLibrary::open(&path).unwrap();
     let proxies = library
-        .instantiate_with::<dyn RoundTrip>(UnloadPath::PerFactory)
+        .instantiate_with::<dyn RoundTrip>(FreeThrough::PerFactory)
         .unwrap();
     assert_eq!(proxies.len(), 2);
     assert_eq!(proxies[0].live_instances(), 2);
@@ -51,7 +51,7 @@ fn per_factory_unload_counts_every_registration() {
 #[test]
 fn load_plugins_with_per_factory_path() {
     let (_dir, path) = fresh_copy("multi-greeter-plugin");
-    let options = LoadOptions::default().unload(UnloadPath::PerFactory);
+    let options = LoadOptions::default().free_through(FreeThrough::PerFactory);
     let proxies = load_plugins_with::<dyn Greeter>(&path, &options)
         .unwrap()
         .into_result()
@@ -61,7 +61,7 @@ fn load_plugins_with_per_factory_path() {
     // a library opened the same way `load_plugins_with` opens it.
     let library = PluginLibrary::open_with(&path, &options).unwrap();
     let again = library
-        .instantiate_with::<dyn Greeter>(options.unload)
+        .instantiate_with::<dyn Greeter>(options.free_through)
         .unwrap();
     drop(proxies);
     assert_eq!(get_unmaker_counter(&library, "Greeter").unwrap(), 0);
@@ -100,9 +100,9 @@ fn hundred_instantiate_and_unload_cycles_leak_nothing() {
     let library = PluginLibrary::open(&path).unwrap();
     for cycle in 1..=100u64 {
         let unload = if cycle % 2 == 0 {
-            UnloadPath::Auto
+            FreeThrough::Auto
         } else {
-            UnloadPath::PerFactory
+            FreeThrough::PerFactory
         };
         let proxies = library.instantiate_with::<dyn RoundTrip>(unload).unwrap();
         assert_eq!(proxies[0].live_instances(), 2, "cycle {cycle}");
