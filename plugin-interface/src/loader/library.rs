@@ -181,6 +181,9 @@ impl PluginLibrary {
 
     /// The name the dynamic loader mapped the library under: the sealed
     /// in-memory copy of [`path`](Self::path), `/proc/self/fd/N`.
+    /// Each load gets a name of its own, `/proc/self/fd/N` with `.`
+    /// components that spell a serial number: compare two of them as
+    /// strings (`as_os_str`), since `Path` comparison skips `.`.
     pub fn loaded_from(&self) -> &Path {
         &self.inner.loaded_from
     }

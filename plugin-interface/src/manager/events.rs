@@ -67,6 +67,9 @@ impl PluginHandle {
 
     /// The name the dynamic loader mapped the library under: its sealed
     /// in-memory copy, `/proc/self/fd/N`, valid while it is loaded.
+    /// Each load gets a name of its own, `/proc/self/fd/N` with `.`
+    /// components that spell a serial number: compare two of them as
+    /// strings (`as_os_str`), since `Path` comparison skips `.`.
     pub fn copy_path(&self) -> &Path {
         &self.copy
     }
