@@ -30,6 +30,8 @@ pub(crate) struct Image<'a> {
     symbols: Symbols,
     /// (slot address, what the dynamic loader writes there), by address.
     relocations: Vec<(u64, Fill)>,
+    /// Whether the image has a thread-local storage template (`PT_TLS`).
+    tls: bool,
 }
 
 /// One `PT_LOAD` segment: `[vaddr, vaddr + filesz)` comes from `[offset,
@@ -186,12 +188,13 @@ impl<'a> Image<'a> {
                 // The dynamic loader finds the program headers in memory
                 // through this one.
                 PT_PHDR => phdr = Some((index, segment.p_vaddr(endian), segment.p_memsz(endian))),
-                PT_GNU_RELRO | PT_TLS => others.push((
+                kind @ (PT_GNU_RELRO | PT_TLS) => others.push((
                     index,
                     segment.p_vaddr(endian),
                     segment.p_memsz(endian),
                     filesz,
                     segment.p_align(endian),
+                    kind,
                 )),
                 _ => {}
             }
@@ -208,7 +211,7 @@ impl<'a> Image<'a> {
                 ));
             }
         }
-        for (index, vaddr, memsz, filesz, align) in others {
+        for &(index, vaddr, memsz, filesz, align, kind) in &others {
             let inside = vaddr.checked_add(memsz).is_some_and(|end| {
                 segments
                     .iter()
@@ -219,12 +222,22 @@ impl<'a> Image<'a> {
                     "segment {index} ({memsz} bytes at {vaddr:#x}, alignment {align}) is not inside one loadable segment"
                 ));
             }
+            // Made read-only once relocated: linkers put it at the start of
+            // a writable segment; anywhere else it would take away the
+            // execution of code or the writing of data.
+            if kind == PT_GNU_RELRO && !segments.iter().any(|s| s.writable && s.vaddr == vaddr) {
+                return Err(format!(
+                    "segment {index} (read-only after relocation, at {vaddr:#x}) does not start a writable loadable segment"
+                ));
+            }
         }
+        let tls = others.iter().any(|other| other.5 == PT_TLS);
         let mut image = Self {
             data,
             segments,
             symbols: Symbols::default(),
             relocations: Vec::new(),
+            tls,
         };
         let Some((address, size)) = dynamic else {
             return Err("no dynamic table (PT_DYNAMIC), not a shared library".to_owned());
@@ -609,6 +622,11 @@ impl<'a> Image<'a> {
                 ));
             }
         }
+        for (tag, needs, problem) in REQUIRED_TAGS {
+            if seen.contains(&tag) && !seen.contains(&needs) {
+                return Err(format!("its dynamic table has {problem}"));
+            }
+        }
         for tag in [12, 13] {
             if let Some(&(_, address)) = entries.iter().find(|(t, _)| *t == tag)
                 && !self.executable(address)
@@ -767,6 +785,17 @@ impl<'a> Image<'a> {
                     "entry {index} names symbol {symbol}, past the table"
                 ));
             }
+            // A thread-local relocation of the image's own storage needs
+            // the template the dynamic loader sets that storage up from.
+            let own = symbol == 0
+                || self
+                    .symbol(symbol as usize)
+                    .is_some_and(|target| target.defined);
+            if !self.tls && own && TLS_RELOCATIONS.contains(&kind) {
+                return Err(format!(
+                    "entry {index} is a thread-local relocation (kind {kind}), but there is no thread-local storage segment (PT_TLS)"
+                ));
+            }
             if kind != 0 && !self.writable(slot, 8) {
                 return Err(format!(
                     "entry {index} writes at {slot:#x}, outside the writable segments"
@@ -908,6 +937,27 @@ const PAIRED_TAGS: [(i64, i64, &str); 6] = [
     (5, 10, "strings"),
 ];
 
+/// (tag, the tag it needs, what is wrong without it): entries the dynamic
+/// loader reads only together, skipping work or reading through a null
+/// pointer when one is missing.
+const REQUIRED_TAGS: [(i64, i64, &str); 3] = [
+    (
+        23,
+        20,
+        "PLT relocations (DT_JMPREL) without their kind (DT_PLTREL): the dynamic loader would leave them unapplied",
+    ),
+    (
+        20,
+        23,
+        "a PLT relocation kind (DT_PLTREL) without PLT relocations (DT_JMPREL)",
+    ),
+    (
+        36,
+        37,
+        "packed relocations (DT_RELR) without their entry size (DT_RELRENT)",
+    ),
+];
+
 /// The relocation kinds this machine's dynamic loader applies to a shared
 /// library, when known.
 const KNOWN_RELOCATIONS: Option<&[u32]> = if cfg!(target_arch = "x86_64") {
@@ -920,6 +970,17 @@ const KNOWN_RELOCATIONS: Option<&[u32]> = if cfg!(target_arch = "x86_64") {
     Some(&[0, 257, 1025, 1026, 1027, 1028, 1029, 1030, 1031, 1032])
 } else {
     None
+};
+
+/// The relocation kinds of thread-local storage on this host: x86_64
+/// DTPMOD64, DTPOFF64, TPOFF64 and TLSDESC; aarch64 TLS_DTPMOD,
+/// TLS_DTPREL, TLS_TPREL and TLSDESC.
+const TLS_RELOCATIONS: &[u32] = if cfg!(target_arch = "x86_64") {
+    &[16, 17, 18, 36]
+} else if cfg!(target_arch = "aarch64") {
+    &[1028, 1029, 1030, 1031]
+} else {
+    &[]
 };
 
 /// (ELF machine, relocation adding the load base to an addend, relocation

@@ -26,6 +26,7 @@ pub use trust::TrustedList;
 
 pub(crate) use library::Probe;
 pub use options::{FreeThrough, LoadOptions};
+#[cfg(feature = "watch")]
 pub(crate) use scan::is_library_file;
 pub use scan::{
     DirectoryScan, FileReport, LoadReport, PluginSpec, load_plugins, load_plugins_with,

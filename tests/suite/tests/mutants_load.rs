@@ -3,9 +3,13 @@
 //! accepted copy is opened in a child process, so a crash fails the test
 //! instead of ending the run.
 //!
-//! Loadable segments' headers and the values of `DT_INIT` and `DT_FINI`
-//! are left alone: they decide which bytes run as code, and code is the
-//! plugin's own (a file that passes the checks runs).
+//! Loadable segments' headers are left alone, and so are the values of
+//! `DT_INIT` and `DT_FINI` and the places and sizes of the relocation
+//! tables: they decide which bytes run as code, or which code addresses
+//! the dynamic loader fills in (a table moved elsewhere leaves the PLT's
+//! slots unfilled), and code is the plugin's own: a file that passes the
+//! checks runs. The checker still reads all of them without a signal
+//! (`mutants.rs`).
 
 use std::path::Path;
 use std::process::Command;
@@ -16,6 +20,11 @@ use plugin_tests::plugins;
 
 const TEST: &str = "structurally_corrupted_copies_load_or_are_refused_without_a_signal";
 const MUTANT: &str = "PLUGIN_MUTANT_FILE";
+
+/// Dynamic tags whose values decide what runs: `DT_INIT`, `DT_FINI`, and
+/// where the relocation tables are and how long (`DT_RELA`, `DT_RELASZ`,
+/// `DT_JMPREL`, `DT_PLTRELSZ`, `DT_RELR`, `DT_RELRSZ`).
+const CODE_TAGS: [u64; 8] = [12, 13, 7, 8, 23, 2, 36, 35];
 
 #[test]
 fn structurally_corrupted_copies_load_or_are_refused_without_a_signal() {
@@ -50,7 +59,7 @@ fn structurally_corrupted_copies_load_or_are_refused_without_a_signal() {
         } else {
             let entry = start + (at - start) / 16 * 16;
             let tag = u64::from_ne_bytes(bytes[entry..entry + 8].try_into().unwrap());
-            if (tag == 12 || tag == 13) && at >= entry + 8 {
+            if CODE_TAGS.contains(&tag) && at >= entry + 8 {
                 continue;
             }
         }
@@ -84,4 +93,26 @@ fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 7;
     *state ^= *state << 17;
     *state
+}
+
+/// A library whose thread-local storage template is hidden (its `PT_TLS`
+/// header given another type) still carries thread-local relocations of
+/// its own: the dynamic loader would apply them with no storage set up,
+/// and the first access would crash. The checker refuses it, naming why.
+#[test]
+fn thread_local_relocations_without_a_storage_template_are_refused() {
+    let full = std::fs::read(plugins().path("english-plugin")).unwrap();
+    let mut bytes = layout(&full).bytes;
+    let (start, size) = layout(&full).program_headers;
+    let tls = (start..start + size)
+        .step_by(56)
+        .find(|&at| u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap()) == 7)
+        .expect("a PT_TLS header");
+    bytes[tls + 2] ^= 0x80;
+    let error = PluginFile::check_bytes("tls.so", &bytes, &LoadOptions::default()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("thread-local relocation") && message.contains("PT_TLS"),
+        "{message}"
+    );
 }
