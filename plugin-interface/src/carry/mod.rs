@@ -104,14 +104,22 @@ pub unsafe trait PluginData: Sized + 'static {
 /// for a value returned to a caller the sender does not know (the host
 /// hands nothing back to "the host"). An object of the receiver's own is
 /// handed back to it instead of being wrapped.
-#[derive(Clone, Copy, Debug)]
+///
+/// It also counts how deep the value being lowered nests, for
+/// [`MAX_DEPTH`]: in the context, not in a thread-local, which a plugin
+/// library would reach through a call each time.
+#[derive(Debug)]
 pub struct Lower<'a> {
     to: Option<&'a Path>,
+    depth: Cell<u32>,
 }
 
 impl Lower<'static> {
     /// Values going to the host, or to a caller not known.
-    pub const HOST: Lower<'static> = Lower { to: None };
+    pub const HOST: Lower<'static> = Lower {
+        to: None,
+        depth: Cell::new(0),
+    };
 }
 
 impl<'a> Lower<'a> {
@@ -120,6 +128,7 @@ impl<'a> Lower<'a> {
     pub(crate) fn to(info: &'a PluginInfo) -> Self {
         Self {
             to: Some(info.library()),
+            depth: Cell::new(0),
         }
     }
 
@@ -137,10 +146,11 @@ impl<'a> Lower<'a> {
 /// What a receiving side knows about values it lifts: whether the sender
 /// allocates through this side's allocator, and which library objects it
 /// returns live in.
-#[derive(Clone, Copy)]
 pub struct Lift<'a> {
     adopt: bool,
     origin: Option<Origin<'a>>,
+    /// How deep the value being lifted nests, for [`MAX_DEPTH`].
+    depth: Cell<u32>,
 }
 
 /// The library values come from, for the proxies of objects it hands out.
@@ -160,12 +170,14 @@ impl<'a> Lift<'a> {
     pub const LOCAL: Lift<'static> = Lift {
         adopt: false,
         origin: None,
+        depth: Cell::new(0),
     };
 
     pub(crate) fn returned(adopt: bool, origin: Origin<'a>) -> Self {
         Self {
             adopt,
             origin: Some(origin),
+            depth: Cell::new(0),
         }
     }
 
@@ -222,23 +234,18 @@ impl std::error::Error for Invalid {}
 /// cross: deeper values are refused rather than risking the stack.
 pub const MAX_DEPTH: u32 = 256;
 
-thread_local! {
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-}
+/// One level of nesting of the value a [`Lower`] or [`Lift`] carries,
+/// left when dropped.
+pub(crate) struct Nested<'c>(&'c Cell<u32>);
 
-/// One level of nesting, left when dropped.
-pub(crate) struct Nested(());
-
-impl Nested {
-    /// Enters a level; `None` past [`MAX_DEPTH`].
+impl<'c> Nested<'c> {
+    /// Enters a level of `depth`; `None` past [`MAX_DEPTH`].
     #[inline]
-    pub(crate) fn enter() -> Option<Self> {
-        DEPTH.with(|depth| {
-            let now = depth.get();
-            (now < MAX_DEPTH).then(|| {
-                depth.set(now + 1);
-                Nested(())
-            })
+    fn enter(depth: &'c Cell<u32>) -> Option<Self> {
+        let now = depth.get();
+        (now < MAX_DEPTH).then(|| {
+            depth.set(now + 1);
+            Nested(depth)
         })
     }
 
@@ -246,21 +253,21 @@ impl Nested {
     /// [`MAX_DEPTH`] cannot be sent, which the boundary reports as a panic
     /// of the sending side.
     #[inline]
-    pub(crate) fn lowering() -> Self {
-        Self::enter().unwrap_or_else(|| too_deep_to_send())
+    pub(crate) fn lowering(to: &'c Lower<'_>) -> Self {
+        Self::enter(&to.depth).unwrap_or_else(|| too_deep_to_send())
     }
 
     /// Enters a level while lifting.
     #[inline]
-    pub(crate) fn lifting() -> Result<Self, Invalid> {
-        Self::enter().ok_or_else(too_deep)
+    pub(crate) fn lifting(cx: &'c Lift<'_>) -> Result<Self, Invalid> {
+        Self::enter(&cx.depth).ok_or_else(too_deep)
     }
 }
 
-impl Drop for Nested {
+impl Drop for Nested<'_> {
     #[inline]
     fn drop(&mut self) {
-        DEPTH.with(|depth| depth.set(depth.get() - 1));
+        self.0.set(self.0.get() - 1);
     }
 }
 

@@ -212,7 +212,7 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
         if T::PLAIN {
             return RVec::from(cast_vec::<T, T::Abi>(self));
         }
-        let _level = Nested::lowering();
+        let _level = Nested::lowering(to);
         let mut out = Vec::with_capacity(in_place_capacity::<T, T::Abi>(self.len()));
         out.extend(self.into_iter().map(|item| item.lower(to)));
         RVec::from(out)
@@ -242,7 +242,7 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
             }
             return Ok(copy);
         }
-        let _level = Nested::lifting()?;
+        let _level = Nested::lifting(cx)?;
         if cx.adopts() && fits_in_place::<T, T::Abi>() {
             // SAFETY: the buffer comes from this side's allocator
             // (`adopts`), and `T` fits where each `T::Abi` was.
@@ -407,13 +407,13 @@ unsafe impl<T: PluginData> PluginData for Box<T> {
 
     #[inline]
     fn lower(self, to: &Lower<'_>) -> RBox<T::Abi> {
-        let _level = Nested::lowering();
+        let _level = Nested::lowering(to);
         RBox::new((*self).lower(to))
     }
 
     #[inline]
     unsafe fn lift(abi: RBox<T::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
-        let _level = Nested::lifting()?;
+        let _level = Nested::lifting(cx)?;
         // SAFETY: the other side's `T`.
         Ok(Box::new(unsafe { T::lift(RBox::into_inner(abi), cx) }?))
     }
@@ -455,7 +455,7 @@ fn lower_pairs<K: PluginData, V: PluginData>(
     pairs: impl ExactSizeIterator<Item = (K, V)>,
     to: &Lower<'_>,
 ) -> RVec<Tuple2<K::Abi, V::Abi>> {
-    let _level = Nested::lowering();
+    let _level = Nested::lowering(to);
     let mut out = Vec::with_capacity(pairs.len());
     out.extend(pairs.map(|(key, value)| Tuple2(key.lower(to), value.lower(to))));
     RVec::from(out)
@@ -471,7 +471,7 @@ unsafe fn lift_pairs<K: PluginData, V: PluginData>(
     cx: &Lift<'_>,
     mut insert: impl FnMut(K, V),
 ) -> Result<(), Invalid> {
-    let _level = Nested::lifting()?;
+    let _level = Nested::lifting(cx)?;
     for Tuple2(key, value) in abi {
         // SAFETY: per the contract.
         let key = unsafe { K::lift(key, cx) }?;
@@ -521,12 +521,12 @@ macro_rules! sets {
                 &TypeLayout::native::<Self>(stringify!($set), &[], &[T::NATIVE], &[]);
 
             fn lower(self, to: &Lower<'_>) -> Self::Abi {
-                let _level = Nested::lowering();
+                let _level = Nested::lowering(to);
                 RVec::from(self.into_iter().map(|item| item.lower(to)).collect::<Vec<_>>())
             }
 
             unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid> {
-                let _level = Nested::lifting()?;
+                let _level = Nested::lifting(cx)?;
                 let mut set = $set::new();
                 for item in abi {
                     // SAFETY: an element of the other side's set of `T`.
