@@ -481,7 +481,7 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
                 let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
                 // SAFETY (of the generated block): the caller lowered the
                 // argument from the same type, and gives it up.
-                quote!(#private::argument(unsafe { #lift(#name, &#private::Lift::LOCAL) }, #text))
+                quote!(#private::argument(unsafe { #lift(#name, &#private::Lift::local()) }, #text))
             }
         }
     });
@@ -497,7 +497,7 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         RetKind::Str => quote!({ #(#receive)* #private::returned_str(#call) }),
         RetKind::Owned(ty) => {
             let lower = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lower);
-            quote!({ #(#receive)* #lower(#call, &#private::Lower::HOST) })
+            quote!({ #(#receive)* #lower(#call, &#private::Lower::host()) })
         }
     };
     quote! {

@@ -40,14 +40,14 @@ unsafe extern "C" fn trampoline<A: PluginData, R: PluginData, C: FnMut(A) -> R>(
         // SAFETY: per the contract, the arguments the caller lowered.
         let abi = unsafe { args.cast::<A::Abi>().read() };
         // SAFETY: the other side lowered `A` from the same interface.
-        let args = match unsafe { A::lift(abi, &Lift::LOCAL) } {
+        let args = match unsafe { A::lift(abi, &Lift::local()) } {
             Ok(args) => args,
             Err(invalid) => panic!("a callback received an invalid argument: {invalid}"),
         };
         // SAFETY: per the contract, the lent closure.
         let result = unsafe { (*this.cast::<C>())(args) };
         // SAFETY: per the contract, room for the result.
-        unsafe { out.cast::<R::Abi>().write(result.lower(&Lower::HOST)) };
+        unsafe { out.cast::<R::Abi>().write(result.lower(&Lower::host())) };
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(()) => core::ptr::null_mut(),
@@ -75,7 +75,7 @@ impl Callback {
     /// The callback must be lent by the other side for the call in
     /// progress, for arguments `A` and result `R`.
     pub unsafe fn invoke<A: PluginData, R: PluginData>(&self, args: A) -> R {
-        let mut args = MaybeUninit::new(args.lower(&Lower::HOST));
+        let mut args = MaybeUninit::new(args.lower(&Lower::host()));
         let mut out = MaybeUninit::<R::Abi>::uninit();
         // SAFETY: per the contract; the arguments are given up to the call.
         let failure =
@@ -86,7 +86,7 @@ impl Callback {
         }
         // SAFETY: without a failure, the callback wrote its result, lowered
         // from `R` of the same interface.
-        match unsafe { R::lift(out.assume_init(), &Lift::LOCAL) } {
+        match unsafe { R::lift(out.assume_init(), &Lift::local()) } {
             Ok(value) => value,
             Err(invalid) => panic!("a callback returned an invalid value: {invalid}"),
         }

@@ -116,10 +116,13 @@ pub struct Lower<'a> {
 
 impl Lower<'static> {
     /// Values going to the host, or to a caller not known.
-    pub const HOST: Lower<'static> = Lower {
-        to: None,
-        depth: Cell::new(0),
-    };
+    #[inline(always)]
+    pub const fn host() -> Self {
+        Lower {
+            to: None,
+            depth: Cell::new(0),
+        }
+    }
 }
 
 impl<'a> Lower<'a> {
@@ -167,11 +170,14 @@ impl<'a> Lift<'a> {
     /// Values sent into a plugin, or into a host object, by its caller:
     /// always copied, since a library may be loaded by hosts with other
     /// allocators.
-    pub const LOCAL: Lift<'static> = Lift {
-        adopt: false,
-        origin: None,
-        depth: Cell::new(0),
-    };
+    #[inline(always)]
+    pub const fn local() -> Lift<'static> {
+        Lift {
+            adopt: false,
+            origin: None,
+            depth: Cell::new(0),
+        }
+    }
 
     pub(crate) fn returned(adopt: bool, origin: Origin<'a>) -> Self {
         Self {

@@ -367,7 +367,7 @@ impl<I: ?Sized + ObjectInterface> Borrowed<'_, I> {
         }
         // SAFETY: forwarded from the caller; a lent object is not freed.
         Ok(Self::Proxy(unsafe {
-            proxy::<I>(object, &Lift::LOCAL, false)
+            proxy::<I>(object, &Lift::local(), false)
         }?))
     }
 
@@ -397,7 +397,7 @@ fn own_proxy<I: ?Sized + ObjectInterface>(wrapper: Box<HostObject<I>>) -> I::Pro
         vtable: own_vtable::<I>(),
     };
     // SAFETY: this image's own wrapper and vtable, owned by the proxy.
-    unsafe { make_proxy::<I>(object, &Lift::LOCAL, true) }
+    unsafe { make_proxy::<I>(object, &Lift::local(), true) }
 }
 
 /// The path objects of the host carry in their [`PluginInfo`] when a
