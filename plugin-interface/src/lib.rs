@@ -155,6 +155,7 @@ mod export;
 mod gate;
 mod interface;
 pub mod layout;
+mod lifecycle;
 mod proxy;
 mod state;
 
@@ -178,6 +179,7 @@ pub use allocator::PluginAllocator;
 pub use carry::{Invalid, Lift, Lower, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
+pub use lifecycle::PluginContext;
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
 pub use proxy::{Call, PluginInfo, RawProxy};
 pub use state::PluginState;

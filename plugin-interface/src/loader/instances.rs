@@ -8,6 +8,7 @@ use crate::abi::{
     VTablePrefix,
 };
 use crate::interface::PluginInterface;
+use crate::lifecycle::construct::Constructing;
 use crate::loader::library::PluginLibrary;
 use crate::loader::scan::UnloadPath;
 use crate::proxy::{Binding, PluginInfo, RawProxy, Target};
@@ -107,8 +108,10 @@ impl PluginLibrary {
             UnloadPath::PerFactory => None,
         };
         let mut slot = PanicSlot::new();
+        let constructing = Constructing::enter(self.path());
         // SAFETY: `slot` is live for the call.
         let array = unsafe { register_all(&mut slot) };
+        drop(constructing);
         if let Some(message) = slot.take() {
             if let (false, Some(unregister_all)) = (array.is_null(), unregister_all) {
                 // SAFETY: an array from register_all, given back once.
@@ -194,12 +197,23 @@ impl PluginLibrary {
             )
         };
         let mut slot = PanicSlot::new();
+        let constructing = Constructing::enter(self.path());
         // SAFETY: `slot` is live for the call.
         let registration = unsafe { maker(&mut slot) };
+        drop(constructing);
+        let refused = slot.is_refused();
         if let Some(message) = slot.take() {
             // SAFETY: made by the paired maker (or null, which it ignores),
             // given back once.
             unsafe { unmaker(registration) };
+            if refused {
+                return Err(PluginError::ConstructorRefused {
+                    library: self.path().to_path_buf(),
+                    trait_name: trait_name.to_owned(),
+                    entry: entry.to_owned(),
+                    message,
+                });
+            }
             return Err(PluginError::MakeFailed {
                 library: self.path().to_path_buf(),
                 trait_name: trait_name.to_owned(),

@@ -72,21 +72,24 @@ impl LoadOptions {
     }
 }
 
-/// Selects one library, and optionally one entry in it:
-/// `lib:plugins/libgreeters.so?entry=French`.
+/// Selects one library, and optionally one entry and one trait in it:
+/// `lib:plugins/libgreeters.so?entry=French#Greeter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginSpec {
     /// The library file.
     pub path: PathBuf,
     /// The implementing type to make; all of them when `None`.
     pub entry: Option<String>,
+    /// The trait to make, for a library that implements several; all of
+    /// them when `None`.
+    pub trait_name: Option<String>,
 }
 
 impl PluginSpec {
     /// The prefix that marks a spec.
     pub const PREFIX: &'static str = "lib:";
 
-    /// Parses `lib:<path>[?entry=<name>]`.
+    /// Parses `lib:<path>[?entry=<name>][#<Trait>]`.
     pub fn parse(spec: &str) -> Result<Self, PluginError> {
         let invalid = |reason: &str| PluginError::InvalidSpec {
             library: PathBuf::from(spec),
@@ -95,6 +98,17 @@ impl PluginSpec {
         let rest = spec
             .strip_prefix(Self::PREFIX)
             .ok_or_else(|| invalid("expected `lib:<path>[?entry=<name>]`"))?;
+        let (rest, trait_name) = match rest.rsplit_once('#') {
+            Some((rest, name)) => {
+                let valid =
+                    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(invalid("`#` is followed by one trait name"));
+                }
+                (rest, Some(name.to_owned()))
+            }
+            None => (rest, None),
+        };
         let (path, query) = match rest.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (rest, None),
@@ -117,6 +131,7 @@ impl PluginSpec {
         Ok(Self {
             path: PathBuf::from(path),
             entry,
+            trait_name,
         })
     }
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use escargot::format::Message;
 
+pub mod capture;
 pub mod image;
 pub mod lifecycle;
 
@@ -28,6 +29,8 @@ pub const PACKAGES: &[&str] = &[
     "lifecycle-v3",
     "lifecycle-broken",
     "zoo-plugin",
+    "store-plugin",
+    "hello-plugin",
     "forged-plugin",
     "forged-plugin-variant",
     "forged-plugin-field",
