@@ -185,3 +185,93 @@ fn cycle(
         at = next;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(library: &str, provides: &[&str], requires: &[&str]) -> Node {
+        Node {
+            library: PathBuf::from(library),
+            provides: provides.iter().map(|s| (*s).to_owned()).collect(),
+            requires: requires.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_diamond_is_built_from_the_bottom_whatever_the_listing_order() {
+        // app needs Left and Right, which both need Base.
+        let nodes = [
+            node("app.so", &["App"], &["Left", "Right"]),
+            node("right.so", &["Right"], &["Base"]),
+            node("left.so", &["Left"], &["Base"]),
+            node("base.so", &["Base"], &[]),
+        ];
+        let order = construction_order(&nodes, |_| false).unwrap();
+        assert_eq!(order, [3, 1, 2, 0]);
+    }
+
+    #[test]
+    fn a_service_the_host_offers_needs_no_node() {
+        let nodes = [node("hello.so", &["Greeter"], &["Storage"])];
+        assert_eq!(
+            construction_order(&nodes, |name| name == "Storage").unwrap(),
+            [0]
+        );
+        let (index, error) = construction_order(&nodes, |_| false).unwrap_err();
+        assert_eq!(index, 0);
+        assert!(
+            matches!(&error, PluginError::MissingService { library, trait_name }
+                if library == Path::new("hello.so") && trait_name == "Storage"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_named_step_by_step() {
+        let nodes = [
+            node("base.so", &["Base"], &[]),
+            node("a.so", &["A"], &["B"]),
+            node("b.so", &["B"], &["A"]),
+        ];
+        let (index, error) = construction_order(&nodes, |_| false).unwrap_err();
+        assert_eq!(index, 1);
+        assert_eq!(
+            error.to_string(),
+            "a.so: its required services form a cycle: a.so needs B -> b.so needs A -> a.so"
+        );
+    }
+
+    #[test]
+    fn shutdown_goes_dependents_first() {
+        let uses: BTreeMap<PathBuf, BTreeSet<PathBuf>> = [
+            ("base", vec![]),
+            ("left", vec!["base"]),
+            ("right", vec!["base"]),
+            ("app", vec!["left", "right"]),
+            ("alone", vec![]),
+        ]
+        .into_iter()
+        .map(|(user, providers)| {
+            (
+                PathBuf::from(user),
+                providers.into_iter().map(PathBuf::from).collect(),
+            )
+        })
+        .collect();
+        let order = dependents_first(&uses);
+        let position = |name: &str| order.iter().position(|p| p == Path::new(name)).unwrap();
+        assert!(position("app") < position("left") && position("app") < position("right"));
+        assert!(position("left") < position("base") && position("right") < position("base"));
+        assert_eq!(order.len(), 5);
+        assert_eq!(
+            dependents(&uses, Path::new("base")),
+            [
+                PathBuf::from("app"),
+                PathBuf::from("left"),
+                PathBuf::from("right")
+            ]
+        );
+        assert!(dependents(&uses, Path::new("app")).is_empty());
+    }
+}

@@ -165,3 +165,88 @@ config = { greeting = "Hi" }
     manager.close().unwrap();
     assert_eq!(host_store.get("bye").as_deref(), Some("hello"));
 }
+
+/// The error of loading `manifest`, with nothing left loaded.
+fn refused(manifest: &str) -> PluginError {
+    let (_dir, path) = setup(manifest);
+    let manager = PluginManager::new().unwrap();
+    let error = manager.load_manifest(&path).unwrap_err();
+    assert!(manager.loaded().is_empty(), "{error}");
+    error
+}
+
+#[test]
+fn entry_errors_name_the_line_the_library_and_the_cause() {
+    let missing = refused(
+        r#"
+[[plugin]]
+kind = "lib:libstore_plugin.so"
+config = { prefix = "app" }
+
+[[plugin]]
+kind = "lib:libgone.so"
+"#,
+    );
+    let message = missing.to_string();
+    assert!(message.contains("plugins.toml:6: "), "{message}");
+    assert!(message.contains("libgone.so"), "{message}");
+
+    let unknown_entry = refused(
+        r#"
+[[plugin]]
+kind = "lib:libstore_plugin.so?entry=Shelf"
+"#,
+    );
+    let message = unknown_entry.to_string();
+    assert!(message.contains("plugins.toml:2: "), "{message}");
+    assert!(
+        message.contains("Shelf") && message.contains("Store"),
+        "{message}"
+    );
+    assert!(message.contains("libstore_plugin.so"), "{message}");
+
+    let wrong_type = refused(
+        r#"
+[[plugin]]
+kind = "lib:libstore_plugin.so"
+config = { prefix = ["a", "b"] }
+"#,
+    );
+    let message = wrong_type.to_string();
+    assert!(message.contains("plugins.toml:2: "), "{message}");
+    assert!(
+        message.contains("invalid type: sequence, expected a string"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_malformed_manifest_is_refused_at_its_line() {
+    for (manifest, line, cause) in [
+        (
+            "[[plugin]]\nkind = \"lib:x.so\"\nconfig = { a = }\n",
+            3,
+            "invalid",
+        ),
+        ("[[plugin]]\nconfig = {}\n", 1, "missing `kind"),
+        (
+            "[[plugin]]\nkind = \"lib:x.so\"\nnote = 1\n",
+            1,
+            "unknown key `note`",
+        ),
+        (
+            "[[plugin]]\nkind = \"lib:x.so\"\nconfig = 3\n",
+            1,
+            "`config` is a table",
+        ),
+        ("[plugins]\n", 0, "unknown key `plugins`"),
+    ] {
+        let error = refused(manifest);
+        let message = error.to_string();
+        assert!(
+            matches!(&error, PluginError::Manifest { line: at, .. } if *at == line),
+            "{manifest:?}: {error:?}"
+        );
+        assert!(message.contains(cause), "{manifest:?}: {message}");
+    }
+}
