@@ -260,7 +260,7 @@ impl<'a, I: ?Sized + PluginInterface> IntoIterator for &'a LoadReport<I> {
 /// - a library file: that file;
 /// - a spec `lib:<path>?entry=<name>`: one implementation of that library
 ///   (a path given as a string starting with `lib:` is always read as a
-///   spec).
+///   spec); a `#<Trait>` at its end must name `I`'s trait.
 ///
 /// The outer `Err` is only for a `source` that cannot be read at all.
 ///
@@ -293,7 +293,14 @@ pub fn load_plugins_with<I: ?Sized + PluginInterface>(
         .filter(|s| s.starts_with(PluginSpec::PREFIX))
     {
         let spec = PluginSpec::parse(spec)?;
-        let result = load_file::<I>(&spec.path, spec.entry.as_deref(), options);
+        let wanted = I::DESCRIPTOR.name.as_str();
+        let result = match &spec.trait_name {
+            Some(name) if name != wanted => Err(PluginError::InvalidSpec {
+                library: spec.path.clone(),
+                reason: format!("selects `{name}`, but `{wanted}` plugins are being loaded"),
+            }),
+            _ => load_file::<I>(&spec.path, spec.entry.as_deref(), options),
+        };
         return Ok(LoadReport {
             files: vec![FileReport {
                 path: spec.path,
@@ -387,6 +394,19 @@ mod tests {
     }
 
     #[test]
+    fn spec_with_entry_and_trait() {
+        let spec = PluginSpec::parse("lib:plugins/libx.so?entry=French#Greeter").unwrap();
+        assert_eq!(spec.path, Path::new("plugins/libx.so"));
+        assert_eq!(spec.entry.as_deref(), Some("French"));
+        assert_eq!(spec.trait_name.as_deref(), Some("Greeter"));
+        let spec = PluginSpec::parse("lib:libx.so#Greeter").unwrap();
+        assert_eq!(
+            (spec.entry, spec.trait_name.as_deref()),
+            (None, Some("Greeter"))
+        );
+    }
+
+    #[test]
     fn spec_without_entry() {
         let spec = PluginSpec::parse("lib:/abs/libx.so").unwrap();
         assert_eq!(spec.path, Path::new("/abs/libx.so"));
@@ -404,6 +424,11 @@ mod tests {
             ),
             ("lib:x.so?entry=", "`entry=` takes one type name"),
             ("lib:x.so?entry=a&b=c", "`entry=` takes one type name"),
+            ("lib:x.so#", "`#` is followed by one trait name"),
+            (
+                "lib:x.so#Greeter?entry=a",
+                "`#` is followed by one trait name",
+            ),
         ] {
             match PluginSpec::parse(spec) {
                 Err(PluginError::InvalidSpec {

@@ -10,9 +10,11 @@ use super::services::{self, MakeResident, Resident};
 use super::{PluginManager, Record, absolute, reap};
 use crate::carry::ObjectInterface;
 use crate::error::PluginError;
+use crate::interface::PluginInterface;
 use crate::lifecycle::construct::{Provider, with_setup};
 use crate::loader::{PluginSpec, UnloadReport};
 use crate::manager::PluginHandle;
+use crate::proxy::RawProxy;
 
 /// One library to load as a plugin.
 #[derive(Debug, Clone)]
@@ -79,6 +81,24 @@ impl PluginManager {
         let plan = Plan::new(kind, Path::new(""), config.to_owned())?;
         let mut handles = self.start(vec![plan]).map_err(|(_, error)| error)?;
         Ok(handles.remove(0))
+    }
+
+    /// A proxy of every plugin of trait `I` the manager keeps (loaded with
+    /// [`load_plugin`](Self::load_plugin) or
+    /// [`load_manifest`](Self::load_manifest)), in library path order.
+    pub fn plugins<I: ?Sized + PluginInterface>(&self) -> Vec<I::Proxy>
+    where
+        I::Proxy: Send,
+    {
+        let name = I::DESCRIPTOR.name.as_str();
+        self.lock()
+            .libraries
+            .values()
+            .flat_map(|record| &record.residents)
+            .filter(|resident| resident.trait_name == name)
+            .filter_map(Resident::binding::<I::VTable>)
+            .map(|binding| I::wrap(RawProxy::from_binding(binding)))
+            .collect()
     }
 
     /// Unloads the library loaded from `path` after every library that

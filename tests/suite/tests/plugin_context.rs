@@ -123,3 +123,16 @@ fn an_unknown_trait_is_refused_with_what_the_library_has() {
     );
     assert!(manager.loaded().is_empty());
 }
+
+#[test]
+fn a_spec_selects_a_trait_for_load_plugins_too() {
+    let (_dir, path) = store_copy();
+    let report = load_plugins::<dyn Storage>(format!("lib:{}#Greeter", path.display())).unwrap();
+    let error = report.errors().next().expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("selects `Greeter`, but `Storage` plugins are being loaded"),
+        "{error}"
+    );
+}
