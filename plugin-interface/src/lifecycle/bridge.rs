@@ -30,6 +30,8 @@ pub(super) fn install(crate_name: &'static str) {
     // keeps it.
     let _ = log::set_logger(&BRIDGE);
     sync_level();
+    #[cfg(feature = "tracing")]
+    super::trace::install();
 }
 
 /// Sets the library's maximum level to the host's, so records the host
@@ -49,7 +51,7 @@ fn level_filter(level: usize) -> log::LevelFilter {
 
 /// The target the host sees: the record's own when it names the plugin
 /// crate, else `crate::target`.
-fn target<'a>(target: &'a str, scratch: &'a mut String) -> &'a str {
+pub(super) fn target<'a>(target: &'a str, scratch: &'a mut String) -> &'a str {
     let Some(crate_name) = CRATE.get() else {
         return target;
     };
@@ -63,8 +65,36 @@ fn target<'a>(target: &'a str, scratch: &'a mut String) -> &'a str {
     scratch
 }
 
-fn enabled(host: &HostTable, level: log::Level, target: &str) -> bool {
-    (host.log_enabled)(level as usize, RStr::from_str(target))
+/// Whether the host's logger takes records of `level` for `target` (the
+/// one [`target`] gave).
+pub(super) fn enabled(host: &HostTable, level: log::Level, target: &str) -> bool {
+    level as usize <= (host.log_level)()
+        && (host.log_enabled)(level as usize, RStr::from_str(target))
+}
+
+/// Where a record came from.
+pub(super) struct Origin<'a> {
+    pub(super) module_path: Option<&'a str>,
+    pub(super) file: Option<&'a str>,
+    pub(super) line: Option<u32>,
+}
+
+/// Hands a record the host takes to its logger.
+pub(super) fn forward(
+    host: &HostTable,
+    level: log::Level,
+    target: &str,
+    origin: &Origin<'_>,
+    message: &str,
+) {
+    (host.log)(&LogRecord {
+        level: level as usize,
+        target: RStr::from_str(target),
+        module_path: RStr::from_str(origin.module_path.unwrap_or("")),
+        file: RStr::from_str(origin.file.unwrap_or("")),
+        line: origin.line.unwrap_or(0),
+        message: RStr::from_str(message),
+    });
 }
 
 impl log::Log for Bridge {
@@ -84,9 +114,6 @@ impl log::Log for Bridge {
         let Some(host) = host() else {
             return;
         };
-        if record.level() as usize > (host.log_level)() {
-            return;
-        }
         let mut scratch = String::new();
         let target = target(record.target(), &mut scratch);
         if !enabled(host, record.level(), target) {
@@ -96,14 +123,12 @@ impl log::Log for Bridge {
             Some(text) => std::borrow::Cow::Borrowed(text),
             None => std::borrow::Cow::Owned(record.args().to_string()),
         };
-        (host.log)(&LogRecord {
-            level: record.level() as usize,
-            target: RStr::from_str(target),
-            module_path: RStr::from_str(record.module_path().unwrap_or("")),
-            file: RStr::from_str(record.file().unwrap_or("")),
-            line: record.line().unwrap_or(0),
-            message: RStr::from_str(&message),
-        });
+        let origin = Origin {
+            module_path: record.module_path(),
+            file: record.file(),
+            line: record.line(),
+        };
+        forward(host, record.level(), target, &origin, &message);
     }
 
     fn flush(&self) {

@@ -16,6 +16,8 @@ mod context;
 pub(crate) mod host;
 mod known;
 mod table;
+#[cfg(feature = "tracing")]
+mod trace;
 
 pub(crate) use bridge::sync_level;
 pub use context::{Constructor, Fallible, Plain, PluginContext, WithContext, construct_with};

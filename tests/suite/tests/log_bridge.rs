@@ -1,6 +1,7 @@
 //! A plugin's `log` records reach the host's logger with their level,
 //! module path and a target naming the plugin crate, filtered at the
-//! host's level. One test: the level is the process's.
+//! host's level; `tracing` events too, for a plugin built with the
+//! feature `tracing`. One test: the level is the process's.
 
 use std::sync::Arc;
 
@@ -62,7 +63,30 @@ fn records_cross_at_the_hosts_level() {
 
     // Back at `Warn`, even `Info` records of a `Drop` stay behind.
     log::set_max_level(log::LevelFilter::Warn);
-    manager.close().unwrap();
+    manager.unload_by_path(&hello).unwrap();
+    assert!(capture::take().is_empty());
+    log::set_max_level(log::LevelFilter::Info);
+
+    // `tracing` events cross as records, with their fields.
+    let store = plugins().copy_to("store-plugin", dir.path(), "libstore_plugin");
+    manager
+        .load_plugin(store.to_str().unwrap(), "prefix = \"p\"")
+        .unwrap();
+    let storage = manager.proxy::<dyn Storage>(&store, "Store").unwrap();
+    assert_eq!(storage.get("@trace"), None);
+    let records = capture::take();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(
+        records[1],
+        Captured {
+            level: log::Level::Warn,
+            target: "store_plugin".to_owned(),
+            module_path: Some("store_plugin".to_owned()),
+            message: r#"traced lookup key="@trace" keys=0"#.to_owned(),
+        }
+    );
+    log::set_max_level(log::LevelFilter::Error);
+    assert_eq!(storage.get("@trace"), None);
     assert!(capture::take().is_empty());
     log::set_max_level(log::LevelFilter::Info);
 }
