@@ -148,7 +148,7 @@ impl PluginManager {
             .map(|(record, selected)| Node {
                 library: record.handle.path.to_path_buf(),
                 provides: selected.iter().map(|s| s.trait_name.clone()).collect(),
-                requires: record.requires.clone(),
+                requires: record.requires().to_vec(),
             })
             .collect();
         let mut services = state.services.clone();

@@ -11,7 +11,7 @@ mod services;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use crate::error::PluginError;
@@ -104,8 +104,9 @@ pub(crate) struct Record {
     /// The plugin's configuration, a TOML document, for every
     /// construction from the library.
     config: String,
-    /// The services the library requires, by trait name.
-    requires: Vec<String>,
+    /// The services the library requires, by trait name; asked of the
+    /// library when first needed, so a plain load calls nothing more.
+    requires: OnceLock<Vec<String>>,
     /// The instances kept for the library's life.
     residents: Vec<Resident>,
     /// The libraries whose services this one's plugins took.
@@ -114,14 +115,13 @@ pub(crate) struct Record {
 
 impl Record {
     fn new(handle: PluginHandle, library: PluginLibrary, config: String) -> Self {
-        let requires = graph::requires(&library);
         Self {
             handle,
             library,
             bindings: Vec::new(),
             children: Arc::default(),
             config,
-            requires,
+            requires: OnceLock::new(),
             residents: Vec::new(),
             uses: BTreeSet::new(),
         }
@@ -136,10 +136,15 @@ impl Record {
         }
     }
 
+    /// The services the library requires, by trait name.
+    fn requires(&self) -> &[String] {
+        self.requires.get_or_init(|| graph::requires(&self.library))
+    }
+
     /// Refuses a construction whose required services nothing provides.
     fn check_requires(&self, services: &Services) -> Result<(), PluginError> {
         match self
-            .requires
+            .requires()
             .iter()
             .find(|name| services.providers(name).is_empty())
         {
@@ -378,6 +383,8 @@ impl PluginManager {
             .retain(|bound| new_entries.contains(&entry_name(&**bound)));
         let old_entries = record.library.entry_names();
         record.handle = handle;
+        // The new version may require other services.
+        record.requires = OnceLock::new();
         // Objects the old version handed out cannot follow it: they are
         // retired with it.
         let retiring = Retiring {
