@@ -31,6 +31,7 @@ pub const PACKAGES: &[&str] = &[
     "zoo-plugin",
     "store-plugin",
     "hello-plugin",
+    "ring-store",
     "forged-plugin",
     "forged-plugin-variant",
     "forged-plugin-field",

@@ -250,3 +250,37 @@ fn a_malformed_manifest_is_refused_at_its_line() {
         assert!(message.contains(cause), "{manifest:?}: {message}");
     }
 }
+
+#[test]
+fn libraries_that_require_each_other_are_refused_as_a_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    plugins().copy_to("hello-plugin", dir.path(), "libhello_plugin");
+    plugins().copy_to("ring-store", dir.path(), "libring_store");
+    let manifest = dir.path().join("plugins.toml");
+    std::fs::write(
+        &manifest,
+        r#"
+[[plugin]]
+kind = "lib:libhello_plugin.so"
+config = { greeting = "Hi" }
+
+[[plugin]]
+kind = "lib:libring_store.so"
+"#,
+    )
+    .unwrap();
+    let manager = PluginManager::new().unwrap();
+    let error = manager.load_manifest(&manifest).unwrap_err();
+    let PluginError::ManifestEntry {
+        line: 2, source, ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert!(
+        matches!(&**source, PluginError::DependencyCycle { cycle, .. }
+            if cycle == &["libhello_plugin.so needs Storage", "libring_store.so needs Greeter", "libhello_plugin.so"]),
+        "{error}"
+    );
+    assert!(manager.loaded().is_empty());
+}

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use plugin_interface::{PluginError, PluginManager, ReloadOutcome};
+use plugin_interface::{PluginError, PluginManager, ReloadOutcome, UnloadOutcome};
 use plugin_tests::{capture, plugins};
 use service_interface::{Greeter, Storage};
 
