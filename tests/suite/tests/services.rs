@@ -79,6 +79,10 @@ fn a_cascade_unloads_dependents_first() {
         .map(|report| report.library.as_path())
         .collect();
     assert_eq!(unloaded, [pair.hello().as_path(), pair.store().as_path()]);
+    // Logging, configs and services pin neither library in memory.
+    for report in &reports {
+        assert_eq!(report.outcome, UnloadOutcome::Unloaded, "{report:?}");
+    }
     assert_eq!(
         capture::messages(),
         ["hello shut down", "store closing with 1 keys"]
