@@ -126,6 +126,28 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
             #private::flush_output()
         }
     };
+    // Every library takes the host's table (its logger, the construction
+    // in progress), and says which services it needs.
+    let host = format_ident!("{}", plugin_symbols::HOST);
+    let requires_symbol = format_ident!("{}", plugin_symbols::REQUIRES);
+    // A required service crosses as a shared object of its trait.
+    let required_descriptors = args.requires.iter().map(|path| {
+        let interface = quote_spanned!(path.span()=> dyn #path);
+        quote_spanned!(path.span()=> #private::service_descriptor::<#interface>())
+    });
+    let lifecycle = quote! {
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn #host(table: *const #private::HostTable) {
+            // The host passes its static table, or null.
+            unsafe { #private::install_host(table, ::core::module_path!()) }
+        }
+
+        #[unsafe(no_mangle)]
+        extern "C" fn #requires_symbol() -> #private::RSlice<'static, &'static #private::TraitDescriptor> {
+            const REQUIRES: &[&#private::TraitDescriptor] = &[#(#required_descriptors),*];
+            #private::RSlice::from_slice(REQUIRES)
+        }
+    };
     let listed = traits.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
         quote!(impl #private::Aggregates<#interface> for __PluginAggregates {})
@@ -145,6 +167,8 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
             #allocator
 
             #flush_output
+
+            #lifecycle
 
             #[allow(non_upper_case_globals)]
             #[unsafe(no_mangle)]

@@ -65,10 +65,12 @@ impl Parse for ImplArgs {
     }
 }
 
-/// `#[plugin_aggregates(Trait, ...)]`, with optional `allocator = host`
-/// (the default) or `allocator = own`.
+/// `#[plugin_aggregates(Trait, ...)]`, with optional `requires(Trait,
+/// ...)` and `allocator = host` (the default) or `allocator = own`.
 pub struct AggregateArgs {
     pub traits: Vec<Path>,
+    /// The services the library's constructors need.
+    pub requires: Vec<Path>,
     /// The library allocates through the host's global allocator, unless
     /// `allocator = own`.
     pub host_allocator: bool,
@@ -80,6 +82,7 @@ pub fn aggregate_args(args: TokenStream) -> syn::Result<AggregateArgs> {
     let mut errors = Errors::default();
     let mut traits = Vec::new();
     let mut allocator: Option<&syn::MetaNameValue> = None;
+    let mut requires: Option<Vec<Path>> = None;
     for item in &items {
         match item {
             syn::Meta::Path(path) => traits.push(path.clone()),
@@ -99,11 +102,37 @@ pub fn aggregate_args(args: TokenStream) -> syn::Result<AggregateArgs> {
             }
             syn::Meta::NameValue(option) => errors.error(
                 &option.path,
-                "unknown option; expected a trait or `allocator = own`",
+                "unknown option; expected a trait, `requires(Trait, ...)` or `allocator = own`",
             ),
-            syn::Meta::List(list) => {
-                errors.error(list, "expected a trait name or `allocator = own`")
+            syn::Meta::List(list) if list.path.is_ident("requires") => {
+                if requires.is_some() {
+                    errors.error(&list.path, "`requires` given twice");
+                }
+                match Punctuated::<Path, Token![,]>::parse_terminated.parse2(list.tokens.clone()) {
+                    Ok(paths) if paths.is_empty() => errors.error(
+                        list,
+                        "expected the traits this library needs as services: `requires(Storage)`",
+                    ),
+                    Ok(paths) => {
+                        let mut names: Vec<String> = Vec::new();
+                        for path in &paths {
+                            match last_ident(path) {
+                                Ok(ident) if names.contains(&ident.to_string()) => {
+                                    errors.error(path, format!("`{ident}` is required twice"));
+                                }
+                                Ok(ident) => names.push(ident.to_string()),
+                                Err(error) => errors.push(error),
+                            }
+                        }
+                        requires = Some(paths.into_iter().collect());
+                    }
+                    Err(error) => errors.push(error),
+                }
             }
+            syn::Meta::List(list) => errors.error(
+                &list.path,
+                "unknown option; expected a trait, `requires(Trait, ...)` or `allocator = own`",
+            ),
         }
     }
     if traits.is_empty() && errors.len() == 0 {
@@ -118,6 +147,7 @@ pub fn aggregate_args(args: TokenStream) -> syn::Result<AggregateArgs> {
     );
     Ok(AggregateArgs {
         traits,
+        requires: requires.unwrap_or_default(),
         host_allocator: !own,
     })
 }

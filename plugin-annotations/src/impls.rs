@@ -101,9 +101,31 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     let maker = format_ident!("{}", plugin_symbols::register(&trait_name, &entry));
     let unmaker = format_ident!("{}", plugin_symbols::unregister(&trait_name, &entry));
     let self_ty = &item.self_ty;
+    // A constructor may take the context and may fail; `Constructor`
+    // tells its shapes apart, and an error lands on the path.
     let construct = match &args.constructor {
-        Some(path) => quote_spanned!(path.span()=> #path()),
-        None => quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default()),
+        Some(path) => {
+            let call =
+                quote_spanned!(path.span()=> #private::construct_with::<#self_ty, _, _>(#path, cx));
+            quote! {
+                fn construct(
+                    cx: &#private::PluginContext<'_>,
+                ) -> ::core::result::Result<#self_ty, #private::String> {
+                    #call
+                }
+            }
+        }
+        None => {
+            let default =
+                quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default());
+            quote! {
+                fn construct(
+                    _: &#private::PluginContext<'_>,
+                ) -> ::core::result::Result<#self_ty, #private::String> {
+                    ::core::result::Result::Ok(#default)
+                }
+            }
+        }
     };
     let name_check = format!(
         "#[plugin_impl({trait_name})]: name the trait by its declared name; it is exported under that name"
@@ -129,9 +151,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
                 type Type = #self_ty;
                 const ENTRY: &'static str = #entry;
 
-                fn construct() -> #self_ty {
-                    #construct
-                }
+                #construct
             }
 
             ::core::assert!(

@@ -134,6 +134,15 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             m.blame(),
         )
     });
+    // A host's manager keeps plugins of a trait it links resident, and
+    // offers them as services, when their proxies may cross threads.
+    let known = (send_flag && sync_flag).then(|| {
+        quote! {
+            #private::inventory::submit! {
+                #private::KnownInterface::of::<dyn #ident>()
+            }
+        }
+    });
     let dyn_name = format!("dyn {name}");
     let borrow_checks = model
         .methods
@@ -349,6 +358,8 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         #(#borrow_checks)*
 
         #objects
+
+        #known
     }
 }
 

@@ -69,8 +69,15 @@ pub enum Command {
         /// A directory of libraries, one library file, or a spec
         /// `lib:<path>?entry=<name>`; the example plugins of this workspace,
         /// built first, when absent.
-        #[arg(value_name = "DIR")]
+        #[arg(value_name = "DIR", conflicts_with = "manifest")]
         source: Option<PathBuf>,
+
+        /// Load the plugins a manifest lists (`[[plugin]]` tables with
+        /// `kind` and `config`), with the host's guest book as a service,
+        /// and print their log records on stderr (`PLUGIN_LOG=debug` for
+        /// more).
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
 
         /// Who to greet.
         #[arg(short, long, default_value = crate::run::DEFAULT_NAME)]

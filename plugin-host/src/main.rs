@@ -13,6 +13,8 @@ mod describe;
 mod examples;
 mod inspect;
 mod list;
+mod logger;
+mod manifest;
 mod run;
 mod shop;
 mod watch;
@@ -51,6 +53,11 @@ fn main() -> ExitCode {
         Some(Command::Check {
             libraries, detail, ..
         }) => check::check(&libraries, detail, &options),
+        Some(Command::Run {
+            manifest: Some(manifest),
+            name,
+            ..
+        }) => manifest::run(&manifest, &name, &options),
         Some(Command::Run { source, name, .. }) => run::run(source.as_deref(), &name, &options),
         Some(Command::Watch {
             dir, debounce_ms, ..

@@ -69,6 +69,47 @@ fn without_arguments_builds_and_runs_the_example_plugins() {
     check_opens_a_bare_file_name_from_the_working_directory();
     inspect_shows_the_sha256_of_the_file();
     trust_flags_work_on_every_command();
+    run_manifest_configures_plugins_and_offers_the_guest_book();
+}
+
+/// `run --manifest`: configs reach the constructors, the host's guest book
+/// serves the pirate, and plugin log records reach stderr.
+fn run_manifest_configures_plugins_and_offers_the_guest_book() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("plugins.toml");
+    let text = format!(
+        "[[plugin]]\nkind = \"lib:{}?entry=Pirate#Greeter\"\nconfig = {{ cry = \"Yo-ho!\" }}\n",
+        example_plugin("multi_greeter_plugin")
+    );
+    std::fs::write(&manifest, text).expect("write the manifest");
+    let output = host(&[
+        "run",
+        "--manifest",
+        manifest.to_str().expect("temp paths are UTF-8"),
+        "--name",
+        "Anne",
+    ]);
+    assert!(output.status.success(), "{}", shown(&output));
+    assert_eq!(
+        lines(&output),
+        [
+            "Pirate (libmulti_greeter_plugin.so): Ahoy, Anne! Yo-ho! Visit number 1.",
+            "INFO multi_greeter_plugin: Pirate is aboard, crying \"Yo-ho!\"",
+            "INFO multi_greeter_plugin: the pirate goes ashore",
+        ],
+        "{}",
+        shown(&output)
+    );
+
+    std::fs::write(&manifest, "[[plugin]]\nkind = \"lib:libnone.so\"\n").expect("write");
+    let output = host(&["run", "--manifest", manifest.to_str().expect("UTF-8")]);
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("plugins.toml:1: ") && stderr.contains("libnone.so"),
+        "{}",
+        shown(&output)
+    );
 }
 
 /// `--trusted` and `--allow-insecure-permissions` on check, inspect, list

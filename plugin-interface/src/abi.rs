@@ -428,8 +428,9 @@ unsafe extern "C" fn free_failure(failure: *mut Failure) {
     }
 }
 
-/// Where a maker or `register_all` reports a panic. The caller passes a
-/// fresh slot; the callee writes a message into it only when it panicked,
+/// Where a maker or `register_all` reports a panic, or a constructor's
+/// refusal. The caller passes a fresh slot; the callee writes a message
+/// into it only when it panicked or its constructor returned an error,
 /// and then returns null.
 #[repr(C)]
 pub struct PanicSlot {
@@ -441,6 +442,8 @@ pub struct PanicSlot {
 const CLEAR: u8 = 0;
 /// A panic; `message` holds its text.
 const PANICKED: u8 = 1;
+/// A constructor returned an error; `message` holds its text.
+const REFUSED: u8 = 2;
 
 impl PanicSlot {
     /// An empty slot.
@@ -465,16 +468,30 @@ impl PanicSlot {
         self.state = PANICKED;
     }
 
-    /// Takes a panic message out, copied into memory of the calling side,
+    /// Records a constructor's refusal. A second message replaces the
+    /// first.
+    pub fn refuse(&mut self, message: String) {
+        self.clear();
+        self.message.write(RString::from(message));
+        self.state = REFUSED;
+    }
+
+    /// Whether what was raised is a constructor's refusal, not a panic.
+    pub fn is_refused(&self) -> bool {
+        self.state == REFUSED
+    }
+
+    /// Takes the message of a panic or a refusal out, copied into memory of the calling side,
     /// and empties the slot. Call it while the library that wrote the
     /// message is still loaded: the message is freed through that library.
     pub fn take(&mut self) -> Option<String> {
-        if self.state != PANICKED {
+        if self.state == CLEAR {
             return None;
         }
         self.state = CLEAR;
-        // SAFETY: the state was `PANICKED`, so `raise` initialised
-        // `message`, and clearing the state first means it is read once.
+        // SAFETY: the state was `PANICKED` or `REFUSED`, so `raise` or
+        // `refuse` initialised `message`, and clearing the state first
+        // means it is read once.
         let message = unsafe { self.message.assume_init_read() };
         let copy = message.as_str().to_owned();
         drop(message);
@@ -482,7 +499,7 @@ impl PanicSlot {
     }
 
     fn clear(&mut self) {
-        if self.state == PANICKED {
+        if self.state != CLEAR {
             self.clear_message();
         }
         self.state = CLEAR;
@@ -505,7 +522,7 @@ impl Drop for PanicSlot {
     /// Free when nothing was raised: one inlined test of a stack byte.
     #[inline(always)]
     fn drop(&mut self) {
-        if self.state == PANICKED {
+        if self.state != CLEAR {
             self.clear_message();
         }
     }

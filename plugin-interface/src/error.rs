@@ -275,6 +275,108 @@ pub enum PluginError {
         message: String,
     },
 
+    /// A plugin's constructor returned an error: the plugin is refused.
+    #[error(
+        "{}: {trait_name} `{entry}` refused to start: {message}",
+        library.display()
+    )]
+    ConstructorRefused {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The implementation.
+        entry: String,
+        /// The constructor's error, as it displays.
+        message: String,
+    },
+
+    /// A plugin's configuration does not deserialise into the type its
+    /// constructor asked for.
+    #[error("{}: config of `{entry}`: {message}", library.display())]
+    Config {
+        /// The library.
+        library: PathBuf,
+        /// The implementation whose constructor read it.
+        entry: String,
+        /// serde's message, e.g. "missing field `greeting`".
+        message: String,
+    },
+
+    /// A service a plugin asked for cannot be given to it.
+    #[error("{}: service `{trait_name}`: {message}", library.display())]
+    Service {
+        /// The library that asked.
+        library: PathBuf,
+        /// The service's trait.
+        trait_name: String,
+        /// Why not.
+        message: String,
+    },
+
+    /// A library requires a service (`requires(Trait)`) that neither the
+    /// host nor a plugin loaded before it provides.
+    #[error(
+        "{}: requires the service `{trait_name}`, which nothing provides (provide it with `PluginManager::provide::<dyn {trait_name}>` or load a plugin implementing it)",
+        library.display()
+    )]
+    MissingService {
+        /// The library.
+        library: PathBuf,
+        /// The trait it requires.
+        trait_name: String,
+    },
+
+    /// Libraries require each other's services in a cycle.
+    #[error(
+        "{}: its required services form a cycle: {}",
+        library.display(),
+        cycle.join(" -> ")
+    )]
+    DependencyCycle {
+        /// A library on the cycle.
+        library: PathBuf,
+        /// The cycle, as `library (Trait)` steps back to the first.
+        cycle: Vec<String>,
+    },
+
+    /// A library provides services that live plugins use: unload those
+    /// first, or ask for a cascade.
+    #[error(
+        "{}: in use: {} use(s) its services; unload them first or unload with a cascade",
+        library.display(),
+        list(&dependents.iter().map(|path| path.display().to_string()).collect::<Vec<_>>())
+    )]
+    InUseByDependents {
+        /// The library.
+        library: PathBuf,
+        /// The libraries whose plugins use its services.
+        dependents: Vec<PathBuf>,
+    },
+
+    /// A manifest could not be read or is malformed.
+    #[error("{}:{line}: {message}", library.display())]
+    Manifest {
+        /// The manifest file.
+        library: PathBuf,
+        /// The line (1-based) the problem is on; 0 for the whole file.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A plugin listed in a manifest could not be loaded.
+    #[error("{}:{line}: {source}", manifest.display())]
+    ManifestEntry {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// The line of the plugin's `[[plugin]]` entry.
+        line: usize,
+        /// Why, naming the library.
+        #[source]
+        source: Box<PluginError>,
+    },
+
     /// A registration returned by the plugin is malformed.
     #[error(
         "{}: malformed registration from `{symbol}`: {reason}",
@@ -470,6 +572,13 @@ impl PluginError {
             | Self::EntryNotFound { library, .. }
             | Self::Panicked { library, .. }
             | Self::MakeFailed { library, .. }
+            | Self::ConstructorRefused { library, .. }
+            | Self::Config { library, .. }
+            | Self::Service { library, .. }
+            | Self::MissingService { library, .. }
+            | Self::DependencyCycle { library, .. }
+            | Self::InUseByDependents { library, .. }
+            | Self::Manifest { library, .. }
             | Self::BadRegistration { library, .. }
             | Self::InUse { library, .. }
             | Self::Close { library, .. }
@@ -480,6 +589,7 @@ impl PluginError {
             | Self::AlreadyLoaded { library }
             | Self::NotLoaded { library }
             | Self::StateRefused { library, .. } => library,
+            Self::ManifestEntry { source, .. } => source.library(),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::abi::{
     RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
 use crate::interface::{PluginInterface, VTableFor};
+use crate::lifecycle::PluginContext;
 
 inventory::collect!(RegistrationFactory);
 
@@ -265,8 +266,9 @@ pub const fn vtable_prefix<V, T>(method_count: u32) -> VTablePrefix {
     }
 }
 
-/// The body of `plugin_register_<Trait>_<Type>_v1`: constructs `T` and
-/// returns its registration, or null with the panic message in `panic`.
+/// The body of `plugin_register_<Trait>_<Type>_v1`: constructs `T` with
+/// the host's context and returns its registration, or null with the
+/// panic message, or the constructor's refusal, in `panic`.
 ///
 /// # Safety
 ///
@@ -274,23 +276,33 @@ pub const fn vtable_prefix<V, T>(method_count: u32) -> VTablePrefix {
 unsafe fn make<I, T>(
     panic: *mut PanicSlot,
     entry: &'static str,
-    construct: fn() -> T,
+    construct: fn(&PluginContext<'_>) -> Result<T, String>,
 ) -> *mut Registration
 where
     I: ?Sized + VTableFor<T>,
     T: 'static,
 {
     let made = || {
-        let instance = Box::into_raw(Box::new(construct())).cast::<c_void>();
-        Box::into_raw(Box::new(Registration {
+        crate::lifecycle::sync_level();
+        let cx = PluginContext::current(I::DESCRIPTOR.name.as_str(), entry);
+        let instance = Box::into_raw(Box::new(construct(&cx)?)).cast::<c_void>();
+        Ok(Box::into_raw(Box::new(Registration {
             trait_name: I::DESCRIPTOR.name,
             entry: RStr::from_str(entry),
             instance,
             vtable: ptr::from_ref(I::VTABLE).cast::<c_void>(),
-        }))
+        })))
     };
     // SAFETY: forwarded from the caller.
-    unsafe { guard(panic, made) }.unwrap_or(ptr::null_mut())
+    match unsafe { guard(panic, made) } {
+        Some(Ok(registration)) => registration,
+        Some(Err(refusal)) => {
+            // SAFETY: forwarded from the caller.
+            unsafe { (*panic).refuse(refusal) };
+            ptr::null_mut()
+        }
+        None => ptr::null_mut(),
+    }
 }
 
 /// The body of `plugin_unregister_<Trait>_<Type>_v1`: frees the instance
@@ -335,7 +347,7 @@ fn factories<I: ?Sized + PluginInterface>() -> Vec<RegistrationFactory> {
 unsafe fn register_all<I: ?Sized + PluginInterface>(
     panic: *mut PanicSlot,
 ) -> *mut RegistrationArray {
-    let make_all = || -> Result<*mut RegistrationArray, String> {
+    let make_all = || -> Result<*mut RegistrationArray, (bool, String)> {
         let factories = factories::<I>();
         let mut made: Vec<*mut Registration> = Vec::with_capacity(factories.len());
         for factory in &factories {
@@ -347,10 +359,12 @@ unsafe fn register_all<I: ?Sized + PluginInterface>(
                     // SAFETY: made just above by this factory's maker.
                     unsafe { (factory.unmaker)(*registration) };
                 }
+                let refused = slot.is_refused();
+                let what = if refused { "refused" } else { "panicked" };
                 let message = slot.take().unwrap_or_else(|| "returned null".to_owned());
-                return Err(format!(
-                    "constructor of `{}` panicked: {message}",
-                    factory.entry
+                return Err((
+                    refused,
+                    format!("constructor of `{}` {what}: {message}", factory.entry),
                 ));
             }
             made.push(registration);
@@ -366,9 +380,15 @@ unsafe fn register_all<I: ?Sized + PluginInterface>(
     // SAFETY: forwarded from the caller.
     match unsafe { guard(panic, make_all) } {
         Some(Ok(array)) => array,
-        Some(Err(message)) => {
+        Some(Err((refused, message))) => {
             // SAFETY: forwarded from the caller.
-            unsafe { (*panic).raise(message) };
+            unsafe {
+                if refused {
+                    (*panic).refuse(message);
+                } else {
+                    (*panic).raise(message);
+                }
+            }
             ptr::null_mut()
         }
         None => ptr::null_mut(),
@@ -467,8 +487,9 @@ pub trait Export {
     /// The trait's name, from its descriptor.
     const TRAIT_NAME: RStr<'static> = <Self::Interface as PluginInterface>::DESCRIPTOR.name;
 
-    /// Makes an instance: `Default::default()` or the `constructor` option.
-    fn construct() -> Self::Type;
+    /// Makes an instance: `Default::default()` or the `constructor`
+    /// option, with the host's context; an error refuses the plugin.
+    fn construct(cx: &PluginContext<'_>) -> Result<Self::Type, String>;
 
     /// The body of `plugin_register_<Trait>_<Type>_v1`: constructs the
     /// instance and returns its registration, or null with the panic

@@ -85,6 +85,19 @@
 //! ([`UnloadOutcome`]). With the feature `watch`, the [`watch`] module
 //! drives a manager from a directory's changes.
 //!
+//! # Lifecycle
+//!
+//! A constructor named in `#[plugin_impl(Trait, constructor = Type::new)]`
+//! may take a [`PluginContext`]: its configuration (any serde type, from
+//! the TOML `config` table of the plugin's manifest entry), services
+//! (`Arc<dyn Trait>` of plugin traits the host provides with
+//! `PluginManager::provide` or another plugin implements), and its
+//! library, entry and host version; returning `Err` refuses the plugin.
+//! `#[plugin_aggregates(Trait, requires(Service))]` declares the services
+//! a library needs; `PluginManager::load_manifest` constructs plugins in
+//! dependency order and unloads them dependents first. A plugin's `log`
+//! records reach the host's logger, at the host's level.
+//!
 //! # What crosses the boundary
 //!
 //! Only `extern "C"` functions and `#[repr(C)]` data. Interfaces are
@@ -155,6 +168,7 @@ mod export;
 mod gate;
 mod interface;
 pub mod layout;
+mod lifecycle;
 mod proxy;
 mod registrations;
 mod state;
@@ -179,6 +193,7 @@ pub use allocator::PluginAllocator;
 pub use carry::{Invalid, Lift, Lower, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
+pub use lifecycle::PluginContext;
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
 pub use proxy::{Call, PluginInfo, RawProxy};
 pub use registrations::{LibrarySymbols, unload_registrations};

@@ -32,6 +32,10 @@ pub use crate::export::{
 };
 pub use crate::interface::{PluginInterface, VTableFor};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
+pub use crate::lifecycle::{
+    Constructor, ContextTable, Fallible, HostTable, KnownInterface, LogRecord, Plain,
+    PluginContext, ServiceLookup, WithContext, construct_with, install as install_host,
+};
 pub use crate::proxy::{PluginInfo, RawProxy};
 pub use crate::registrations::{LibrarySymbols, unload_registrations};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
@@ -59,6 +63,12 @@ pub trait Entry<const ID: u64> {}
 #[track_caller]
 pub fn raise(error: PluginError) -> ! {
     panic!("{error}")
+}
+
+/// The descriptor of a service a library requires; only traits whose
+/// objects cross can be services.
+pub const fn service_descriptor<I: ?Sized + ObjectInterface>() -> &'static TraitDescriptor {
+    I::DESCRIPTOR
 }
 
 /// Compile-time check that `T` is `Send`.

@@ -32,6 +32,16 @@ pub const ALLOCATOR: &str = "plugin_allocator_v1";
 /// this version exports it.
 pub const FLUSH_OUTPUT: &str = "plugin_flush_output_v1";
 
+/// Hands a library the host's table (its logger, the framework version,
+/// the construction in progress) right after [`ALLOCATOR`]; every library
+/// exports it.
+pub const HOST: &str = "plugin_host_v1";
+
+/// Lists the plugin traits a library needs as services
+/// (`#[plugin_aggregates(Trait, requires(Other, ...))]`); every library
+/// exports it.
+pub const REQUIRES: &str = "plugin_requires_v1";
+
 /// Prefix shared by every canary symbol, whatever its version.
 pub const CANARY_PREFIX: &str = "plugin_canary_v";
 

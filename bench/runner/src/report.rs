@@ -73,11 +73,14 @@ pub const APPROACHES: [(&str, &str); 11] = [
     ),
     ("abi_stable", "abi_stable 0.11 `#[sabi_trait]` (`RString`)"),
     ("stabby", "stabby 72 `dynptr!` (`stabby::string::String`)"),
-    ("ours", "ours: `#[plugin_trait]` proxy (host `String`)"),
-    ("ours_try", "ours: the proxy's `try_` method"),
+    ("ours", "ours, `allocator = own`: proxy (greeting copied)"),
+    (
+        "ours_try",
+        "ours, `allocator = own`: the proxy's `try_` method",
+    ),
     (
         "ours_manager",
-        "ours: proxy from a `PluginManager` (follows reloads)",
+        "ours, `allocator = own`: proxy from a `PluginManager` (follows reloads)",
     ),
     (
         "ours_inline_slot",
@@ -85,11 +88,11 @@ pub const APPROACHES: [(&str, &str); 11] = [
     ),
     (
         "ours_shared",
-        "ours, `allocator = host`: proxy (greeting adopted)",
+        "ours by default (the host's allocator): proxy (greeting adopted)",
     ),
     (
         "ours_shared_manager",
-        "ours, `allocator = host`: `PluginManager` proxy",
+        "ours by default (the host's allocator): `PluginManager` proxy",
     ),
 ];
 
@@ -550,13 +553,10 @@ fn render_memory(out: &mut String, memory: &serde_json::Value) {
 /// The proxies the per-call targets apply to: a direct one and one from a
 /// `PluginManager`, as (id, how the call is made).
 const OURS: [(&str, &str); 4] = [
-    ("ours", "direct proxy"),
-    ("ours_manager", "`PluginManager` proxy"),
-    ("ours_shared", "direct proxy, `allocator = host`"),
-    (
-        "ours_shared_manager",
-        "`PluginManager` proxy, `allocator = host`",
-    ),
+    ("ours_shared", "direct proxy (default)"),
+    ("ours_shared_manager", "`PluginManager` proxy (default)"),
+    ("ours", "direct proxy, `allocator = own`"),
+    ("ours_manager", "`PluginManager` proxy, `allocator = own`"),
 ];
 
 fn render_targets(out: &mut String, results: &Results) {
@@ -623,12 +623,12 @@ fn short_label(id: &str) -> &'static str {
         "c_abi_string" => "C ABI, host String",
         "abi_stable" => "abi_stable",
         "stabby" => "stabby",
-        "ours" => "ours (proxy)",
+        "ours" => "ours, own alloc",
         "ours_try" => "ours (try_)",
-        "ours_manager" => "ours (manager)",
+        "ours_manager" => "ours, own alloc (mgr)",
         "ours_inline_slot" => "shims, no proxy",
-        "ours_shared" => "ours, host alloc",
-        "ours_shared_manager" => "ours, host alloc (mgr)",
+        "ours_shared" => "ours (default)",
+        "ours_shared_manager" => "ours (default, mgr)",
         _ => "?",
     }
 }

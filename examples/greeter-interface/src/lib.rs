@@ -13,3 +13,12 @@ pub trait Greeter: Send + Sync {
     /// A greeting for `target`.
     fn greet(&self, target: &str) -> String;
 }
+
+/// A guest book that a host may offer greeters as a service
+/// (`PluginManager::provide::<dyn Guestbook>`): a greeter signs in each
+/// guest it greets.
+#[plugin_trait]
+pub trait Guestbook: Send + Sync {
+    /// Signs `guest` in; returns how many times they have signed so far.
+    fn sign(&self, guest: &str) -> u32;
+}

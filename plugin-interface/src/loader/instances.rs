@@ -8,6 +8,7 @@ use crate::abi::{
 };
 use crate::error::PluginError;
 use crate::interface::PluginInterface;
+use crate::lifecycle::construct::Constructing;
 use crate::loader::library::PluginLibrary;
 use crate::loader::options::FreeThrough;
 use crate::proxy::{Binding, PluginInfo, RawProxy, Target};
@@ -108,8 +109,10 @@ impl PluginLibrary {
             FreeThrough::PerFactory => None,
         };
         let mut slot = PanicSlot::new();
+        let constructing = Constructing::enter(self.path());
         // SAFETY: `slot` is live for the call.
         let array = unsafe { register_all(&mut slot) };
+        drop(constructing);
         if let Some(message) = slot.take() {
             if let (false, Some(unregister_all)) = (array.is_null(), unregister_all) {
                 // SAFETY: an array from register_all, given back once.
@@ -195,12 +198,23 @@ impl PluginLibrary {
             )
         };
         let mut slot = PanicSlot::new();
+        let constructing = Constructing::enter(self.path());
         // SAFETY: `slot` is live for the call.
         let registration = unsafe { maker(&mut slot) };
+        drop(constructing);
+        let refused = slot.is_refused();
         if let Some(message) = slot.take() {
             // SAFETY: made by the paired maker (or null, which it ignores),
             // given back once.
             unsafe { unmaker(registration) };
+            if refused {
+                return Err(PluginError::ConstructorRefused {
+                    library: self.path().to_path_buf(),
+                    trait_name: trait_name.to_owned(),
+                    entry: entry.to_owned(),
+                    message,
+                });
+            }
             return Err(PluginError::MakeFailed {
                 library: self.path().to_path_buf(),
                 trait_name: trait_name.to_owned(),

@@ -158,6 +158,7 @@ impl PluginLibrary {
         // Before any function of the library runs, so that its first
         // allocation already goes to the host's allocator.
         let allocator = install_allocator(&library);
+        crate::lifecycle::host::offer(&library);
         Ok(Self {
             inner: Arc::new(Inner {
                 path: Arc::from(path),

@@ -8,21 +8,24 @@ use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
 use crate::loader::options::LoadOptions;
 
-/// Selects one library, and optionally one entry in it:
-/// `lib:plugins/libgreeters.so?entry=French`.
+/// Selects one library, and optionally one entry and one trait in it:
+/// `lib:plugins/libgreeters.so?entry=French#Greeter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginSpec {
     /// The library file.
     pub path: PathBuf,
     /// The implementing type to make; all of them when `None`.
     pub entry: Option<String>,
+    /// The trait to make, for a library that implements several; all of
+    /// them when `None`.
+    pub trait_name: Option<String>,
 }
 
 impl PluginSpec {
     /// The prefix that marks a spec.
     pub const PREFIX: &'static str = "lib:";
 
-    /// Parses `lib:<path>[?entry=<name>]`.
+    /// Parses `lib:<path>[?entry=<name>][#<Trait>]`.
     pub fn parse(spec: &str) -> Result<Self, PluginError> {
         let invalid = |reason: &str| PluginError::InvalidSpec {
             library: PathBuf::from(spec),
@@ -31,6 +34,17 @@ impl PluginSpec {
         let rest = spec
             .strip_prefix(Self::PREFIX)
             .ok_or_else(|| invalid("expected `lib:<path>[?entry=<name>]`"))?;
+        let (rest, trait_name) = match rest.rsplit_once('#') {
+            Some((rest, name)) => {
+                let valid =
+                    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(invalid("`#` is followed by one trait name"));
+                }
+                (rest, Some(name.to_owned()))
+            }
+            None => (rest, None),
+        };
         let (path, query) = match rest.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (rest, None),
@@ -53,6 +67,7 @@ impl PluginSpec {
         Ok(Self {
             path: PathBuf::from(path),
             entry,
+            trait_name,
         })
     }
 }
@@ -199,7 +214,7 @@ impl<'a, I: ?Sized + PluginInterface> IntoIterator for &'a LoadReport<I> {
 /// - a library file: that file;
 /// - a spec `lib:<path>?entry=<name>`: one implementation of that library
 ///   (a path given as a string starting with `lib:` is always read as a
-///   spec).
+///   spec); a `#<Trait>` at its end must name `I`'s trait.
 ///
 /// The outer `Err` is only for a `source` that cannot be read at all.
 ///
@@ -232,7 +247,14 @@ pub fn load_plugins_with<I: ?Sized + PluginInterface>(
         .filter(|s| s.starts_with(PluginSpec::PREFIX))
     {
         let spec = PluginSpec::parse(spec)?;
-        let result = load_file::<I>(&spec.path, spec.entry.as_deref(), options);
+        let wanted = I::DESCRIPTOR.name.as_str();
+        let result = match &spec.trait_name {
+            Some(name) if name != wanted => Err(PluginError::InvalidSpec {
+                library: spec.path.clone(),
+                reason: format!("selects `{name}`, but `{wanted}` plugins are being loaded"),
+            }),
+            _ => load_file::<I>(&spec.path, spec.entry.as_deref(), options),
+        };
         return Ok(LoadReport {
             files: vec![FileReport {
                 path: spec.path,
@@ -340,6 +362,19 @@ mod tests {
     }
 
     #[test]
+    fn spec_with_entry_and_trait() {
+        let spec = PluginSpec::parse("lib:plugins/libx.so?entry=French#Greeter").unwrap();
+        assert_eq!(spec.path, Path::new("plugins/libx.so"));
+        assert_eq!(spec.entry.as_deref(), Some("French"));
+        assert_eq!(spec.trait_name.as_deref(), Some("Greeter"));
+        let spec = PluginSpec::parse("lib:libx.so#Greeter").unwrap();
+        assert_eq!(
+            (spec.entry, spec.trait_name.as_deref()),
+            (None, Some("Greeter"))
+        );
+    }
+
+    #[test]
     fn spec_without_entry() {
         let spec = PluginSpec::parse("lib:/abs/libx.so").unwrap();
         assert_eq!(spec.path, Path::new("/abs/libx.so"));
@@ -357,6 +392,11 @@ mod tests {
             ),
             ("lib:x.so?entry=", "`entry=` takes one type name"),
             ("lib:x.so?entry=a&b=c", "`entry=` takes one type name"),
+            ("lib:x.so#", "`#` is followed by one trait name"),
+            (
+                "lib:x.so#Greeter?entry=a",
+                "`#` is followed by one trait name",
+            ),
         ] {
             match PluginSpec::parse(spec) {
                 Err(PluginError::InvalidSpec {

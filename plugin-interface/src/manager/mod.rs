@@ -3,16 +3,21 @@
 
 mod bound;
 mod events;
+mod graph;
+mod lifecycle;
+mod manifest;
+mod services;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use crate::error::PluginError;
 use crate::gate::{self, Gate};
 use crate::interface::PluginInterface;
+use crate::lifecycle::construct::{Provider, Services, Setup, with_setup};
 use crate::loader::{
     FileReport, Hashes, LoadReport, PluginLibrary, Probe, Source, UnloadReport, residency,
     scan_directory,
@@ -21,6 +26,8 @@ use crate::proxy::{Binding, Children, RawProxy, RetiredChild};
 
 use bound::{Bound, Rebind, Staged};
 pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
+use services::Resident;
+pub(crate) use services::{MakeResident, make_resident};
 
 /// The hash the manager tells changes by.
 const CONTENT: Hashes = Hashes {
@@ -73,6 +80,8 @@ struct State {
     /// Old versions whose instances still had calls in flight after a
     /// reload; freed once idle.
     draining: Vec<Retiring>,
+    /// The services on offer to constructors.
+    services: Services,
 }
 
 impl std::fmt::Debug for State {
@@ -85,13 +94,83 @@ impl std::fmt::Debug for State {
 }
 
 /// One loaded library.
-struct Record {
+pub(crate) struct Record {
     handle: PluginHandle,
     library: PluginLibrary,
     bindings: Vec<Box<dyn Rebind>>,
     /// Objects the library's instances handed out (`Box<dyn Trait>`
     /// returns), retired with the version that made them.
     children: Arc<Children>,
+    /// The plugin's configuration, a TOML document, for every
+    /// construction from the library.
+    config: String,
+    /// The services the library requires, by trait name; asked of the
+    /// library when first needed, so a plain load calls nothing more.
+    requires: OnceLock<Vec<String>>,
+    /// The instances kept for the library's life.
+    residents: Vec<Resident>,
+    /// The libraries whose services this one's plugins took.
+    uses: BTreeSet<PathBuf>,
+}
+
+impl Record {
+    fn new(handle: PluginHandle, library: PluginLibrary, config: String) -> Self {
+        Self {
+            handle,
+            library,
+            bindings: Vec::new(),
+            children: Arc::default(),
+            config,
+            requires: OnceLock::new(),
+            residents: Vec::new(),
+            uses: BTreeSet::new(),
+        }
+    }
+
+    /// What constructions from this library are offered.
+    fn setup(&self, services: &Services) -> Setup {
+        Setup {
+            config: self.config.clone(),
+            services: services.clone(),
+            used: Mutex::default(),
+        }
+    }
+
+    /// The services the library requires, by trait name.
+    fn requires(&self) -> &[String] {
+        self.requires.get_or_init(|| graph::requires(&self.library))
+    }
+
+    /// Refuses a construction whose required services nothing provides.
+    fn check_requires(&self, services: &Services) -> Result<(), PluginError> {
+        match self
+            .requires()
+            .iter()
+            .find(|name| services.providers(name).is_empty())
+        {
+            Some(name) => Err(PluginError::MissingService {
+                library: self.handle.path.to_path_buf(),
+                trait_name: name.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the plugin libraries whose services `setup`'s constructions
+    /// took.
+    fn note_uses(&mut self, setup: Setup) {
+        let used = setup
+            .used
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        for provider in used {
+            if let Provider::Library(path) = provider
+                && path != *self.handle.path
+            {
+                self.uses.insert(path);
+            }
+        }
+    }
 }
 
 /// Instances and handed-out objects taken out of their proxies, and the
@@ -138,15 +217,9 @@ impl PluginManager {
             return Err(PluginError::AlreadyLoaded { library: path });
         }
         let (handle, library) = self.open(&path, 1, None)?;
-        state.libraries.insert(
-            path,
-            Record {
-                handle: handle.clone(),
-                library,
-                bindings: Vec::new(),
-                children: Arc::default(),
-            },
-        );
+        state
+            .libraries
+            .insert(path, Record::new(handle.clone(), library, String::new()));
         Ok(handle)
     }
 
@@ -189,11 +262,12 @@ impl PluginManager {
     {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
-        let record = record(&mut state, &path)?;
+        let state = &mut *state;
+        let record = record_in(&mut state.libraries, &path)?;
         let entries = record.library.entries(I::DESCRIPTOR.name.as_str())?;
         entries
             .iter()
-            .map(|entry| make_proxy::<I>(record, &entry.entry))
+            .map(|entry| proxy_of::<I>(record, &state.services, &entry.entry))
             .collect()
     }
 
@@ -209,7 +283,12 @@ impl PluginManager {
     {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
-        make_proxy::<I>(record(&mut state, &path)?, entry)
+        let state = &mut *state;
+        proxy_of::<I>(
+            record_in(&mut state.libraries, &path)?,
+            &state.services,
+            entry,
+        )
     }
 
     /// The library loaded from `path`, if any.
@@ -259,6 +338,7 @@ impl PluginManager {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
         reap(&mut state.draining);
+        let services = state.services.clone();
         let record = record(&mut state, &path)?;
         let source = Source::open(&path, &path, &self.options.load, CONTENT)?;
         if source.content_hash() == Some(record.handle.hash) {
@@ -271,7 +351,11 @@ impl PluginManager {
             Err(error) => return Err(self.refused(path, error)),
         };
         let new_entries = library.entry_names();
-        let staged = match stage(record, &library, &new_entries) {
+        let setup = record.setup(&services);
+        let staged = with_setup(&setup, || stage(record, &library, &new_entries));
+        // The new version keeps the old one's edges, and adds its own.
+        record.note_uses(setup);
+        let staged = match staged {
             Ok(staged) => staged,
             Err(error) => {
                 // The candidate's instances are freed already; its library
@@ -301,6 +385,8 @@ impl PluginManager {
             .retain(|bound| new_entries.contains(&entry_name(&**bound)));
         let old_entries = record.library.entry_names();
         record.handle = handle;
+        // The new version may require other services.
+        record.requires = OnceLock::new();
         // Objects the old version handed out cannot follow it: they are
         // retired with it.
         let retiring = Retiring {
@@ -364,6 +450,18 @@ impl PluginManager {
         let path = absolute(path)?;
         let mut state = self.lock();
         reap(&mut state.draining);
+        let dependents: Vec<PathBuf> = state
+            .libraries
+            .iter()
+            .filter(|(other, record)| **other != path && record.uses.contains(&path))
+            .map(|(other, _)| other.clone())
+            .collect();
+        if !dependents.is_empty() {
+            return Err(PluginError::InUseByDependents {
+                library: path,
+                dependents,
+            });
+        }
         let record = record(&mut state, &path)?;
         record.bindings.retain(|bound| bound.alive());
         let retired: Vec<(usize, Box<dyn Staged>)> = record
@@ -395,8 +493,10 @@ impl PluginManager {
             });
         }
         let record = state.libraries.remove(&path).expect("found above");
+        state.services.remove(&Provider::Library(path));
         drop(retired);
         drop(children);
+        drop(record.residents);
         drop(record.bindings);
         record.library.close_unprobed()
     }
@@ -408,7 +508,7 @@ impl PluginManager {
     }
 
     fn unload_all(&self) -> Result<Vec<UnloadReport>, PluginError> {
-        let paths: Vec<PathBuf> = self.lock().libraries.keys().cloned().collect();
+        let paths = graph::dependents_first(&self.uses());
         let mut unprobed = Vec::new();
         let mut first_error = None;
         for path in paths {
@@ -480,6 +580,15 @@ impl PluginManager {
             reason: error.to_string(),
         });
         error
+    }
+
+    /// Each loaded library's providers.
+    fn uses(&self) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+        self.lock()
+            .libraries
+            .iter()
+            .map(|(path, record)| (path.clone(), record.uses.clone()))
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -561,18 +670,52 @@ fn reap(draining: &mut Vec<Retiring>) {
 }
 
 fn record<'a>(state: &'a mut State, path: &Path) -> Result<&'a mut Record, PluginError> {
-    state
-        .libraries
+    record_in(&mut state.libraries, path)
+}
+
+fn record_in<'a>(
+    libraries: &'a mut BTreeMap<PathBuf, Record>,
+    path: &Path,
+) -> Result<&'a mut Record, PluginError> {
+    libraries
         .get_mut(path)
         .ok_or_else(|| PluginError::NotLoaded {
             library: path.to_path_buf(),
         })
 }
 
-fn make_proxy<I: ?Sized + PluginInterface>(
+/// A proxy of `entry`: the resident instance when the library keeps one,
+/// else a new instance, constructed with the library's setup.
+fn proxy_of<I: ?Sized + PluginInterface>(
     record: &mut Record,
+    services: &Services,
     entry: &str,
 ) -> Result<I::Proxy, PluginError>
+where
+    I::Proxy: Send,
+{
+    let trait_name = I::DESCRIPTOR.name.as_str();
+    let resident = record
+        .residents
+        .iter()
+        .filter(|resident| resident.trait_name == trait_name && resident.entry == entry)
+        .find_map(Resident::binding::<I::VTable>);
+    if let Some(binding) = resident {
+        return Ok(I::wrap(RawProxy::from_binding(binding)));
+    }
+    record.check_requires(services)?;
+    let setup = record.setup(services);
+    let binding = with_setup(&setup, || make_binding::<I>(record, entry));
+    record.note_uses(setup);
+    Ok(I::wrap(RawProxy::from_binding(binding?)))
+}
+
+/// A new instance of `entry` behind a binding the manager follows.
+/// Constructed with the setup in force on this thread.
+fn make_binding<I: ?Sized + PluginInterface>(
+    record: &mut Record,
+    entry: &str,
+) -> Result<Arc<Binding<I::VTable>>, PluginError>
 where
     I::Proxy: Send,
 {
@@ -582,7 +725,7 @@ where
     record
         .bindings
         .push(Box::new(Bound::<I>::new(&binding, entry)));
-    Ok(I::wrap(RawProxy::from_binding(binding)))
+    Ok(binding)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, PluginError> {

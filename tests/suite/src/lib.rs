@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use escargot::format::Message;
 
+pub mod capture;
 pub mod image;
 pub mod lifecycle;
 
@@ -28,6 +29,9 @@ pub const PACKAGES: &[&str] = &[
     "lifecycle-v3",
     "lifecycle-broken",
     "zoo-plugin",
+    "store-plugin",
+    "hello-plugin",
+    "ring-store",
     "forged-plugin",
     "forged-plugin-variant",
     "forged-plugin-field",

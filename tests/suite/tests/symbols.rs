@@ -38,6 +38,10 @@ fn per_impl_per_trait_and_canary_symbols_are_exported() {
             "{package}: {}",
             plugin_symbols::ALLOCATOR
         );
+        // And takes the host's table, and lists what it requires.
+        for symbol in [plugin_symbols::HOST, plugin_symbols::REQUIRES] {
+            assert!(exports(path, symbol), "{package}: {symbol}");
+        }
         for (trait_name, types) in *traits {
             for symbol in [
                 plugin_symbols::register_all(trait_name),

@@ -1,0 +1,32 @@
+//! The plugin interfaces linked into an image, registered by
+//! `#[plugin_trait]`: a host's manager keeps plugins of these resident and
+//! offers them as services without the host naming their traits.
+
+use crate::abi::TraitDescriptor;
+use crate::carry::ObjectInterface;
+
+/// One `Send + Sync` plugin trait linked into this image.
+#[derive(Debug)]
+pub struct KnownInterface {
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    pub(crate) descriptor: &'static TraitDescriptor,
+    #[cfg(feature = "host")]
+    pub(crate) resident: crate::manager::MakeResident,
+}
+
+impl KnownInterface {
+    /// The registration of `I`.
+    pub const fn of<I>() -> Self
+    where
+        I: ?Sized + ObjectInterface + Send + Sync,
+        I::Proxy: Send,
+    {
+        Self {
+            descriptor: I::DESCRIPTOR,
+            #[cfg(feature = "host")]
+            resident: crate::manager::make_resident::<I>,
+        }
+    }
+}
+
+inventory::collect!(KnownInterface);
