@@ -198,6 +198,9 @@ pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_
 pub use proxy::{Call, PluginInfo, RawProxy};
 pub use registrations::{LibrarySymbols, unload_registrations};
 pub use state::PluginState;
+/// A TOML date, time or date-time in a plugin's config: a field of this
+/// type in the struct [`PluginContext::config`] deserialises into.
+pub use toml::value::Datetime;
 
 /// The `libloading` this crate implements [`UnmakerCounters`] for: a host
 /// that opens libraries itself can use it, whatever `libloading` version

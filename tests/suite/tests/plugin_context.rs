@@ -19,6 +19,7 @@ fn a_config_of_every_toml_type_reaches_the_constructor() {
     let manager = PluginManager::new().unwrap();
     let config = r#"
 prefix = "typed"
+when = 1979-05-27T07:32:00-08:00
 
 [types]
 text = "a \"quoted\" line"
@@ -35,6 +36,10 @@ table = { left = "l", right = "r" }
         Some(
             r#"Types { text: "a \"quoted\" line", count: -42, ratio: 2.5, on: true, list: [1, 2, 3], table: {"left": "l", "right": "r"} }"#
         )
+    );
+    assert_eq!(
+        store.get("when").as_deref(),
+        Some("1979-05-27T07:32:00-08:00")
     );
 }
 
