@@ -133,7 +133,7 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
     // A required service crosses as a shared object of its trait.
     let required_descriptors = args.requires.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
-        quote_spanned!(path.span()=> #private::service_descriptor::<#interface>())
+        quote_spanned!(path.span()=> a_required_service_is_a_plugin_trait::<#interface>())
     });
     let lifecycle = quote! {
         #[unsafe(no_mangle)]
@@ -144,20 +144,26 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
 
         #[unsafe(no_mangle)]
         extern "C" fn #requires_symbol() -> #private::RSlice<'static, &'static #private::TraitDescriptor> {
+            // Named for the error a trait that cannot be a service gives.
+            const fn a_required_service_is_a_plugin_trait<
+                I: ?::core::marker::Sized + #private::ObjectInterface,
+            >() -> &'static #private::TraitDescriptor {
+                #private::service_descriptor::<I>()
+            }
             const REQUIRES: &[&#private::TraitDescriptor] = &[#(#required_descriptors),*];
             #private::RSlice::from_slice(REQUIRES)
         }
     };
     let listed = traits.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
-        quote!(impl #private::Aggregates<#interface> for __PluginAggregates {})
+        quote!(impl #private::Lists<#interface> for PluginAggregates {})
     });
     Ok(quote! {
         /// Marks the traits this crate aggregates; `#[plugin_impl]` checks
         /// its trait is one of them.
         #[doc(hidden)]
         #[allow(missing_debug_implementations, dead_code)]
-        pub(crate) struct __PluginAggregates;
+        pub(crate) struct PluginAggregates;
 
         #(#listed)*
 

@@ -105,12 +105,20 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     // tells its shapes apart, and an error lands on the path.
     let construct = match &args.constructor {
         Some(path) => {
-            let call =
-                quote_spanned!(path.span()=> #private::construct_with::<#self_ty, _, _>(#path, cx));
+            let call = quote_spanned!(path.span()=>
+                the_constructor_returns_self_or_a_result::<#self_ty, _, _>(#path, cx));
             quote! {
                 fn construct(
                     cx: &#private::PluginContext<'_>,
                 ) -> ::core::result::Result<#self_ty, #private::String> {
+                    // Named for the error a constructor of another shape
+                    // gives.
+                    fn the_constructor_returns_self_or_a_result<T, M, C: #private::Constructor<T, M>>(
+                        constructor: C,
+                        cx: &#private::PluginContext<'_>,
+                    ) -> ::core::result::Result<T, #private::String> {
+                        #private::construct_with(constructor, cx)
+                    }
                     #call
                 }
             }
@@ -133,7 +141,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     let interface = quote_spanned!(trait_path.span()=> dyn #trait_path);
     // Only the name takes the trait's span, so an error lands on the trait
     // and `crate::` stays the macro's (no `unused_qualifications`).
-    let marker = syn::Ident::new("__PluginAggregates", trait_path.span());
+    let marker = syn::Ident::new("PluginAggregates", trait_path.span());
     let aggregates = quote!(crate::#marker);
     let entry_id = fnv1a(format!("{trait_name}/{entry}").as_bytes());
     let state = args
@@ -160,11 +168,17 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
             );
 
             // `#[plugin_aggregates(...)]`, on an item at the crate root,
-            // must list the trait.
-            #private::listed_in_aggregates::<#aggregates, #interface>();
+            // must list the trait. The check is named for the error it
+            // gives.
+            const fn plugin_aggregates_must_list_the_trait<
+                C: #private::Lists<I>,
+                I: ?::core::marker::Sized,
+            >() {
+            }
+            plugin_aggregates_must_list_the_trait::<#aggregates, #interface>();
 
             // One export per trait and type name in the crate.
-            impl #private::Entry<#entry_id> for #aggregates {}
+            impl ::plugin_interface::EachEntryExportedOnce<#entry_id> for #aggregates {}
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]

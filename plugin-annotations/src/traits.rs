@@ -81,20 +81,28 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         .map(|(slot, m)| respan(trait_method(m, slot, &private), m.blame()));
 
     let send = model.send.map(|bound| {
-        let check = quote_spanned!(bound.span()=> #private::assert_send::<dyn #ident>);
+        let check = quote_spanned!(bound.span()=> plugin_traits_must_be_send::<dyn #ident>);
         quote! {
-            // `Send` must be the real marker trait, whatever it is named.
-            const _: fn() = #check;
+            // `Send` must be the real marker trait, whatever it is named;
+            // the check is named for the error it gives.
+            const _: fn() = {
+                fn plugin_traits_must_be_send<T: ?::core::marker::Sized + ::core::marker::Send>() {}
+                #check
+            };
             // SAFETY: `#ident: Send`, so every instance behind the proxy is
             // `Send`, and the library handle it holds may move between threads.
             unsafe impl ::core::marker::Send for #proxy {}
         }
     });
     let sync = model.sync.map(|bound| {
-        let check = quote_spanned!(bound.span()=> #private::assert_sync::<dyn #ident>);
+        let check = quote_spanned!(bound.span()=> plugin_traits_must_be_sync::<dyn #ident>);
         quote! {
-            // `Sync` must be the real marker trait, whatever it is named.
-            const _: fn() = #check;
+            // `Sync` must be the real marker trait, whatever it is named;
+            // the check is named for the error it gives.
+            const _: fn() = {
+                fn plugin_traits_must_be_sync<T: ?::core::marker::Sized + ::core::marker::Sync>() {}
+                #check
+            };
             // SAFETY: `#ident: Sync`, so `&self` methods may run on the
             // instance from several threads at once.
             unsafe impl ::core::marker::Sync for #proxy {}

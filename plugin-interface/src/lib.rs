@@ -189,10 +189,14 @@ pub use watch::{
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+pub use __private::EachEntryExportedOnce;
 pub use allocator::PluginAllocator;
 pub use carry::{Invalid, Lift, Lower, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
+#[doc(hidden)]
+pub use lifecycle::Constructor;
 pub use lifecycle::PluginContext;
 pub use plugin_annotations::{PluginData, plugin_aggregates, plugin_impl, plugin_trait};
 pub use proxy::{Call, PluginInfo, RawProxy};

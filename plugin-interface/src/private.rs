@@ -41,21 +41,21 @@ pub use crate::registrations::{LibrarySymbols, unload_registrations};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as
-/// implementations for the crate's `__PluginAggregates` marker.
+/// implementations for the crate's `PluginAggregates` marker. Named for
+/// what a compile error about it says: `Lists<dyn Greeter>` is not
+/// implemented for `PluginAggregates`, but `Lists<dyn Calculator>` is.
 #[diagnostic::on_unimplemented(
     message = "the plugin trait `{I}` is not listed in this crate's `#[plugin_aggregates(...)]`",
     label = "implemented here, but not aggregated",
     note = "add the trait to the crate's `#[plugin_aggregates(...)]`"
 )]
-pub trait Aggregates<I: ?Sized> {}
-
-/// Compile-time check that `#[plugin_aggregates]` lists the trait `I`.
-pub const fn listed_in_aggregates<C: Aggregates<I>, I: ?Sized>() {}
+pub trait Lists<I: ?Sized> {}
 
 /// One implementation per trait and type name in a crate: two
 /// `#[plugin_impl]`s exporting the same entry implement this twice, with
-/// the same `ID` (a hash of trait and type name), and conflict.
-pub trait Entry<const ID: u64> {}
+/// the same `ID` (a hash of trait and type name), and conflict. Named for
+/// what that compile error says.
+pub trait EachEntryExportedOnce<const ID: u64> {}
 
 /// Turns a failed proxy call into a host panic carrying the error message;
 /// what a proxy's trait method does where its `try_` twin returns `Err`.
@@ -70,12 +70,6 @@ pub fn raise(error: PluginError) -> ! {
 pub const fn service_descriptor<I: ?Sized + ObjectInterface>() -> &'static TraitDescriptor {
     I::DESCRIPTOR
 }
-
-/// Compile-time check that `T` is `Send`.
-pub fn assert_send<T: ?Sized + Send>() {}
-
-/// Compile-time check that `T` is `Sync`.
-pub fn assert_sync<T: ?Sized + Sync>() {}
 
 /// `a == b` in a const context.
 pub const fn str_eq(a: RStr<'_>, b: &str) -> bool {
