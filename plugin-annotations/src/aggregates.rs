@@ -1,6 +1,7 @@
 //! `#[plugin_aggregates(Trait, ...)]`: the canary and the per-trait symbols
 //! of a plugin library.
 
+use crate::private::Private;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -38,7 +39,7 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
     }
     errors.finish()?;
 
-    let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
+    let private = Private;
     let canary = format_ident!("{}", plugin_symbols::CANARY);
     let markers: Vec<syn::Ident> = names
         .iter()

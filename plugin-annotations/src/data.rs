@@ -5,6 +5,7 @@
 //! `#[repr(C)]` union of one such struct per variant. Lowering moves each
 //! field into its form; lifting checks the tag and lifts each field.
 
+use crate::private::Private;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -22,8 +23,6 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Err(error) => error.to_compile_error(),
     }
 }
-
-const PRIVATE: &str = "::plugin_interface::__private";
 
 fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
@@ -54,10 +53,9 @@ fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     }
     errors.finish()?;
-    let private: syn::Path = syn::parse_str(PRIVATE)?;
     Ok(match &input.data {
-        Data::Struct(data) => structure(input, &data.fields, &private),
-        Data::Enum(data) => enumeration(input, data, &private),
+        Data::Struct(data) => structure(input, &data.fields),
+        Data::Enum(data) => enumeration(input, data),
         Data::Union(_) => TokenStream::new(),
     })
 }
@@ -112,8 +110,8 @@ fn abi_struct(
     vis: &syn::Visibility,
     fields: &[Field<'_>],
     bounds: &TokenStream,
-    private: &syn::Path,
 ) -> TokenStream {
+    let private = Private;
     let attrs = quote! {
         #[doc(hidden)]
         #[repr(C)]
@@ -136,7 +134,8 @@ fn abi_struct(
 }
 
 /// The value of an abi struct built from the fields' locals, lowered.
-fn abi_value(name: &Ident, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
+fn abi_value(name: &Ident, fields: &[Field<'_>]) -> TokenStream {
+    let private = Private;
     if fields.is_empty() {
         return quote!(#name { __unit: #private::Unit::VALUE });
     }
@@ -161,12 +160,8 @@ fn pattern(path: TokenStream, fields: &[Field<'_>], empty: TokenStream) -> Token
 }
 
 /// The value of `path` with every field lifted from its local.
-fn lifted(
-    path: TokenStream,
-    fields: &[Field<'_>],
-    unit: TokenStream,
-    private: &syn::Path,
-) -> TokenStream {
+fn lifted(path: TokenStream, fields: &[Field<'_>], unit: TokenStream) -> TokenStream {
+    let private = Private;
     if fields.is_empty() {
         return quote!(#path #unit);
     }
@@ -187,8 +182,8 @@ fn field_layouts(
     within: Option<&TokenStream>,
     kind: &str,
     this: &Ident,
-    private: &syn::Path,
 ) -> TokenStream {
+    let private = Private;
     let kind = Ident::new(kind, Span::call_site());
     let layouts = fields.iter().map(|field| {
         let (member, name, ty) = (&field.member, &field.name, field.ty);
@@ -196,7 +191,7 @@ fn field_layouts(
             Some(within) => quote!(::core::mem::offset_of!(#within, #member) as u32),
             None => quote!(0),
         };
-        let layout = layout_of(ty, this, &kind, private);
+        let layout = layout_of(ty, this, &kind);
         quote! {
             #private::FieldLayout {
                 name: #private::RStr::from_str(#name),
@@ -211,11 +206,8 @@ fn field_layouts(
 /// `where T: PluginData` for each field type of the user's own, spanned at
 /// the type: a type that cannot cross is then reported once, at the where
 /// clause, and everything generated assumes it.
-fn bounds<'a>(
-    types: impl Iterator<Item = &'a syn::Type>,
-    this: &Ident,
-    private: &syn::Path,
-) -> TokenStream {
+fn bounds<'a>(types: impl Iterator<Item = &'a syn::Type>, this: &Ident) -> TokenStream {
+    let private = Private;
     let mut seen = Vec::new();
     let bounds: Vec<TokenStream> = types
         .filter(|ty| crate::types::names_unknown(ty) && !mentions(ty, this))
@@ -234,7 +226,8 @@ fn bounds<'a>(
     }
 }
 
-fn plain(input: &DeriveInput, fields: &[Field<'_>], private: &syn::Path) -> TokenStream {
+fn plain(input: &DeriveInput, fields: &[Field<'_>]) -> TokenStream {
+    let private = Private;
     if !repr_c(input) || fields.is_empty() {
         return quote!(false);
     }
@@ -245,7 +238,8 @@ fn plain(input: &DeriveInput, fields: &[Field<'_>], private: &syn::Path) -> Toke
     quote!(#(#plains)&&*)
 }
 
-fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenStream {
+fn structure(input: &DeriveInput, data: &Fields) -> TokenStream {
+    let private = Private;
     let ident = &input.ident;
     let vis = &input.vis;
     let name = ident.to_string();
@@ -256,32 +250,31 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
         Fields::Unnamed(_) => quote!(()),
         Fields::Named(_) => quote!({}),
     };
-    let bounds = bounds(fields.iter().map(|field| field.ty), ident, private);
-    let abi_struct = abi_struct(&abi, vis, &fields, &bounds, private);
+    let bounds = bounds(fields.iter().map(|field| field.ty), ident);
+    let abi_struct = abi_struct(&abi, vis, &fields, &bounds);
     let this = pattern(quote!(#ident), &fields, unit.clone());
-    let abi_value = abi_value(&abi, &fields, private);
+    let abi_value = abi_value(&abi, &fields);
     let abi_pattern = if fields.is_empty() {
         quote!(#abi { __unit: _ })
     } else {
         pattern(quote!(#abi), &fields, TokenStream::new())
     };
-    let lifted = lifted(quote!(#ident), &fields, unit, private);
+    let lifted = lifted(quote!(#ident), &fields, unit);
     let abi_path = quote!(#abi);
     let layouts = field_layouts(
         &fields,
         (!fields.is_empty()).then_some(&abi_path),
         "LAYOUT",
         ident,
-        private,
     );
     let ident_path = quote!(#ident);
-    let native_fields = field_layouts(&fields, Some(&ident_path), "NATIVE", ident, private);
+    let native_fields = field_layouts(&fields, Some(&ident_path), "NATIVE", ident);
     let native = if repr_c(input) {
         quote!(&#private::TypeLayout::structure::<#ident>(#name, #native_fields))
     } else {
         quote!(&#private::TypeLayout::native::<#ident>(#name, #native_fields, &[], &[]))
     };
-    let plain = plain(input, &fields, private);
+    let plain = plain(input, &fields);
     quote! {
         #abi_struct
 
@@ -315,7 +308,8 @@ fn structure(input: &DeriveInput, data: &Fields, private: &syn::Path) -> TokenSt
     }
 }
 
-fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -> TokenStream {
+fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
+    let private = Private;
     let ident = &input.ident;
     let vis = &input.vis;
     let name = ident.to_string();
@@ -328,7 +322,6 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             .flat_map(|variant| &variant.fields)
             .map(|field| &field.ty),
         ident,
-        private,
     );
     let mut variant_structs = Vec::new();
     let mut union_fields = Vec::new();
@@ -348,7 +341,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             Fields::Named(_) => quote!({}),
         };
         let this = pattern(quote!(#ident::#variant_ident), &fields, unit.clone());
-        let native_fields = field_layouts(&fields, None, "NATIVE", ident, private);
+        let native_fields = field_layouts(&fields, None, "NATIVE", ident);
         natives.push(quote! {
             #private::VariantLayout {
                 name: #private::RStr::from_str(#variant_name),
@@ -371,9 +364,9 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             continue;
         }
         let variant_abi = format_ident!("__PluginAbi_{}_{}", ident, variant_ident);
-        variant_structs.push(abi_struct(&variant_abi, vis, &fields, &bounds, private));
+        variant_structs.push(abi_struct(&variant_abi, vis, &fields, &bounds));
         union_fields.push(quote!(#variant_ident: ::core::mem::ManuallyDrop<#variant_abi>));
-        let value = abi_value(&variant_abi, &fields, private);
+        let value = abi_value(&variant_abi, &fields);
         lowers.push(quote! {
             #this => #abi {
                 tag: #tag,
@@ -381,7 +374,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             },
         });
         let variant_pattern = pattern(quote!(#variant_abi), &fields, TokenStream::new());
-        let lifted = lifted(quote!(#ident::#variant_ident), &fields, unit, private);
+        let lifted = lifted(quote!(#ident::#variant_ident), &fields, unit);
         lifts.push(quote! {
             #tag => {
                 // SAFETY: the tag names this variant, whose payload the
@@ -398,7 +391,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum, private: &syn::Path) -
             #tag => unsafe { ::core::mem::ManuallyDrop::drop(&mut self.payload.#variant_ident) },
         });
         let variant_path = quote!(#variant_abi);
-        let field_layouts = field_layouts(&fields, Some(&variant_path), "LAYOUT", ident, private);
+        let field_layouts = field_layouts(&fields, Some(&variant_path), "LAYOUT", ident);
         layouts.push(quote! {
             #private::VariantLayout {
                 name: #private::RStr::from_str(#variant_name),
@@ -495,7 +488,8 @@ fn tree_mentions(tree: &proc_macro2::TokenTree, this: &Ident) -> bool {
 /// that holds the derived type itself (`Box<Tree>`) is described here,
 /// through the standard containers, with the inner occurrence named only,
 /// since its own constant would contain itself.
-fn layout_of(ty: &syn::Type, this: &Ident, kind: &Ident, private: &syn::Path) -> TokenStream {
+fn layout_of(ty: &syn::Type, this: &Ident, kind: &Ident) -> TokenStream {
+    let private = Private;
     let plain = || quote_spanned!(ty.span()=> <#ty as #private::PluginData>::#kind);
     if !mentions(ty, this) {
         return plain();
@@ -538,9 +532,7 @@ fn layout_of(ty: &syn::Type, this: &Ident, kind: &Ident, private: &syn::Path) ->
                 .args
                 .iter()
                 .filter_map(|arg| match arg {
-                    syn::GenericArgument::Type(inner) => {
-                        Some(layout_of(inner, this, kind, private))
-                    }
+                    syn::GenericArgument::Type(inner) => Some(layout_of(inner, this, kind)),
                     _ => None,
                 })
                 .collect();
@@ -551,16 +543,14 @@ fn layout_of(ty: &syn::Type, this: &Ident, kind: &Ident, private: &syn::Path) ->
             let args = tuple
                 .elems
                 .iter()
-                .map(|elem| layout_of(elem, this, kind, private))
+                .map(|elem| layout_of(elem, this, kind))
                 .collect();
             describe(&name, &name, args)
         }
-        syn::Type::Array(array) => describe(
-            "Array",
-            "Array",
-            vec![layout_of(&array.elem, this, kind, private)],
-        ),
-        syn::Type::Paren(paren) => layout_of(&paren.elem, this, kind, private),
+        syn::Type::Array(array) => {
+            describe("Array", "Array", vec![layout_of(&array.elem, this, kind)])
+        }
+        syn::Type::Paren(paren) => layout_of(&paren.elem, this, kind),
         _ => plain(),
     }
 }

@@ -1,6 +1,7 @@
 //! `#[plugin_impl(Trait)]`: the exported maker and unmaker of one
 //! implementation, and its `inventory` registration.
 
+use crate::private::Private;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -94,7 +95,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     errors.finish()?;
     let type_ident = type_ident.expect("checked above");
 
-    let private: syn::Path = syn::parse_str("::plugin_interface::__private")?;
+    let private = Private;
     let trait_path = &args.trait_path;
     let trait_name = trait_ident.to_string();
     let entry = type_ident.to_string();
@@ -146,7 +147,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
     let entry_id = fnv1a(format!("{trait_name}/{entry}").as_bytes());
     let state = args
         .state
-        .map(|span| state_hooks(span, &trait_name, &entry, self_ty, &private));
+        .map(|span| state_hooks(span, &trait_name, &entry, self_ty));
 
     Ok(quote! {
         #item
@@ -215,8 +216,8 @@ fn state_hooks(
     trait_name: &str,
     entry: &str,
     self_ty: &Type,
-    private: &syn::Path,
 ) -> TokenStream {
+    let private = Private;
     let save = format_ident!("{}", plugin_symbols::save_state(trait_name, entry));
     let load = format_ident!("{}", plugin_symbols::load_state(trait_name, entry));
     // Named at the `state` flag, so a type without `PluginState` gets one

@@ -15,6 +15,7 @@ mod attr;
 mod data;
 mod fallback;
 mod impls;
+mod private;
 mod render;
 mod span;
 mod traits;

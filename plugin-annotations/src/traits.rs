@@ -1,5 +1,6 @@
 //! `#[plugin_trait]`: the vtable, shims, descriptor and proxy of a trait.
 
+use crate::private::Private;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::ItemTrait;
@@ -30,10 +31,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 }
 
-const PRIVATE: &str = "::plugin_interface::__private";
-
 fn generate(model: &PluginTrait<'_>) -> TokenStream {
-    let private: syn::Path = syn::parse_str(PRIVATE).expect("valid path");
+    let private = Private;
     let item = model.item;
     let vis = &item.vis;
     let ident = model.ident();
@@ -54,9 +53,9 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             .map(|m| respan(f(m), m.blame()))
             .collect::<Vec<_>>()
     };
-    let fields = per_method(&|m| vtable_field(m, &private));
-    let shims = per_method(&|m| shim(m, ident, &private));
-    let absent_stubs = per_method(&|m| absent_stub(m, &private));
+    let fields = per_method(&|m| vtable_field(m));
+    let shims = per_method(&|m| shim(m, ident));
+    let absent_stubs = per_method(&|m| absent_stub(m));
     let absent_slots = per_method(&|m| {
         let method = m.ident;
         let stub = format_ident!("__absent_{}", m.ident);
@@ -67,18 +66,18 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         let shim = shim_ident(m);
         quote!(#method: #vtable::#shim::<__T>)
     });
-    let descriptors = model.methods.iter().map(|m| method_descriptor(m, &private));
+    let descriptors = model.methods.iter().map(|m| method_descriptor(m));
     let try_methods = model
         .methods
         .iter()
         .enumerate()
-        .map(|(slot, m)| respan(try_method(m, slot, ident, &private), m.blame()));
+        .map(|(slot, m)| respan(try_method(m, slot, ident), m.blame()));
     let defaults = model.methods.iter().filter_map(default_method);
     let trait_methods = model
         .methods
         .iter()
         .enumerate()
-        .map(|(slot, m)| respan(trait_method(m, slot, &private), m.blame()));
+        .map(|(slot, m)| respan(trait_method(m, slot), m.blame()));
 
     let send = model.send.map(|bound| {
         let check = quote_spanned!(bound.span()=> plugin_traits_must_be_send::<dyn #ident>);
@@ -158,7 +157,7 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         .flat_map(|m| &m.args)
         .filter_map(|arg| match &arg.kind {
             ArgKind::Ref(ty) | ArgKind::Slice(ty) => {
-                let native = types::native(ty, &private);
+                let native = types::native(ty);
                 Some(crate::span::respan_all(
                     quote!(const _: () = ::core::assert!(
                         !#native.contains_object(),
@@ -376,28 +375,31 @@ fn shim_ident(method: &Method<'_>) -> syn::Ident {
 }
 
 /// The FFI type of an argument.
-fn arg_ffi(kind: &ArgKind, private: &syn::Path) -> TokenStream {
+fn arg_ffi(kind: &ArgKind) -> TokenStream {
+    let private = Private;
     match kind {
         ArgKind::Str => quote!(#private::RStr<'_>),
         ArgKind::Slice(elem) => quote!(#private::RSlice<'_, #elem>),
         ArgKind::Ref(ty) => quote!(*const #ty),
         ArgKind::Object { .. } => quote!(#private::RObject),
         ArgKind::Closure(_) => quote!(#private::Callback),
-        ArgKind::Owned(ty) => types::abi(ty, private),
+        ArgKind::Owned(ty) => types::abi(ty),
     }
 }
 
 /// What a shim returns: `Returned<T>` of the FFI return type.
-fn returned(kind: &RetKind, private: &syn::Path) -> TokenStream {
+fn returned(kind: &RetKind) -> TokenStream {
+    let private = Private;
     let value = match kind {
         RetKind::Unit => quote!(#private::Unit),
         RetKind::Str => quote!(#private::RStr<'static>),
-        RetKind::Owned(ty) => types::abi(ty, private),
+        RetKind::Owned(ty) => types::abi(ty),
     };
     quote!(#private::Returned<#value>)
 }
 
-fn this_ptr(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+fn this_ptr(method: &Method<'_>) -> TokenStream {
+    let private = Private;
     if method.mutable {
         quote!(*mut #private::c_void)
     } else {
@@ -405,11 +407,11 @@ fn this_ptr(method: &Method<'_>, private: &syn::Path) -> TokenStream {
     }
 }
 
-fn vtable_field(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+fn vtable_field(method: &Method<'_>) -> TokenStream {
     let ident = method.ident;
-    let this = this_ptr(method, private);
-    let args = method.args.iter().map(|arg| arg_ffi(&arg.kind, private));
-    let ret = returned(&method.ret, private);
+    let this = this_ptr(method);
+    let args = method.args.iter().map(|arg| arg_ffi(&arg.kind));
+    let ret = returned(&method.ret);
     let doc = format!("`{}`", method.signature());
     quote! {
         #[doc = #doc]
@@ -417,13 +419,14 @@ fn vtable_field(method: &Method<'_>, private: &syn::Path) -> TokenStream {
     }
 }
 
-fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> TokenStream {
+fn shim(method: &Method<'_>, trait_ident: &syn::Ident) -> TokenStream {
+    let private = Private;
     let ident = method.ident;
     let shim = shim_ident(method);
-    let this = this_ptr(method, private);
+    let this = this_ptr(method);
     let params = method.args.iter().map(|arg| {
         let name = syn::Ident::new(&arg.ident.to_string(), arg.ty.span());
-        let ty = arg_ffi(&arg.kind, private);
+        let ty = arg_ffi(&arg.kind);
         quote!(#name: #ty)
     });
     // Arguments lent for the call are received into locals first.
@@ -510,7 +513,7 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
         quote!(#private::instance::<__T>(__this))
     };
     let call = quote!(<__T as #trait_ident>::#ident(#instance, #(#values),*));
-    let ret = returned(&method.ret, private);
+    let ret = returned(&method.ret);
     let body = match &method.ret {
         RetKind::Unit => quote!({ #(#receive)* #call; #private::Unit::VALUE }),
         RetKind::Str => quote!({ #(#receive)* #private::returned_str(#call) }),
@@ -532,11 +535,12 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident, private: &syn::Path) -> T
 
 /// The host-side stand-in for a method a plugin built against an older
 /// interface lacks: it frees its arguments and marks the slot absent.
-fn absent_stub(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+fn absent_stub(method: &Method<'_>) -> TokenStream {
+    let private = Private;
     let stub = format_ident!("__absent_{}", method.ident);
-    let this = this_ptr(method, private);
-    let params = method.args.iter().map(|arg| arg_ffi(&arg.kind, private));
-    let ret = returned(&method.ret, private);
+    let this = this_ptr(method);
+    let params = method.args.iter().map(|arg| arg_ffi(&arg.kind));
+    let ret = returned(&method.ret);
     quote! {
         unsafe extern "C" fn #stub(_: #this, #(_: #params,)*) -> #ret {
             #private::absent()
@@ -568,12 +572,8 @@ enum OnFailure {
 /// arguments, calling through the vtable, testing the failure the shim
 /// returned and lifting the value into host memory, all while the call
 /// keeps the instance, its vtable and its library alive.
-fn proxy_call(
-    method: &Method<'_>,
-    slot: usize,
-    on_failure: OnFailure,
-    private: &syn::Path,
-) -> TokenStream {
+fn proxy_call(method: &Method<'_>, slot: usize, on_failure: OnFailure) -> TokenStream {
+    let private = Private;
     let slot = slot as u32;
     let ident = method.ident;
     let name = ident.to_string();
@@ -716,12 +716,8 @@ fn proxy_call(
     }
 }
 
-fn try_method(
-    method: &Method<'_>,
-    slot: usize,
-    trait_ident: &syn::Ident,
-    private: &syn::Path,
-) -> TokenStream {
+fn try_method(method: &Method<'_>, slot: usize, trait_ident: &syn::Ident) -> TokenStream {
+    let private = Private;
     let try_ident = format_ident!("try_{}", method.ident);
     let receiver = method.receiver();
     let params = &method.args;
@@ -731,7 +727,7 @@ fn try_method(
         (RetKind::Str, _) => quote!(&str),
         (RetKind::Owned(_), syn::ReturnType::Type(_, ty)) => quote!(#ty),
     };
-    let call = proxy_call(method, slot, OnFailure::Return, private);
+    let call = proxy_call(method, slot, OnFailure::Return);
     let doc = format!(
         "Calls [`{trait_ident}::{name}`] on the plugin instance; a panic in the plugin comes back as `PluginError::Panicked`. A plugin built against an older interface without the method runs the trait's default body, or returns `PluginError::MethodMissing` when there is none."
     );
@@ -747,13 +743,13 @@ fn try_method(
 /// The trait's method on the proxy: the same call as the `try_` method,
 /// with a failure raised where it is found rather than returned first, so
 /// that the value travels alone.
-fn trait_method(method: &Method<'_>, slot: usize, private: &syn::Path) -> TokenStream {
+fn trait_method(method: &Method<'_>, slot: usize) -> TokenStream {
     let ident = method.ident;
     let receiver = method.receiver();
     let params = &method.args;
     let output = &method.item.sig.output;
     let docs = method.docs();
-    let call = proxy_call(method, slot, OnFailure::Raise, private);
+    let call = proxy_call(method, slot, OnFailure::Raise);
     quote! {
         #(#docs)*
         #[inline]
@@ -765,7 +761,8 @@ fn trait_method(method: &Method<'_>, slot: usize, private: &syn::Path) -> TokenS
 
 /// The method's descriptor: name, signature, receiver and the layout of
 /// every argument and of the return value.
-fn method_descriptor(method: &Method<'_>, private: &syn::Path) -> TokenStream {
+fn method_descriptor(method: &Method<'_>) -> TokenStream {
+    let private = Private;
     let name = method.ident.to_string();
     let signature = method.signature();
     let mutable = method.mutable;
@@ -774,11 +771,11 @@ fn method_descriptor(method: &Method<'_>, private: &syn::Path) -> TokenStream {
         let layout = match &arg.kind {
             ArgKind::Str => quote!(#private::known::RSTR),
             ArgKind::Slice(elem) => {
-                let inner = types::native(elem, private);
+                let inner = types::native(elem);
                 quote!(&#private::TypeLayout::framework::<#private::RSlice<'static, u8>>("RSlice", &[#inner]))
             }
             ArgKind::Ref(ty) => {
-                let inner = types::native(ty, private);
+                let inner = types::native(ty);
                 quote!(&#private::TypeLayout::framework::<*const u8>("Ref", &[#inner]))
             }
             ArgKind::Object { path, mutable } => {
@@ -788,21 +785,21 @@ fn method_descriptor(method: &Method<'_>, private: &syn::Path) -> TokenStream {
             }
             ArgKind::Closure(closure) => {
                 let name = if closure.mutable { "FnMut" } else { "Fn" };
-                let inputs = closure.inputs.iter().map(|ty| types::layout(ty, private));
+                let inputs = closure.inputs.iter().map(types::layout);
                 let output = match &closure.output {
-                    Some(ty) => types::layout(ty, private),
+                    Some(ty) => types::layout(ty),
                     None => quote!(#private::known::UNIT),
                 };
                 quote!(&#private::TypeLayout::framework::<#private::Callback>(#name, &[#(#inputs,)* #output]))
             }
-            ArgKind::Owned(ty) => types::layout(ty, private),
+            ArgKind::Owned(ty) => types::layout(ty),
         };
         quote!(#private::ArgLayout { name: #private::RStr::from_str(#name), ty: #layout })
     });
     let ret = match &method.ret {
         RetKind::Unit => quote!(#private::known::NOTHING),
         RetKind::Str => quote!(#private::known::RSTR),
-        RetKind::Owned(ty) => types::layout(ty, private),
+        RetKind::Owned(ty) => types::layout(ty),
     };
     quote!(#private::MethodDescriptor::new(#name, #signature, #mutable, &[#(#args),*], #ret))
 }

@@ -8,6 +8,7 @@
 //! references inside owned types, raw pointers, `Rc`, `impl Trait`,
 //! named lifetimes, `Self`.
 
+use crate::private::Private;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -300,17 +301,20 @@ fn boxed_object(object: &syn::TypeTraitObject, errors: &mut Errors) {
 
 /// The layout of a by-value type, spanned at the user's type: this is
 /// where a type that is not carried is reported.
-pub fn layout(ty: &Type, private: &syn::Path) -> TokenStream {
+pub fn layout(ty: &Type) -> TokenStream {
+    let private = Private;
     quote_spanned!(ty.span()=> <#ty as #private::PluginData>::LAYOUT)
 }
 
 /// The in-memory layout of a borrowed type, spanned at the user's type.
-pub fn native(ty: &Type, private: &syn::Path) -> TokenStream {
+pub fn native(ty: &Type) -> TokenStream {
+    let private = Private;
     quote_spanned!(ty.span()=> <#ty as #private::PluginData>::NATIVE)
 }
 
 /// The boundary form of a by-value type.
-pub fn abi(ty: &Type, private: &syn::Path) -> TokenStream {
+pub fn abi(ty: &Type) -> TokenStream {
+    let private = Private;
     quote_spanned!(ty.span()=> <#ty as #private::PluginData>::Abi)
 }
 
