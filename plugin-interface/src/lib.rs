@@ -189,8 +189,13 @@ pub use watch::{
 #[path = "private.rs"]
 pub mod __private;
 
+// Re-exported under names that read well in the compile errors that
+// mention them (the compiler names a trait by its shortest public path).
 #[doc(hidden)]
-pub use __private::EachEntryExportedOnce;
+pub use __private::{
+    Aggregate as AggregatedPluginTrait, EachEntryExportedOnce, Export as ExportedPluginImpl,
+    StateHooks as StateCarriedAcrossReloads,
+};
 pub use allocator::PluginAllocator;
 pub use carry::{Invalid, Lift, Lower, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
 pub use error::{InterfaceVersions, LayoutDifference, PluginError};
