@@ -10,22 +10,28 @@ use crate::attr;
 use crate::fallback::{self, Errors};
 
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
-    match generate(args) {
-        Ok(tokens) => {
+    let valid = attr::aggregate_args(args).and_then(validate);
+    match valid {
+        Ok(valid) => {
             let mut out = input;
-            out.extend(tokens);
+            out.extend(generate(&valid));
             out
         }
         Err(error) => fallback::emit(input, error),
     }
 }
 
-fn generate(args: TokenStream) -> syn::Result<TokenStream> {
-    let args = attr::aggregate_args(args)?;
-    let traits = &args.traits;
+/// The arguments, with the name each trait is exported under.
+struct Valid {
+    args: attr::AggregateArgs,
+    names: Vec<String>,
+}
+
+/// Every mistake in the arguments at once, or the traits' names.
+fn validate(args: attr::AggregateArgs) -> syn::Result<Valid> {
     let mut errors = Errors::default();
     let mut names: Vec<String> = Vec::new();
-    for path in traits {
+    for path in &args.traits {
         match attr::last_ident(path) {
             Ok(ident) => {
                 let name = ident.to_string();
@@ -38,14 +44,21 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
         }
     }
     errors.finish()?;
+    Ok(Valid { args, names })
+}
 
+/// The canary, the per-trait symbols and the checks, for arguments
+/// [`validate`] accepted.
+fn generate(valid: &Valid) -> TokenStream {
+    let Valid { args, names } = valid;
+    let traits = &args.traits;
     let private = Private;
     let canary = format_ident!("{}", plugin_symbols::CANARY);
     let markers: Vec<syn::Ident> = names
         .iter()
         .map(|name| format_ident!("__Aggregate{}", name))
         .collect();
-    let per_trait = traits.iter().zip(&names).zip(&markers).map(|((path, name), marker)| {
+    let per_trait = traits.iter().zip(names).zip(&markers).map(|((path, name), marker)| {
         let register_all = format_ident!("{}", plugin_symbols::register_all(name));
         let unregister_all = format_ident!("{}", plugin_symbols::unregister_all(name));
         let counter = format_ident!("{}", plugin_symbols::unmaker_counter(name));
@@ -159,7 +172,7 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
         let interface = quote_spanned!(path.span()=> dyn #path);
         quote!(impl #private::Lists<#interface> for PluginAggregates {})
     });
-    Ok(quote! {
+    quote! {
         /// Marks the traits this crate aggregates; `#[plugin_impl]` checks
         /// its trait is one of them.
         #[doc(hidden)]
@@ -188,5 +201,5 @@ fn generate(args: TokenStream) -> syn::Result<TokenStream> {
                 },
             );
         };
-    })
+    }
 }

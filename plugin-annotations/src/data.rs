@@ -18,13 +18,15 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(error) => return error.to_compile_error(),
     };
-    match generate(&input) {
-        Ok(tokens) => tokens,
+    match validate(&input) {
+        Ok(()) => generate(&input),
         Err(error) => error.to_compile_error(),
     }
 }
 
-fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
+/// Every mistake in the type at once: generics, unions, empty enums,
+/// fields that cannot be carried.
+fn validate(input: &DeriveInput) -> syn::Result<()> {
     let mut errors = Errors::default();
     if !input.generics.params.is_empty() {
         errors.error(
@@ -52,12 +54,17 @@ fn generate(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     }
-    errors.finish()?;
-    Ok(match &input.data {
+    errors.finish()
+}
+
+/// The boundary form and the `PluginData` impl of a type [`validate`]
+/// accepted.
+fn generate(input: &DeriveInput) -> TokenStream {
+    match &input.data {
         Data::Struct(data) => structure(input, &data.fields),
         Data::Enum(data) => enumeration(input, data),
         Data::Union(_) => TokenStream::new(),
-    })
+    }
 }
 
 /// Whether the type is `#[repr(C)]` (or transparent): its own layout is

@@ -25,10 +25,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(error) => return fallback::emit(item, error),
     };
-    match generate(&args, &item) {
-        Ok(tokens) => tokens,
+    match validate(&args, &item) {
+        Ok(valid) => generate(&args, &item, &valid),
         Err(error) => fallback::emit(item, error),
     }
+}
+
+/// What [`validate`] established about the input: the names the exported
+/// symbols are made of.
+struct Valid<'a> {
+    trait_ident: &'a syn::Ident,
+    type_ident: &'a syn::Ident,
 }
 
 /// FNV-1a of `bytes`: a compact id for an entry, shared by no two entries
@@ -45,7 +52,8 @@ fn first_tokens(input: &TokenStream) -> TokenStream {
     input.clone().into_iter().take(2).collect()
 }
 
-fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
+/// Every mistake in the input at once, or the names generation needs.
+fn validate<'a>(args: &'a ImplArgs, item: &'a ItemImpl) -> syn::Result<Valid<'a>> {
     let mut errors = Errors::default();
     let trait_ident = attr::last_ident(&args.trait_path)?;
     match &item.trait_ {
@@ -93,8 +101,19 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
         }
     };
     errors.finish()?;
-    let type_ident = type_ident.expect("checked above");
+    Ok(Valid {
+        trait_ident,
+        type_ident: type_ident.expect("checked above"),
+    })
+}
 
+/// The exported maker and unmaker, the checks and the registration, for
+/// an input [`validate`] accepted.
+fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream {
+    let Valid {
+        trait_ident,
+        type_ident,
+    } = *valid;
     let private = Private;
     let trait_path = &args.trait_path;
     let trait_name = trait_ident.to_string();
@@ -149,7 +168,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
         .state
         .map(|span| state_hooks(span, &trait_name, &entry, self_ty));
 
-    Ok(quote! {
+    quote! {
         #item
 
         const _: () = {
@@ -206,7 +225,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl) -> syn::Result<TokenStream> {
 
             #state
         };
-    })
+    }
 }
 
 /// The exported save and load hooks of an implementation declared with

@@ -8,6 +8,14 @@
 //! | `#[plugin_impl(Trait)]` | `impl Trait for Type` in a plugin crate | `plugin_register_<Trait>_<Type>_v1`, `plugin_unregister_<Trait>_<Type>_v1`, an `inventory` registration |
 //! | `#[plugin_aggregates(Trait, ...)]` | any one item at the root of a plugin crate | the canary, `plugin_register_all_<Trait>_v1`, `plugin_unregister_all_<Trait>_v1`, `plugin_unmaker_counter_<Trait>_v1`, `plugin_factories_<Trait>_v1` |
 //! | `#[derive(PluginData)]` | a struct or an enum | its `#[repr(C)]` boundary form and the impl that lowers, lifts and describes it |
+//!
+//! Each macro works in two phases: `validate` (for traits,
+//! `PluginTrait::parse`) reads the input and collects
+//! every mistake at once (an `Errors` collector that must be finished),
+//! and only an input that passed reaches `generate`. On a mistake the
+//! user's item is emitted unchanged beside the errors, so one mistake
+//! gives one error. Generated code names the runtime through one path,
+//! `::plugin_interface::__private` (`Private`).
 
 mod aggregates;
 mod ast;
