@@ -131,7 +131,7 @@ impl<V: 'static> Target<V> {
     /// it with the missing slots filled). `owner` must keep the
     /// registration alive and its library mapped. `adopts` only if the
     /// library allocates through this image's global allocator.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) unsafe fn new(
         registration: *mut Registration,
         vtable: *const V,
@@ -197,7 +197,7 @@ impl<V: 'static> Target<V> {
     }
 
     /// Registers the objects this instance hands out in `children`.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn hand_out_into(&mut self, children: Arc<Children>) {
         self.children = Some(children);
     }
@@ -221,7 +221,7 @@ impl<V: 'static> Target<V> {
         })
     }
 
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn registration(&self) -> *mut Registration {
         self.registration
     }
@@ -254,11 +254,12 @@ trait Child: Send + Sync {
     fn alive(&self) -> bool;
     /// Points its proxies at the stand-in; the live target, to free once
     /// idle.
+    #[cfg(feature = "host")]
     fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>>;
 }
 
 /// A retired object's target, not yet freed.
-#[cfg_attr(not(feature = "host"), allow(dead_code))]
+#[cfg(feature = "host")]
 pub(crate) trait RetiredChild: Send {
     /// The gate calls in flight hold.
     fn gate(&self) -> *const Gate;
@@ -268,6 +269,7 @@ pub(crate) trait RetiredChild: Send {
 
 struct ChildBinding<V: 'static>(Weak<Binding<V>>);
 
+#[cfg(feature = "host")]
 struct RetiredBinding<V: 'static> {
     binding: Weak<Binding<V>>,
     target: Box<Target<V>>,
@@ -277,6 +279,7 @@ struct RetiredBinding<V: 'static> {
 // by an instance of a trait whose proxies the manager may free on the thread
 // that unloads, and a retired target is reached by no proxy, only moved and
 // freed.
+#[cfg(feature = "host")]
 unsafe impl<V> Send for RetiredBinding<V> {}
 
 impl<V: 'static> Child for ChildBinding<V> {
@@ -284,6 +287,7 @@ impl<V: 'static> Child for ChildBinding<V> {
         self.0.strong_count() > 0
     }
 
+    #[cfg(feature = "host")]
     fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>> {
         let binding = self.0.upgrade()?;
         let target = binding.retire()?;
@@ -294,6 +298,7 @@ impl<V: 'static> Child for ChildBinding<V> {
     }
 }
 
+#[cfg(feature = "host")]
 impl<V: 'static> RetiredChild for RetiredBinding<V> {
     fn gate(&self) -> *const Gate {
         (&raw const *self.target).cast::<Gate>()
@@ -318,7 +323,7 @@ impl Children {
     }
 
     /// Retires every object handed out so far and empties the list.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn retire_all(&self) -> Vec<Box<dyn RetiredChild>> {
         let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
         list.into_iter().filter_map(Child::retire).collect()
@@ -353,14 +358,12 @@ unsafe impl<V> Sync for Binding<V> {}
 impl<V: 'static> Binding<V> {
     /// A binding that unload and reload may re-point: calls go through
     /// the unload gate.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn new(target: Box<Target<V>>, absent: &'static V) -> Self {
         Self::with(target, absent, false)
     }
 
     /// A binding that is never re-pointed: calls need no gate, since the
     /// target lives as long as the binding, which every caller holds.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn fixed(target: Box<Target<V>>, absent: &'static V) -> Self {
         Self::with(target, absent, true)
     }
@@ -384,17 +387,18 @@ impl<V: 'static> Binding<V> {
     /// at, which calls may still be inside: free it only once
     /// [`gate::wait_idle`] says its gate is idle. `None` if that was the
     /// retired stand-in, which the binding keeps.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn swap(&self, target: Box<Target<V>>) -> Option<Box<Target<V>>> {
         self.swap_raw(Box::into_raw(target))
     }
 
     /// Points the binding at its retired stand-in; see [`swap`](Self::swap).
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn retire(&self) -> Option<Box<Target<V>>> {
         self.swap_raw(self.retired)
     }
 
+    #[cfg(feature = "host")]
     fn swap_raw(&self, target: *mut Target<V>) -> Option<Box<Target<V>>> {
         // Calls through a fixed binding do not enter the gate, so
         // re-pointing one could free a target a call is inside.
@@ -407,7 +411,7 @@ impl<V: 'static> Binding<V> {
 
     /// Runs `f` with the registration the binding points at (null once
     /// unloaded), kept alive for the duration.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn with_registration<R>(&self, f: impl FnOnce(*mut Registration) -> R) -> R {
         // SAFETY: as in `RawProxy::call`.
         unsafe {
@@ -448,7 +452,6 @@ pub struct RawProxy<V: 'static> {
 }
 
 impl<V: 'static> RawProxy<V> {
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn from_binding(binding: Arc<Binding<V>>) -> Self {
         let fixed = if binding.fixed {
             binding.current.load(Ordering::Relaxed).cast_const()
