@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::abi::{Failure, Registration};
 use crate::carry::{Invalid, Lift, Lower, Origin};
-use crate::error::PluginError;
+use crate::error::CallError;
 use crate::gate::{self, Gate};
 
 /// Where a plugin instance came from.
@@ -99,7 +99,7 @@ pub(crate) struct Target<V: 'static> {
     vtable: *const V,
     slots: u32,
     /// The stand-in of an unloaded instance: every call reports
-    /// [`PluginError::Unloaded`].
+    /// [`CallError::Unloaded`].
     retired: bool,
     /// The library allocates through the host's global allocator, so
     /// returned buffers are adopted.
@@ -468,7 +468,7 @@ impl<V: 'static> RawProxy<V> {
     /// Runs one call: `f` gets the instance, its vtable and what keeps
     /// them alive, valid until it returns (or unwinds). A reload or unload
     /// waits for calls in flight; a call after unload finds a retired
-    /// instance whose every method fails with [`PluginError::Unloaded`].
+    /// instance whose every method fails with [`CallError::Unloaded`].
     ///
     /// `Call` cannot leave `f` (its first lifetime is `f`'s own), so
     /// nothing borrowed from the instance outlives the call; strings kept
@@ -607,9 +607,9 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// refused.
     #[cold]
     #[inline(never)]
-    pub fn invalid(&self, method: &'static str, invalid: Invalid) -> PluginError {
+    pub fn invalid(&self, method: &'static str, invalid: Invalid) -> CallError {
         let info = self.info();
-        PluginError::InvalidValue {
+        CallError::InvalidValue {
             library: info.library.to_path_buf(),
             trait_name: info.trait_name.to_owned(),
             method: method.to_owned(),
@@ -661,12 +661,12 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// The error for a call of `method`, which the plugin lacks.
     #[cold]
     #[inline(never)]
-    pub fn missing(&self, method: &'static str) -> PluginError {
+    pub fn missing(&self, method: &'static str) -> CallError {
         let info = self.info();
         if self.target().retired {
             return self.unloaded(method);
         }
-        PluginError::MethodMissing {
+        CallError::MethodMissing {
             library: info.library.to_path_buf(),
             trait_name: info.trait_name.to_owned(),
             method: method.to_owned(),
@@ -674,9 +674,9 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
         }
     }
 
-    fn unloaded(&self, method: &'static str) -> PluginError {
+    fn unloaded(&self, method: &'static str) -> CallError {
         let info = self.info();
-        PluginError::Unloaded {
+        CallError::Unloaded {
             library: info.library.to_path_buf(),
             trait_name: info.trait_name.to_owned(),
             entry: info.entry.to_string(),
@@ -694,11 +694,11 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// path that does not fail.
     #[cold]
     #[inline(never)]
-    pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> PluginError {
+    pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> CallError {
         // SAFETY: per the contract; the library is loaded during the call.
         match unsafe { Failure::take(failure) } {
             None => self.missing(method),
-            Some(message) => PluginError::Panicked {
+            Some(message) => CallError::Panicked {
                 library: self.info().library.to_path_buf(),
                 trait_name: self.info().trait_name.to_owned(),
                 method: method.to_owned(),

@@ -428,10 +428,10 @@ impl PluginManager {
     }
 
     /// Unloads the library loaded from `path`, in two phases. Logical: its
-    /// proxies return [`PluginError::Unloaded`] for new calls; calls in
-    /// flight finish first (waiting up to the drain timeout, then
-    /// returning [`PluginError::Busy`] with the plugin still serving); the
-    /// unmakers run and the counters are read into host memory. Physical:
+    /// proxies return [`CallError::Unloaded`](crate::CallError::Unloaded)
+    /// for new calls; calls in flight finish first (waiting up to the
+    /// drain timeout, then returning [`PluginError::Busy`] with the plugin
+    /// still serving); the unmakers run and the counters are read into host memory. Physical:
     /// the library is closed as the [`UnloadPolicy`](crate::UnloadPolicy)
     /// says, and the report says whether it really left the process.
     ///
@@ -605,7 +605,7 @@ impl PluginManager {
 
 impl Drop for PluginManager {
     /// Unloads every library (proxies still held return
-    /// [`PluginError::Unloaded`]).
+    /// [`CallError::Unloaded`](crate::CallError::Unloaded)).
     fn drop(&mut self) {
         drop(self.unload_all());
     }
