@@ -98,9 +98,9 @@ pub(crate) struct Target<V: 'static> {
     instance: *mut c_void,
     vtable: *const V,
     slots: u32,
-    /// The stand-in of an unloaded instance: every call reports
-    /// [`CallError::Unloaded`].
-    retired: bool,
+    /// The binding's stand-in for an unloaded instance: every call
+    /// reports [`CallError::Unloaded`].
+    stand_in: bool,
     /// The library allocates through the host's global allocator, so
     /// returned buffers are adopted.
     adopts: bool,
@@ -151,7 +151,7 @@ impl<V: 'static> Target<V> {
             instance: unsafe { (*registration).instance },
             vtable,
             slots,
-            retired: false,
+            stand_in: false,
             adopts,
             info: Info::Owned(info),
             registration,
@@ -185,7 +185,7 @@ impl<V: 'static> Target<V> {
             instance,
             vtable,
             slots: u32::MAX,
-            retired: false,
+            stand_in: false,
             adopts,
             info,
             registration: ptr::null_mut(),
@@ -202,15 +202,15 @@ impl<V: 'static> Target<V> {
         self.children = Some(children);
     }
 
-    /// The stand-in a binding points at once its instance is unloaded.
-    fn retired(absent: &'static V, info: Info) -> Box<Self> {
+    /// The stand-in a binding points at once it is retired.
+    fn stand_in(absent: &'static V, info: Info) -> Box<Self> {
         Box::new(Self {
             gate: Gate::default(),
             instance: ptr::null_mut(),
             vtable: absent,
             // Never run a trait's default body for an unloaded instance.
             slots: u32::MAX,
-            retired: true,
+            stand_in: true,
             adopts: false,
             info,
             registration: ptr::null_mut(),
@@ -255,12 +255,13 @@ trait Child: Send + Sync {
     /// Points its proxies at the stand-in; the live target, to free once
     /// idle.
     #[cfg(feature = "host")]
-    fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>>;
+    fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>>;
 }
 
-/// A retired object's target, not yet freed.
+/// The target a retired object's binding pointed at: outgoing, freed
+/// once its calls drain.
 #[cfg(feature = "host")]
-pub(crate) trait RetiredChild: Send {
+pub(crate) trait OutgoingChild: Send {
     /// The gate calls in flight hold.
     fn gate(&self) -> *const Gate;
     /// Puts the target back, serving again (an unload that gave up).
@@ -270,17 +271,17 @@ pub(crate) trait RetiredChild: Send {
 struct ChildBinding<V: 'static>(Weak<Binding<V>>);
 
 #[cfg(feature = "host")]
-struct RetiredBinding<V: 'static> {
+struct OutgoingBinding<V: 'static> {
     binding: Weak<Binding<V>>,
     target: Box<Target<V>>,
 }
 
 // SAFETY: as for the manager's own held targets: the object was handed out
 // by an instance of a trait whose proxies the manager may free on the thread
-// that unloads, and a retired target is reached by no proxy, only moved and
-// freed.
+// that unloads, and an outgoing target is reached by no proxy, only moved
+// and freed.
 #[cfg(feature = "host")]
-unsafe impl<V> Send for RetiredBinding<V> {}
+unsafe impl<V> Send for OutgoingBinding<V> {}
 
 impl<V: 'static> Child for ChildBinding<V> {
     fn alive(&self) -> bool {
@@ -288,10 +289,10 @@ impl<V: 'static> Child for ChildBinding<V> {
     }
 
     #[cfg(feature = "host")]
-    fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>> {
+    fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>> {
         let binding = self.0.upgrade()?;
         let target = binding.retire()?;
-        Some(Box::new(RetiredBinding {
+        Some(Box::new(OutgoingBinding {
             binding: self.0,
             target,
         }))
@@ -299,7 +300,7 @@ impl<V: 'static> Child for ChildBinding<V> {
 }
 
 #[cfg(feature = "host")]
-impl<V: 'static> RetiredChild for RetiredBinding<V> {
+impl<V: 'static> OutgoingChild for OutgoingBinding<V> {
     fn gate(&self) -> *const Gate {
         (&raw const *self.target).cast::<Gate>()
     }
@@ -324,7 +325,7 @@ impl Children {
 
     /// Retires every object handed out so far and empties the list.
     #[cfg(feature = "host")]
-    pub(crate) fn retire_all(&self) -> Vec<Box<dyn RetiredChild>> {
+    pub(crate) fn retire_all(&self) -> Vec<Box<dyn OutgoingChild>> {
         let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
         list.into_iter().filter_map(Child::retire).collect()
     }
@@ -332,7 +333,7 @@ impl Children {
 
 /// What a proxy points through; shared by its clones.
 pub(crate) struct Binding<V: 'static> {
-    /// The live target, or `retired`. Owned by the binding.
+    /// The live target, or `stand_in` once retired. Owned by the binding.
     current: AtomicPtr<Target<V>>,
     /// Never re-pointed (a proxy from `PluginLibrary::instantiate`): the
     /// target lives as long as the binding, so calls skip the gate.
@@ -340,7 +341,7 @@ pub(crate) struct Binding<V: 'static> {
     /// The stand-in for after unload, owned by the binding for its whole
     /// life, since late callers may still be inside it; null for a fixed
     /// binding, which is never retired.
-    retired: *mut Target<V>,
+    stand_in: *mut Target<V>,
     /// Strings returned as `&str`, copied into host memory once each so
     /// they outlive the instance that returned them. Entries are never
     /// removed before the binding is dropped. Made on first use.
@@ -370,15 +371,15 @@ impl<V: 'static> Binding<V> {
 
     fn with(target: Box<Target<V>>, absent: &'static V, fixed: bool) -> Self {
         // A fixed binding is never retired: it needs no stand-in.
-        let retired = if fixed {
+        let stand_in = if fixed {
             ptr::null_mut()
         } else {
-            Box::into_raw(Target::retired(absent, target.info.clone()))
+            Box::into_raw(Target::stand_in(absent, target.info.clone()))
         };
         Self {
             current: AtomicPtr::new(Box::into_raw(target)),
             fixed,
-            retired,
+            stand_in,
             strings: OnceLock::new(),
         }
     }
@@ -386,16 +387,17 @@ impl<V: 'static> Binding<V> {
     /// Points the binding at `target` and returns the target it pointed
     /// at, which calls may still be inside: free it only once
     /// [`gate::wait_idle`] says its gate is idle. `None` if that was the
-    /// retired stand-in, which the binding keeps.
+    /// stand-in, which the binding keeps.
     #[cfg(feature = "host")]
     pub(crate) fn swap(&self, target: Box<Target<V>>) -> Option<Box<Target<V>>> {
         self.swap_raw(Box::into_raw(target))
     }
 
-    /// Points the binding at its retired stand-in; see [`swap`](Self::swap).
+    /// Retires the binding: points it at its stand-in; see
+    /// [`swap`](Self::swap).
     #[cfg(feature = "host")]
     pub(crate) fn retire(&self) -> Option<Box<Target<V>>> {
-        self.swap_raw(self.retired)
+        self.swap_raw(self.stand_in)
     }
 
     #[cfg(feature = "host")]
@@ -404,9 +406,9 @@ impl<V: 'static> Binding<V> {
         // re-pointing one could free a target a call is inside.
         assert!(!self.fixed, "a fixed binding is never re-pointed");
         let old = self.current.swap(target, Ordering::SeqCst);
-        // SAFETY: every pointer but `retired` stored in `current` came from
+        // SAFETY: every pointer but `stand_in` stored in `current` came from
         // `Box::into_raw`, and is handed back exactly once, here.
-        (old != self.retired).then(|| unsafe { Box::from_raw(old) })
+        (old != self.stand_in).then(|| unsafe { Box::from_raw(old) })
     }
 
     /// Runs `f` with the registration the binding points at (null once
@@ -429,11 +431,11 @@ impl<V> Drop for Binding<V> {
         // SAFETY: no proxy is left, so no call is in flight; the boxes are
         // owned here.
         unsafe {
-            if current != self.retired {
+            if current != self.stand_in {
                 drop(Box::from_raw(current));
             }
-            if !self.retired.is_null() {
-                drop(Box::from_raw(self.retired));
+            if !self.stand_in.is_null() {
+                drop(Box::from_raw(self.stand_in));
             }
         }
     }
@@ -467,8 +469,9 @@ impl<V: 'static> RawProxy<V> {
 
     /// Runs one call: `f` gets the instance, its vtable and what keeps
     /// them alive, valid until it returns (or unwinds). A reload or unload
-    /// waits for calls in flight; a call after unload finds a retired
-    /// instance whose every method fails with [`CallError::Unloaded`].
+    /// waits for calls in flight; a call after unload finds the binding
+    /// retired, pointing at a stand-in whose every method fails with
+    /// [`CallError::Unloaded`].
     ///
     /// `Call` cannot leave `f` (its first lifetime is `f`'s own), so
     /// nothing borrowed from the instance outlives the call; strings kept
@@ -663,7 +666,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     #[inline(never)]
     pub fn missing(&self, method: &'static str) -> CallError {
         let info = self.info();
-        if self.target().retired {
+        if self.target().stand_in {
             return self.unloaded(method);
         }
         CallError::MethodMissing {
@@ -716,7 +719,7 @@ impl<V> fmt::Debug for RawProxy<V> {
                 .field("trait", &info.trait_name)
                 .field("entry", &info.entry)
                 .field("library", &info.library)
-                .field("unloaded", &call.target().retired)
+                .field("unloaded", &call.target().stand_in)
                 .finish_non_exhaustive()
         })
     }
