@@ -24,9 +24,8 @@
 
 use core::cell::Cell;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
 use std::sync::{Mutex, PoisonError};
-#[cfg(any(feature = "host", test))]
 use std::time::{Duration, Instant};
 
 /// Calls one thread can have in flight through proxies inside another
@@ -79,7 +78,6 @@ impl ThreadSlot {
 /// A registered thread: its `ACTIVE` word and its slot.
 struct Registered {
     active: *const AtomicPtr<Gate>,
-    #[cfg(any(feature = "host", test))]
     slot: &'static ThreadSlot,
 }
 
@@ -159,9 +157,9 @@ impl Drop for Entered {
 #[inline(always)]
 fn publish_fence() {
     #[cfg(target_os = "linux")]
-    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    compiler_fence(Ordering::SeqCst);
     #[cfg(not(target_os = "linux"))]
-    core::sync::atomic::fence(Ordering::SeqCst);
+    fence(Ordering::SeqCst);
 }
 
 /// Runs `f` inside the target `current` points at: the target (as its
@@ -361,16 +359,11 @@ fn register() {
     REGISTRY
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(Registered {
-            active,
-            #[cfg(any(feature = "host", test))]
-            slot,
-        });
+        .push(Registered { active, slot });
     // Only now, with the word visible to waiters, may calls publish there.
     ACTIVE.with(|active| active.store(ptr::null_mut(), Ordering::Relaxed));
 }
 
-#[cfg(any(feature = "host", test))]
 /// Waits until no call is in flight into any of `gates`, which no proxy
 /// points at any more; gives up at `deadline`. True when idle.
 pub(crate) fn wait_idle(gates: &[*const Gate], deadline: Instant) -> bool {
@@ -379,7 +372,7 @@ pub(crate) fn wait_idle(gates: &[*const Gate], deadline: Instant) -> bool {
     loop {
         if !busy(gates) {
             // Acquire: the calls' effects happen before what follows.
-            core::sync::atomic::fence(Ordering::Acquire);
+            fence(Ordering::Acquire);
             return true;
         }
         let now = Instant::now();
@@ -391,7 +384,6 @@ pub(crate) fn wait_idle(gates: &[*const Gate], deadline: Instant) -> bool {
     }
 }
 
-#[cfg(any(feature = "host", test))]
 fn busy(gates: &[*const Gate]) -> bool {
     let counted = gates.iter().any(|gate| {
         // SAFETY: the caller of `wait_idle` keeps the targets alive.
@@ -412,6 +404,7 @@ fn busy(gates: &[*const Gate]) -> bool {
 
 /// The process-wide memory barrier the waiting side issues.
 mod barrier {
+    use core::sync::atomic::{Ordering, fence};
     use std::sync::OnceLock;
 
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
@@ -421,11 +414,8 @@ mod barrier {
         *AVAILABLE.get_or_init(register)
     }
 
-    #[cfg(any(feature = "host", test))]
     /// Orders every thread's earlier stores before the caller's later loads.
     pub(super) fn heavy() {
-        use core::sync::atomic::{Ordering, fence};
-
         if init() {
             if expedited() {
                 return;
@@ -438,7 +428,7 @@ mod barrier {
         fence(Ordering::SeqCst);
     }
 
-    #[cfg(all(target_os = "linux", any(feature = "host", test)))]
+    #[cfg(target_os = "linux")]
     const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
     #[cfg(target_os = "linux")]
     const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
@@ -458,7 +448,7 @@ mod barrier {
         result == 0
     }
 
-    #[cfg(all(target_os = "linux", any(feature = "host", test)))]
+    #[cfg(target_os = "linux")]
     fn expedited() -> bool {
         // SAFETY: as in `register`.
         let result =
@@ -471,7 +461,7 @@ mod barrier {
         false
     }
 
-    #[cfg(all(not(target_os = "linux"), any(feature = "host", test)))]
+    #[cfg(not(target_os = "linux"))]
     fn expedited() -> bool {
         false
     }

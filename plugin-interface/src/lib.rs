@@ -170,6 +170,7 @@ mod allocator;
 mod carry;
 mod error;
 mod export;
+#[cfg(feature = "host")]
 mod gate;
 mod interface;
 pub mod layout;

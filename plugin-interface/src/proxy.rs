@@ -6,16 +6,22 @@ use core::any::Any;
 use core::ffi::c_void;
 use core::fmt;
 use core::marker::PhantomData;
+#[cfg(feature = "host")]
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use crate::abi::{Failure, Registration};
+use crate::abi::Failure;
+#[cfg(feature = "host")]
+use crate::abi::Registration;
 use crate::carry::{Invalid, Lift, Lower, Origin};
 use crate::error::CallError;
+#[cfg(feature = "host")]
 use crate::gate::{self, Gate};
+#[cfg(feature = "host")]
+pub(crate) use children::{Children, OutgoingChild};
 
 /// Where a plugin instance came from.
 #[derive(Debug, Clone)]
@@ -91,27 +97,35 @@ impl core::ops::Deref for Info {
 
 /// One plugin instance a binding can point at: the instance pointer, its
 /// vtable, and what keeps both alive.
+///
+/// A plugin build (without the `host` feature) only makes targets of
+/// objects its host lends or gives it, which nothing re-points: the gate,
+/// the stand-in, registrations and handed-out objects are the host's.
 #[repr(C)]
 pub(crate) struct Target<V: 'static> {
     /// First, so a pointer to the target is a pointer to its gate.
+    #[cfg(feature = "host")]
     gate: Gate,
     instance: *mut c_void,
     vtable: *const V,
     slots: u32,
     /// The binding's stand-in for an unloaded instance: every call
     /// reports [`CallError::Unloaded`].
+    #[cfg(feature = "host")]
     stand_in: bool,
     /// The library allocates through the host's global allocator, so
     /// returned buffers are adopted.
     adopts: bool,
     info: Info,
     /// The registration, for state hand-over on reload.
+    #[cfg(feature = "host")]
     registration: *mut Registration,
     /// The instance is an object the proxy owns: freed through the
     /// vtable's `drop` with the target, unless it was handed back.
     drops: AtomicBool,
     /// Where objects this instance hands out are registered, when a
     /// manager may unload its library: they are retired with it.
+    #[cfg(feature = "host")]
     children: Option<Arc<Children>>,
     /// A full-size copy of a plugin vtable shorter than the host's.
     _extended: Option<Box<V>>,
@@ -178,19 +192,22 @@ impl<V: 'static> Target<V> {
         adopts: bool,
         owner: Option<Arc<dyn Any + Send + Sync>>,
         owns: bool,
-        children: Option<Arc<Children>>,
     ) -> Box<Self> {
         Box::new(Self {
+            #[cfg(feature = "host")]
             gate: Gate::default(),
             instance,
             vtable,
             slots: u32::MAX,
+            #[cfg(feature = "host")]
             stand_in: false,
             adopts,
             info,
+            #[cfg(feature = "host")]
             registration: ptr::null_mut(),
             drops: AtomicBool::new(owns),
-            children,
+            #[cfg(feature = "host")]
+            children: None,
             _extended: None,
             _owner: owner,
         })
@@ -203,6 +220,7 @@ impl<V: 'static> Target<V> {
     }
 
     /// The stand-in a binding points at once it is retired.
+    #[cfg(feature = "host")]
     fn stand_in(absent: &'static V, info: Info) -> Box<Self> {
         Box::new(Self {
             gate: Gate::default(),
@@ -241,93 +259,97 @@ impl<V: 'static> Drop for Target<V> {
     }
 }
 
-/// The objects that instances of one manager-loaded library handed out
-/// (`Box<dyn Trait>` returns): the manager retires them with the library,
-/// since they cannot follow it to a new version.
-#[derive(Default)]
-pub(crate) struct Children {
-    list: Mutex<Vec<Box<dyn Child>>>,
-}
-
-/// One handed-out object's binding, of any trait.
-trait Child: Send + Sync {
-    fn alive(&self) -> bool;
-    /// Points its proxies at the stand-in; the live target, to free once
-    /// idle.
-    #[cfg(feature = "host")]
-    fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>>;
-}
-
-/// The target a retired object's binding pointed at: outgoing, freed
-/// once its calls drain.
+/// What a manager keeps of the objects its libraries hand out, to retire
+/// them with the library that made them. A plugin build has none: its
+/// bindings are all fixed.
 #[cfg(feature = "host")]
-pub(crate) trait OutgoingChild: Send {
-    /// The gate calls in flight hold.
-    fn gate(&self) -> *const Gate;
-    /// Puts the target back, serving again (an unload that gave up).
-    fn restore(self: Box<Self>, children: &Children);
-}
+mod children {
+    use std::sync::{Arc, Mutex, Weak};
 
-struct ChildBinding<V: 'static>(Weak<Binding<V>>);
+    use super::{Binding, Target};
+    use crate::gate::Gate;
 
-#[cfg(feature = "host")]
-struct OutgoingBinding<V: 'static> {
-    binding: Weak<Binding<V>>,
-    target: Box<Target<V>>,
-}
-
-// SAFETY: as for the manager's own held targets: the object was handed out
-// by an instance of a trait whose proxies the manager may free on the thread
-// that unloads, and an outgoing target is reached by no proxy, only moved
-// and freed.
-#[cfg(feature = "host")]
-unsafe impl<V> Send for OutgoingBinding<V> {}
-
-impl<V: 'static> Child for ChildBinding<V> {
-    fn alive(&self) -> bool {
-        self.0.strong_count() > 0
+    /// The objects that instances of one manager-loaded library handed out
+    /// (`Box<dyn Trait>` returns): the manager retires them with the library,
+    /// since they cannot follow it to a new version.
+    #[derive(Default)]
+    pub(crate) struct Children {
+        list: Mutex<Vec<Box<dyn Child>>>,
     }
 
-    #[cfg(feature = "host")]
-    fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>> {
-        let binding = self.0.upgrade()?;
-        let target = binding.retire()?;
-        Some(Box::new(OutgoingBinding {
-            binding: self.0,
-            target,
-        }))
-    }
-}
-
-#[cfg(feature = "host")]
-impl<V: 'static> OutgoingChild for OutgoingBinding<V> {
-    fn gate(&self) -> *const Gate {
-        (&raw const *self.target).cast::<Gate>()
+    /// One handed-out object's binding, of any trait.
+    trait Child: Send + Sync {
+        fn alive(&self) -> bool;
+        /// Points its proxies at the stand-in; the live target, to free once
+        /// idle.
+        fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>>;
     }
 
-    fn restore(self: Box<Self>, children: &Children) {
-        if let Some(binding) = self.binding.upgrade() {
-            // The binding points at its stand-in, which it keeps.
-            let stand_in = binding.swap(self.target);
-            debug_assert!(stand_in.is_none());
-            children.adopt(&binding);
+    /// The target a retired object's binding pointed at: outgoing, freed
+    /// once its calls drain.
+    pub(crate) trait OutgoingChild: Send {
+        /// The gate calls in flight hold.
+        fn gate(&self) -> *const Gate;
+        /// Puts the target back, serving again (an unload that gave up).
+        fn restore(self: Box<Self>, children: &Children);
+    }
+
+    struct ChildBinding<V: 'static>(Weak<Binding<V>>);
+
+    struct OutgoingBinding<V: 'static> {
+        binding: Weak<Binding<V>>,
+        target: Box<Target<V>>,
+    }
+
+    // SAFETY: as for the manager's own held targets: the object was handed out
+    // by an instance of a trait whose proxies the manager may free on the thread
+    // that unloads, and an outgoing target is reached by no proxy, only moved
+    // and freed.
+    unsafe impl<V> Send for OutgoingBinding<V> {}
+
+    impl<V: 'static> Child for ChildBinding<V> {
+        fn alive(&self) -> bool {
+            self.0.strong_count() > 0
+        }
+
+        fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>> {
+            let binding = self.0.upgrade()?;
+            let target = binding.retire()?;
+            Some(Box::new(OutgoingBinding {
+                binding: self.0,
+                target,
+            }))
         }
     }
-}
 
-impl Children {
-    /// Registers a handed-out object's binding (not a fixed one).
-    pub(crate) fn adopt<V: 'static>(&self, binding: &Arc<Binding<V>>) {
-        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-        list.retain(|child| child.alive());
-        list.push(Box::new(ChildBinding(Arc::downgrade(binding))));
+    impl<V: 'static> OutgoingChild for OutgoingBinding<V> {
+        fn gate(&self) -> *const Gate {
+            (&raw const *self.target).cast::<Gate>()
+        }
+
+        fn restore(self: Box<Self>, children: &Children) {
+            if let Some(binding) = self.binding.upgrade() {
+                // The binding points at its stand-in, which it keeps.
+                let stand_in = binding.swap(self.target);
+                debug_assert!(stand_in.is_none());
+                children.adopt(&binding);
+            }
+        }
     }
 
-    /// Retires every object handed out so far and empties the list.
-    #[cfg(feature = "host")]
-    pub(crate) fn retire_all(&self) -> Vec<Box<dyn OutgoingChild>> {
-        let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
-        list.into_iter().filter_map(Child::retire).collect()
+    impl Children {
+        /// Registers a handed-out object's binding (not a fixed one).
+        pub(crate) fn adopt<V: 'static>(&self, binding: &Arc<Binding<V>>) {
+            let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+            list.retain(|child| child.alive());
+            list.push(Box::new(ChildBinding(Arc::downgrade(binding))));
+        }
+
+        /// Retires every object handed out so far and empties the list.
+        pub(crate) fn retire_all(&self) -> Vec<Box<dyn OutgoingChild>> {
+            let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
+            list.into_iter().filter_map(Child::retire).collect()
+        }
     }
 }
 
@@ -336,11 +358,14 @@ pub(crate) struct Binding<V: 'static> {
     /// The live target, or `stand_in` once retired. Owned by the binding.
     current: AtomicPtr<Target<V>>,
     /// Never re-pointed (a proxy from `PluginLibrary::instantiate`): the
-    /// target lives as long as the binding, so calls skip the gate.
+    /// target lives as long as the binding, so calls skip the gate. Every
+    /// binding of a plugin build is fixed.
+    #[cfg(feature = "host")]
     fixed: bool,
     /// The stand-in for after unload, owned by the binding for its whole
     /// life, since late callers may still be inside it; null for a fixed
     /// binding, which is never retired.
+    #[cfg(feature = "host")]
     stand_in: *mut Target<V>,
     /// Strings returned as `&str`, copied into host memory once each so
     /// they outlive the instance that returned them. Entries are never
@@ -359,29 +384,39 @@ unsafe impl<V> Sync for Binding<V> {}
 impl<V: 'static> Binding<V> {
     /// A binding that unload and reload may re-point: calls go through
     /// the unload gate.
+    #[cfg(feature = "host")]
     pub(crate) fn new(target: Box<Target<V>>, absent: &'static V) -> Self {
-        Self::with(target, absent, false)
+        let stand_in = Target::stand_in(absent, target.info.clone());
+        Self {
+            current: AtomicPtr::new(Box::into_raw(target)),
+            fixed: false,
+            stand_in: Box::into_raw(stand_in),
+            strings: OnceLock::new(),
+        }
     }
 
     /// A binding that is never re-pointed: calls need no gate, since the
     /// target lives as long as the binding, which every caller holds.
-    pub(crate) fn fixed(target: Box<Target<V>>, absent: &'static V) -> Self {
-        Self::with(target, absent, true)
-    }
-
-    fn with(target: Box<Target<V>>, absent: &'static V, fixed: bool) -> Self {
-        // A fixed binding is never retired: it needs no stand-in.
-        let stand_in = if fixed {
-            ptr::null_mut()
-        } else {
-            Box::into_raw(Target::stand_in(absent, target.info.clone()))
-        };
+    pub(crate) fn fixed(target: Box<Target<V>>) -> Self {
         Self {
             current: AtomicPtr::new(Box::into_raw(target)),
-            fixed,
-            stand_in,
+            #[cfg(feature = "host")]
+            fixed: true,
+            // Never retired: no stand-in.
+            #[cfg(feature = "host")]
+            stand_in: ptr::null_mut(),
             strings: OnceLock::new(),
         }
+    }
+
+    /// The target calls reach directly: a fixed binding's, alive as long
+    /// as the binding; null when calls go through the gate.
+    fn fixed_target(&self) -> *const Target<V> {
+        #[cfg(feature = "host")]
+        if !self.fixed {
+            return ptr::null();
+        }
+        self.current.load(Ordering::Relaxed).cast_const()
     }
 
     /// Points the binding at `target` and returns the target it pointed
@@ -428,16 +463,17 @@ impl<V: 'static> Binding<V> {
 impl<V> Drop for Binding<V> {
     fn drop(&mut self) {
         let current = *self.current.get_mut();
-        // SAFETY: no proxy is left, so no call is in flight; the boxes are
-        // owned here.
-        unsafe {
-            if current != self.stand_in {
-                drop(Box::from_raw(current));
-            }
-            if !self.stand_in.is_null() {
-                drop(Box::from_raw(self.stand_in));
+        #[cfg(feature = "host")]
+        if !self.stand_in.is_null() {
+            // SAFETY: no proxy is left, so no call is in flight; the
+            // stand-in is owned here.
+            unsafe { drop(Box::from_raw(self.stand_in)) };
+            if current == self.stand_in {
+                return;
             }
         }
+        // SAFETY: as above; the live target is owned here too.
+        unsafe { drop(Box::from_raw(current)) };
     }
 }
 
@@ -447,7 +483,8 @@ impl<V> Drop for Binding<V> {
 pub struct RawProxy<V: 'static> {
     binding: Arc<Binding<V>>,
     /// The target of a fixed binding, which calls reach directly; null
-    /// when the binding may be re-pointed and calls go through the gate.
+    /// when the binding may be re-pointed (only in a host) and calls go
+    /// through the gate.
     fixed: *const Target<V>,
     /// `Send` and `Sync` come from the generated proxy, per trait.
     _not_send: PhantomData<*mut ()>,
@@ -455,11 +492,7 @@ pub struct RawProxy<V: 'static> {
 
 impl<V: 'static> RawProxy<V> {
     pub(crate) fn from_binding(binding: Arc<Binding<V>>) -> Self {
-        let fixed = if binding.fixed {
-            binding.current.load(Ordering::Relaxed).cast_const()
-        } else {
-            ptr::null()
-        };
+        let fixed = binding.fixed_target();
         Self {
             binding,
             fixed,
@@ -484,14 +517,15 @@ impl<V: 'static> RawProxy<V> {
             binding,
             _during: PhantomData,
         };
-        if !self.fixed.is_null() {
-            // Never re-pointed, and alive while `self` holds the binding.
-            return f(call(self.fixed));
+        #[cfg(feature = "host")]
+        if self.fixed.is_null() {
+            // SAFETY: a binding that is not fixed always points at a live
+            // target, and a target it stops pointing at is freed only after
+            // `wait_idle`.
+            return unsafe { gate::call(&binding.current, |gate| f(call(gate.cast()))) };
         }
-        // SAFETY: a binding that is not fixed always points at a live
-        // target, and a target it stops pointing at is freed only after
-        // `wait_idle`.
-        unsafe { gate::call(&binding.current, |gate| f(call(gate.cast()))) }
+        // Never re-pointed, and alive while `self` holds the binding.
+        f(call(self.fixed))
     }
 
     /// Where the instance came from.
@@ -507,6 +541,7 @@ impl<V: 'static> RawProxy<V> {
     /// proxy shares); else it is lent for the call.
     #[doc(hidden)]
     pub fn hand_back(&self, take: bool, to: &Lower<'_>) -> Option<crate::carry::RObject> {
+        #[cfg(feature = "host")]
         if self.fixed.is_null() {
             return None;
         }
@@ -600,6 +635,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
             Origin {
                 info: &target.info,
                 owner: target._owner.as_ref(),
+                #[cfg(feature = "host")]
                 children: target.children.as_ref(),
                 method,
             },
@@ -666,6 +702,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     #[inline(never)]
     pub fn missing(&self, method: &'static str) -> CallError {
         let info = self.info();
+        #[cfg(feature = "host")]
         if self.target().stand_in {
             return self.unloaded(method);
         }
@@ -677,6 +714,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
         }
     }
 
+    #[cfg(feature = "host")]
     fn unloaded(&self, method: &'static str) -> CallError {
         let info = self.info();
         CallError::Unloaded {
@@ -715,12 +753,13 @@ impl<V> fmt::Debug for RawProxy<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.call(|call| {
             let info = call.info();
-            f.debug_struct("RawProxy")
-                .field("trait", &info.trait_name)
+            let mut out = f.debug_struct("RawProxy");
+            out.field("trait", &info.trait_name)
                 .field("entry", &info.entry)
-                .field("library", &info.library)
-                .field("unloaded", &call.target().stand_in)
-                .finish_non_exhaustive()
+                .field("library", &info.library);
+            #[cfg(feature = "host")]
+            out.field("unloaded", &call.target().stand_in);
+            out.finish_non_exhaustive()
         })
     }
 }
