@@ -35,7 +35,7 @@ use proc_macro::TokenStream;
 ///
 /// Generates, next to the trait: `<Trait>VTable` (a `#[repr(C)]` table of
 /// `extern "C"` functions), `<Trait>Proxy` (implements the trait and adds a
-/// `try_<method>` returning `Result<_, PluginError>` per method) and an
+/// `try_<method>` returning `Result<_, CallError>` per method) and an
 /// implementation of `PluginInterface` for `dyn Trait` that describes the
 /// interface to the loader.
 ///

@@ -49,7 +49,7 @@ impl PluginAllocator {
 
     /// The allocator a library reports; an unknown value counts as its
     /// own, whose buffers are copied.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn from_u8(value: u8) -> Self {
         match value {
             1 => Self::Host,
@@ -82,11 +82,11 @@ pub struct AllocatorTable {
 /// The signature of the exported `plugin_allocator_v1`, which every
 /// plugin library has: it offers the host's table and returns the
 /// library's [`PluginAllocator`] as its `u8` value.
-#[cfg_attr(not(feature = "host"), allow(dead_code))]
+#[cfg(feature = "host")]
 pub type InstallAllocator = unsafe extern "C" fn(table: *const AllocatorTable) -> u8;
 
 /// This image's global allocator, as a table for the libraries it loads.
-#[cfg_attr(not(feature = "host"), allow(dead_code))]
+#[cfg(feature = "host")]
 pub(crate) static HOST_TABLE: AllocatorTable = AllocatorTable {
     alloc: host_alloc,
     alloc_zeroed: host_alloc_zeroed,
@@ -94,6 +94,7 @@ pub(crate) static HOST_TABLE: AllocatorTable = AllocatorTable {
     realloc: host_realloc,
 };
 
+#[cfg(any(feature = "host", test))]
 /// # Safety
 ///
 /// As for [`GlobalAlloc::alloc`]: `size` and `align` form a valid layout of
@@ -103,6 +104,7 @@ unsafe extern "C" fn host_alloc(size: usize, align: usize) -> *mut u8 {
     unsafe { std::alloc::alloc(Layout::from_size_align_unchecked(size, align)) }
 }
 
+#[cfg(any(feature = "host", test))]
 /// # Safety
 ///
 /// As for [`host_alloc`].
@@ -111,6 +113,7 @@ unsafe extern "C" fn host_alloc_zeroed(size: usize, align: usize) -> *mut u8 {
     unsafe { std::alloc::alloc_zeroed(Layout::from_size_align_unchecked(size, align)) }
 }
 
+#[cfg(any(feature = "host", test))]
 /// # Safety
 ///
 /// As for [`GlobalAlloc::dealloc`]: `ptr` came from this table with this
@@ -120,6 +123,7 @@ unsafe extern "C" fn host_dealloc(ptr: *mut u8, size: usize, align: usize) {
     unsafe { std::alloc::dealloc(ptr, Layout::from_size_align_unchecked(size, align)) }
 }
 
+#[cfg(any(feature = "host", test))]
 /// # Safety
 ///
 /// As for [`GlobalAlloc::realloc`].

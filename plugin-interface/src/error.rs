@@ -1,4 +1,5 @@
-//! The one error type of the framework.
+//! The framework's errors: [`PluginError`] for everything between a host
+//! and a plugin library, [`CallError`] for what one proxy call can yield.
 
 use std::path::{Path, PathBuf};
 
@@ -134,7 +135,8 @@ pub enum PluginError {
     },
 
     /// The plugin was built against an older interface that lacks the
-    /// method called, and the trait has no default body for it.
+    /// method called, and the trait has no default body for it
+    /// ([`CallError::MethodMissing`]).
     #[error(
         "{}: {trait_name}::{method} is not in the plugin: it was built against {interface}, which lacks it",
         library.display()
@@ -245,7 +247,8 @@ pub enum PluginError {
         available: Vec<String>,
     },
 
-    /// A plugin method panicked; the panic was caught in the plugin.
+    /// A plugin method panicked; the panic was caught in the plugin
+    /// ([`CallError::Panicked`]).
     #[error(
         "{}: {trait_name}::{method} panicked: {message}",
         library.display()
@@ -421,7 +424,8 @@ pub enum PluginError {
         reason: String,
     },
 
-    /// A call through a proxy whose library was unloaded.
+    /// A call through a proxy whose library was unloaded
+    /// ([`CallError::Unloaded`]).
     #[error(
         "{}: {trait_name}::{method} on `{entry}`: the plugin was unloaded",
         library.display()
@@ -438,7 +442,8 @@ pub enum PluginError {
     },
 
     /// A method returned a value this side refuses to build: not UTF-8,
-    /// not a `char`, an enum tag naming no variant, nested too deep.
+    /// not a `char`, an enum tag naming no variant, nested too deep
+    /// ([`CallError::InvalidValue`]).
     #[error(
         "{}: {trait_name}::{method} returned an invalid value: {what}",
         library.display()
@@ -496,6 +501,165 @@ pub enum PluginError {
         /// Why: the new version's refusal, a panic, or a missing hook.
         message: String,
     },
+}
+
+/// What a call through a proxy can yield instead of its value: the error
+/// of every `try_` method, which the trait's own methods raise as a panic
+/// with the same message.
+///
+/// Each variant has its namesake in [`PluginError`], with the same fields
+/// and message, and `?` converts one into the other.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The method panicked; the panic was caught in the plugin.
+    #[error(
+        "{}: {trait_name}::{method} panicked: {message}",
+        library.display()
+    )]
+    Panicked {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The method.
+        method: String,
+        /// The panic message.
+        message: String,
+    },
+
+    /// The proxy's library was unloaded by a `PluginManager`.
+    #[error(
+        "{}: {trait_name}::{method} on `{entry}`: the plugin was unloaded",
+        library.display()
+    )]
+    Unloaded {
+        /// The library the instance lived in.
+        library: PathBuf,
+        /// The trait called.
+        trait_name: String,
+        /// The implementation the proxy was made for.
+        entry: String,
+        /// The method called.
+        method: String,
+    },
+
+    /// The plugin was built against an older interface that lacks the
+    /// method, and the trait has no default body for it.
+    #[error(
+        "{}: {trait_name}::{method} is not in the plugin: it was built against {interface}, which lacks it",
+        library.display()
+    )]
+    MethodMissing {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The method called.
+        method: String,
+        /// Interface crate and version the plugin was built against.
+        interface: String,
+    },
+
+    /// The method returned a value this side refuses to build: not UTF-8,
+    /// not a `char`, an enum tag naming no variant, nested too deep.
+    #[error(
+        "{}: {trait_name}::{method} returned an invalid value: {what}",
+        library.display()
+    )]
+    InvalidValue {
+        /// The library the instance lives in.
+        library: PathBuf,
+        /// The trait called.
+        trait_name: String,
+        /// The method called.
+        method: String,
+        /// What was wrong with the value.
+        what: String,
+    },
+}
+
+impl CallError {
+    /// The library the called instance lives (or lived) in.
+    pub fn library(&self) -> &Path {
+        match self {
+            Self::Panicked { library, .. }
+            | Self::Unloaded { library, .. }
+            | Self::MethodMissing { library, .. }
+            | Self::InvalidValue { library, .. } => library,
+        }
+    }
+
+    /// The trait called.
+    pub fn trait_name(&self) -> &str {
+        match self {
+            Self::Panicked { trait_name, .. }
+            | Self::Unloaded { trait_name, .. }
+            | Self::MethodMissing { trait_name, .. }
+            | Self::InvalidValue { trait_name, .. } => trait_name,
+        }
+    }
+
+    /// The method called.
+    pub fn method(&self) -> &str {
+        match self {
+            Self::Panicked { method, .. }
+            | Self::Unloaded { method, .. }
+            | Self::MethodMissing { method, .. }
+            | Self::InvalidValue { method, .. } => method,
+        }
+    }
+}
+
+impl From<CallError> for PluginError {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::Panicked {
+                library,
+                trait_name,
+                method,
+                message,
+            } => Self::Panicked {
+                library,
+                trait_name,
+                method,
+                message,
+            },
+            CallError::Unloaded {
+                library,
+                trait_name,
+                entry,
+                method,
+            } => Self::Unloaded {
+                library,
+                trait_name,
+                entry,
+                method,
+            },
+            CallError::MethodMissing {
+                library,
+                trait_name,
+                method,
+                interface,
+            } => Self::MethodMissing {
+                library,
+                trait_name,
+                method,
+                interface,
+            },
+            CallError::InvalidValue {
+                library,
+                trait_name,
+                method,
+                what,
+            } => Self::InvalidValue {
+                library,
+                trait_name,
+                method,
+                what,
+            },
+        }
+    }
 }
 
 /// The interface crate and version a plugin was built against, and the
@@ -609,6 +773,61 @@ mod tests {
     #[test]
     fn errors_stay_small_enough_to_return_by_value() {
         assert!(std::mem::size_of::<PluginError>() <= 112);
+        assert!(std::mem::size_of::<CallError>() <= std::mem::size_of::<PluginError>());
+    }
+
+    #[test]
+    fn a_call_error_converts_into_its_namesake_with_the_same_message() {
+        let errors = [
+            CallError::Panicked {
+                library: "plugins/liba.so".into(),
+                trait_name: "Greeter".into(),
+                method: "greet".into(),
+                message: "boom".into(),
+            },
+            CallError::Unloaded {
+                library: "plugins/libb.so".into(),
+                trait_name: "Greeter".into(),
+                entry: "English".into(),
+                method: "greet".into(),
+            },
+            CallError::MethodMissing {
+                library: "plugins/libc.so".into(),
+                trait_name: "Greeter".into(),
+                method: "greet".into(),
+                interface: "greeter-interface 1.0.0".into(),
+            },
+            CallError::InvalidValue {
+                library: "plugins/libd.so".into(),
+                trait_name: "Greeter".into(),
+                method: "greet".into(),
+                what: "not UTF-8".into(),
+            },
+        ];
+        for error in errors {
+            let (text, library) = (error.to_string(), error.library().to_path_buf());
+            assert_eq!((error.trait_name(), error.method()), ("Greeter", "greet"));
+            let converted = PluginError::from(error);
+            assert_eq!(converted.to_string(), text);
+            assert_eq!(converted.library(), library);
+        }
+        let converted = PluginError::from(CallError::Unloaded {
+            library: "plugins/libb.so".into(),
+            trait_name: "Greeter".into(),
+            entry: "English".into(),
+            method: "greet".into(),
+        });
+        assert!(matches!(converted, PluginError::Unloaded { entry, .. } if entry == "English"));
+        assert_eq!(
+            PluginError::from(CallError::Panicked {
+                library: "plugins/liba.so".into(),
+                trait_name: "Greeter".into(),
+                method: "greet".into(),
+                message: "boom".into(),
+            })
+            .to_string(),
+            "plugins/liba.so: Greeter::greet panicked: boom"
+        );
     }
 
     #[test]

@@ -22,9 +22,6 @@
 //! thread-local storage is being torn down, count themselves in the
 //! target's [`Gate`]: a shared write, on those rare paths only.
 
-// Without the `host` feature nothing unloads or reloads.
-#![cfg_attr(not(feature = "host"), allow(dead_code))]
-
 use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
@@ -55,7 +52,7 @@ static UNREGISTERED: Gate = Gate::new();
 /// `ACTIVE` of a thread whose thread-locals are being destroyed, or of
 /// every thread when Linux offers no process-wide barrier: its calls count
 /// themselves.
-static RETIRED: Gate = Gate::new();
+static COUNTING: Gate = Gate::new();
 
 const fn mark(gate: &'static Gate) -> *mut Gate {
     ptr::from_ref(gate).cast_mut()
@@ -111,7 +108,7 @@ impl Drop for Release {
     fn drop(&mut self) {
         // From here on the thread's calls count themselves.
         let active = ACTIVE.with(|active| {
-            active.store(mark(&RETIRED), Ordering::Release);
+            active.store(mark(&COUNTING), Ordering::Release);
             ptr::from_ref(active)
         });
         let slot = SLOT.with(|cell| cell.replace(None));
@@ -270,7 +267,7 @@ unsafe fn enter_slow<T>(current: &AtomicPtr<T>) -> Entered {
                 None => continue,
             }
         }
-        if active != mark(&RETIRED)
+        if active != mark(&COUNTING)
             && let Some(slot) = SLOT.with(Cell::get)
             && let Some(entered) = enter_nested(slot, current)
         {
@@ -343,14 +340,14 @@ fn leave_nested(gate: *const Gate, nested: usize) {
 /// without `membarrier`, or once the thread's thread-locals are being torn
 /// down, marks it so its calls count themselves instead.
 fn register() {
-    let retire = || ACTIVE.with(|active| active.store(mark(&RETIRED), Ordering::Relaxed));
+    let count = || ACTIVE.with(|active| active.store(mark(&COUNTING), Ordering::Relaxed));
     if !barrier::init() && cfg!(target_os = "linux") {
-        return retire();
+        return count();
     }
     // Registers the destructor that takes the thread out of the registry;
     // fails once the thread's destructors have started.
     if RELEASE.try_with(|_| ()).is_err() {
-        return retire();
+        return count();
     }
     let reused = FREE_SLOTS
         .lock()

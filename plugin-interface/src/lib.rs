@@ -79,7 +79,7 @@
 //! file and makes its instances (carrying [`PluginState`] where an
 //! implementation opts in) while the old version serves, then switches
 //! every proxy at once; any failure keeps the old version. Unloading is
-//! two-phase: proxies return [`PluginError::Unloaded`] for new calls,
+//! two-phase: proxies return [`CallError::Unloaded`] for new calls,
 //! calls in flight finish, unmakers run, counters are read into host
 //! memory, and the library is closed and checked for residency
 //! ([`UnloadOutcome`]). With the feature `watch`, the [`watch`] module
@@ -135,7 +135,7 @@
 //!
 //! Each by-value type has a `#[repr(C)]` boundary form the sender lowers
 //! into and the receiver lifts from, checking UTF-8, `char` scalars,
-//! `bool`s and enum tags ([`PluginError::InvalidValue`] otherwise) and
+//! `bool`s and enum tags ([`CallError::InvalidValue`] otherwise) and
 //! copying into its own memory; strings and vectors cross as abi_stable's
 //! `RString` and `RVec`, which free through the allocator that made them.
 //! A plugin library's global allocator forwards to the host's, so the host
@@ -144,10 +144,15 @@
 //! ([`PluginLibrary::allocator`] says which, as a [`PluginAllocator`]).
 
 //! Every generated function runs the plugin's code inside `catch_unwind`:
-//! a panic comes back as [`PluginError::Panicked`] from the proxy's `try_`
+//! a panic comes back as [`CallError::Panicked`] from the proxy's `try_`
 //! methods, and as a host panic with the same message from its trait
 //! methods. A panic in a host object or closure lent to a call resumes in
 //! the host as the original panic, without unwinding through plugin frames.
+//!
+//! A `try_` method returns `Result<T, CallError>`: [`CallError`] holds
+//! only what a call can yield (a panic, a call after unload, a method an
+//! older plugin lacks, a returned value this side refuses), and `?` turns
+//! it into the [`PluginError`] variant of the same name and message.
 //!
 //! # Trust
 //!
@@ -165,6 +170,7 @@ mod allocator;
 mod carry;
 mod error;
 mod export;
+#[cfg(feature = "host")]
 mod gate;
 mod interface;
 pub mod layout;
@@ -198,7 +204,7 @@ pub use __private::{
 };
 pub use allocator::PluginAllocator;
 pub use carry::{Invalid, Lift, Lower, MAX_DEPTH, ObjectInterface, PluginData, Unit, Wide};
-pub use error::{InterfaceVersions, LayoutDifference, PluginError};
+pub use error::{CallError, InterfaceVersions, LayoutDifference, PluginError};
 pub use interface::{PluginInterface, VTableFor};
 #[doc(hidden)]
 pub use lifecycle::Constructor;

@@ -25,7 +25,7 @@ pub use crate::carry::{
     RObject, Unit, host_info, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box,
     object_layout,
 };
-pub use crate::error::PluginError;
+pub use crate::error::{CallError, PluginError};
 pub use crate::export::{
     Aggregate, Export, absent, absent_prefix, call, flush_output, guard, instance, instance_mut,
     rethrow, returned_str, vtable_prefix,
@@ -61,7 +61,7 @@ pub trait EachEntryExportedOnce<const ID: u64> {}
 /// what a proxy's trait method does where its `try_` twin returns `Err`.
 #[cold]
 #[track_caller]
-pub fn raise(error: PluginError) -> ! {
+pub fn raise(error: CallError) -> ! {
     panic!("{error}")
 }
 

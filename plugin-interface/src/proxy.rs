@@ -6,16 +6,22 @@ use core::any::Any;
 use core::ffi::c_void;
 use core::fmt;
 use core::marker::PhantomData;
+#[cfg(feature = "host")]
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use crate::abi::{Failure, Registration};
+use crate::abi::Failure;
+#[cfg(feature = "host")]
+use crate::abi::Registration;
 use crate::carry::{Invalid, Lift, Lower, Origin};
-use crate::error::PluginError;
+use crate::error::CallError;
+#[cfg(feature = "host")]
 use crate::gate::{self, Gate};
+#[cfg(feature = "host")]
+pub(crate) use children::{Children, OutgoingChild};
 
 /// Where a plugin instance came from.
 #[derive(Debug, Clone)]
@@ -91,27 +97,35 @@ impl core::ops::Deref for Info {
 
 /// One plugin instance a binding can point at: the instance pointer, its
 /// vtable, and what keeps both alive.
+///
+/// A plugin build (without the `host` feature) only makes targets of
+/// objects its host lends or gives it, which nothing re-points: the gate,
+/// the stand-in, registrations and handed-out objects are the host's.
 #[repr(C)]
 pub(crate) struct Target<V: 'static> {
     /// First, so a pointer to the target is a pointer to its gate.
+    #[cfg(feature = "host")]
     gate: Gate,
     instance: *mut c_void,
     vtable: *const V,
     slots: u32,
-    /// The stand-in of an unloaded instance: every call reports
-    /// [`PluginError::Unloaded`].
-    retired: bool,
+    /// The binding's stand-in for an unloaded instance: every call
+    /// reports [`CallError::Unloaded`].
+    #[cfg(feature = "host")]
+    stand_in: bool,
     /// The library allocates through the host's global allocator, so
     /// returned buffers are adopted.
     adopts: bool,
     info: Info,
     /// The registration, for state hand-over on reload.
+    #[cfg(feature = "host")]
     registration: *mut Registration,
     /// The instance is an object the proxy owns: freed through the
     /// vtable's `drop` with the target, unless it was handed back.
     drops: AtomicBool,
     /// Where objects this instance hands out are registered, when a
     /// manager may unload its library: they are retired with it.
+    #[cfg(feature = "host")]
     children: Option<Arc<Children>>,
     /// A full-size copy of a plugin vtable shorter than the host's.
     _extended: Option<Box<V>>,
@@ -131,7 +145,7 @@ impl<V: 'static> Target<V> {
     /// it with the missing slots filled). `owner` must keep the
     /// registration alive and its library mapped. `adopts` only if the
     /// library allocates through this image's global allocator.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) unsafe fn new(
         registration: *mut Registration,
         vtable: *const V,
@@ -151,7 +165,7 @@ impl<V: 'static> Target<V> {
             instance: unsafe { (*registration).instance },
             vtable,
             slots,
-            retired: false,
+            stand_in: false,
             adopts,
             info: Info::Owned(info),
             registration,
@@ -178,39 +192,43 @@ impl<V: 'static> Target<V> {
         adopts: bool,
         owner: Option<Arc<dyn Any + Send + Sync>>,
         owns: bool,
-        children: Option<Arc<Children>>,
     ) -> Box<Self> {
         Box::new(Self {
+            #[cfg(feature = "host")]
             gate: Gate::default(),
             instance,
             vtable,
             slots: u32::MAX,
-            retired: false,
+            #[cfg(feature = "host")]
+            stand_in: false,
             adopts,
             info,
+            #[cfg(feature = "host")]
             registration: ptr::null_mut(),
             drops: AtomicBool::new(owns),
-            children,
+            #[cfg(feature = "host")]
+            children: None,
             _extended: None,
             _owner: owner,
         })
     }
 
     /// Registers the objects this instance hands out in `children`.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn hand_out_into(&mut self, children: Arc<Children>) {
         self.children = Some(children);
     }
 
-    /// The stand-in a binding points at once its instance is unloaded.
-    fn retired(absent: &'static V, info: Info) -> Box<Self> {
+    /// The stand-in a binding points at once it is retired.
+    #[cfg(feature = "host")]
+    fn stand_in(absent: &'static V, info: Info) -> Box<Self> {
         Box::new(Self {
             gate: Gate::default(),
             instance: ptr::null_mut(),
             vtable: absent,
             // Never run a trait's default body for an unloaded instance.
             slots: u32::MAX,
-            retired: true,
+            stand_in: true,
             adopts: false,
             info,
             registration: ptr::null_mut(),
@@ -221,7 +239,7 @@ impl<V: 'static> Target<V> {
         })
     }
 
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn registration(&self) -> *mut Registration {
         self.registration
     }
@@ -241,101 +259,114 @@ impl<V: 'static> Drop for Target<V> {
     }
 }
 
-/// The objects that instances of one manager-loaded library handed out
-/// (`Box<dyn Trait>` returns): the manager retires them with the library,
-/// since they cannot follow it to a new version.
-#[derive(Default)]
-pub(crate) struct Children {
-    list: Mutex<Vec<Box<dyn Child>>>,
-}
+/// What a manager keeps of the objects its libraries hand out, to retire
+/// them with the library that made them. A plugin build has none: its
+/// bindings are all fixed.
+#[cfg(feature = "host")]
+mod children {
+    use std::sync::{Arc, Mutex, Weak};
 
-/// One handed-out object's binding, of any trait.
-trait Child: Send + Sync {
-    fn alive(&self) -> bool;
-    /// Points its proxies at the stand-in; the live target, to free once
-    /// idle.
-    fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>>;
-}
+    use super::{Binding, Target};
+    use crate::gate::Gate;
 
-/// A retired object's target, not yet freed.
-#[cfg_attr(not(feature = "host"), allow(dead_code))]
-pub(crate) trait RetiredChild: Send {
-    /// The gate calls in flight hold.
-    fn gate(&self) -> *const Gate;
-    /// Puts the target back, serving again (an unload that gave up).
-    fn restore(self: Box<Self>, children: &Children);
-}
-
-struct ChildBinding<V: 'static>(Weak<Binding<V>>);
-
-struct RetiredBinding<V: 'static> {
-    binding: Weak<Binding<V>>,
-    target: Box<Target<V>>,
-}
-
-// SAFETY: as for the manager's own held targets: the object was handed out
-// by an instance of a trait whose proxies the manager may free on the thread
-// that unloads, and a retired target is reached by no proxy, only moved and
-// freed.
-unsafe impl<V> Send for RetiredBinding<V> {}
-
-impl<V: 'static> Child for ChildBinding<V> {
-    fn alive(&self) -> bool {
-        self.0.strong_count() > 0
+    /// The objects that instances of one manager-loaded library handed out
+    /// (`Box<dyn Trait>` returns): the manager retires them with the library,
+    /// since they cannot follow it to a new version.
+    #[derive(Default)]
+    pub(crate) struct Children {
+        list: Mutex<Vec<Box<dyn Child>>>,
     }
 
-    fn retire(self: Box<Self>) -> Option<Box<dyn RetiredChild>> {
-        let binding = self.0.upgrade()?;
-        let target = binding.retire()?;
-        Some(Box::new(RetiredBinding {
-            binding: self.0,
-            target,
-        }))
-    }
-}
-
-impl<V: 'static> RetiredChild for RetiredBinding<V> {
-    fn gate(&self) -> *const Gate {
-        (&raw const *self.target).cast::<Gate>()
+    /// One handed-out object's binding, of any trait.
+    trait Child: Send + Sync {
+        fn alive(&self) -> bool;
+        /// Points its proxies at the stand-in; the live target, to free once
+        /// idle.
+        fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>>;
     }
 
-    fn restore(self: Box<Self>, children: &Children) {
-        if let Some(binding) = self.binding.upgrade() {
-            // The binding points at its stand-in, which it keeps.
-            let stand_in = binding.swap(self.target);
-            debug_assert!(stand_in.is_none());
-            children.adopt(&binding);
+    /// The target a retired object's binding pointed at: outgoing, freed
+    /// once its calls drain.
+    pub(crate) trait OutgoingChild: Send {
+        /// The gate calls in flight hold.
+        fn gate(&self) -> *const Gate;
+        /// Puts the target back, serving again (an unload that gave up).
+        fn restore(self: Box<Self>, children: &Children);
+    }
+
+    struct ChildBinding<V: 'static>(Weak<Binding<V>>);
+
+    struct OutgoingBinding<V: 'static> {
+        binding: Weak<Binding<V>>,
+        target: Box<Target<V>>,
+    }
+
+    // SAFETY: as for the manager's own held targets: the object was handed out
+    // by an instance of a trait whose proxies the manager may free on the thread
+    // that unloads, and an outgoing target is reached by no proxy, only moved
+    // and freed.
+    unsafe impl<V> Send for OutgoingBinding<V> {}
+
+    impl<V: 'static> Child for ChildBinding<V> {
+        fn alive(&self) -> bool {
+            self.0.strong_count() > 0
+        }
+
+        fn retire(self: Box<Self>) -> Option<Box<dyn OutgoingChild>> {
+            let binding = self.0.upgrade()?;
+            let target = binding.retire()?;
+            Some(Box::new(OutgoingBinding {
+                binding: self.0,
+                target,
+            }))
         }
     }
-}
 
-impl Children {
-    /// Registers a handed-out object's binding (not a fixed one).
-    pub(crate) fn adopt<V: 'static>(&self, binding: &Arc<Binding<V>>) {
-        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-        list.retain(|child| child.alive());
-        list.push(Box::new(ChildBinding(Arc::downgrade(binding))));
+    impl<V: 'static> OutgoingChild for OutgoingBinding<V> {
+        fn gate(&self) -> *const Gate {
+            (&raw const *self.target).cast::<Gate>()
+        }
+
+        fn restore(self: Box<Self>, children: &Children) {
+            if let Some(binding) = self.binding.upgrade() {
+                // The binding points at its stand-in, which it keeps.
+                let stand_in = binding.swap(self.target);
+                debug_assert!(stand_in.is_none());
+                children.adopt(&binding);
+            }
+        }
     }
 
-    /// Retires every object handed out so far and empties the list.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
-    pub(crate) fn retire_all(&self) -> Vec<Box<dyn RetiredChild>> {
-        let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
-        list.into_iter().filter_map(Child::retire).collect()
+    impl Children {
+        /// Registers a handed-out object's binding (not a fixed one).
+        pub(crate) fn adopt<V: 'static>(&self, binding: &Arc<Binding<V>>) {
+            let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+            list.retain(|child| child.alive());
+            list.push(Box::new(ChildBinding(Arc::downgrade(binding))));
+        }
+
+        /// Retires every object handed out so far and empties the list.
+        pub(crate) fn retire_all(&self) -> Vec<Box<dyn OutgoingChild>> {
+            let list = core::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
+            list.into_iter().filter_map(Child::retire).collect()
+        }
     }
 }
 
 /// What a proxy points through; shared by its clones.
 pub(crate) struct Binding<V: 'static> {
-    /// The live target, or `retired`. Owned by the binding.
+    /// The live target, or `stand_in` once retired. Owned by the binding.
     current: AtomicPtr<Target<V>>,
     /// Never re-pointed (a proxy from `PluginLibrary::instantiate`): the
-    /// target lives as long as the binding, so calls skip the gate.
+    /// target lives as long as the binding, so calls skip the gate. Every
+    /// binding of a plugin build is fixed.
+    #[cfg(feature = "host")]
     fixed: bool,
     /// The stand-in for after unload, owned by the binding for its whole
     /// life, since late callers may still be inside it; null for a fixed
     /// binding, which is never retired.
-    retired: *mut Target<V>,
+    #[cfg(feature = "host")]
+    stand_in: *mut Target<V>,
     /// Strings returned as `&str`, copied into host memory once each so
     /// they outlive the instance that returned them. Entries are never
     /// removed before the binding is dropped. Made on first use.
@@ -353,61 +384,71 @@ unsafe impl<V> Sync for Binding<V> {}
 impl<V: 'static> Binding<V> {
     /// A binding that unload and reload may re-point: calls go through
     /// the unload gate.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn new(target: Box<Target<V>>, absent: &'static V) -> Self {
-        Self::with(target, absent, false)
+        let stand_in = Target::stand_in(absent, target.info.clone());
+        Self {
+            current: AtomicPtr::new(Box::into_raw(target)),
+            fixed: false,
+            stand_in: Box::into_raw(stand_in),
+            strings: OnceLock::new(),
+        }
     }
 
     /// A binding that is never re-pointed: calls need no gate, since the
     /// target lives as long as the binding, which every caller holds.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
-    pub(crate) fn fixed(target: Box<Target<V>>, absent: &'static V) -> Self {
-        Self::with(target, absent, true)
-    }
-
-    fn with(target: Box<Target<V>>, absent: &'static V, fixed: bool) -> Self {
-        // A fixed binding is never retired: it needs no stand-in.
-        let retired = if fixed {
-            ptr::null_mut()
-        } else {
-            Box::into_raw(Target::retired(absent, target.info.clone()))
-        };
+    pub(crate) fn fixed(target: Box<Target<V>>) -> Self {
         Self {
             current: AtomicPtr::new(Box::into_raw(target)),
-            fixed,
-            retired,
+            #[cfg(feature = "host")]
+            fixed: true,
+            // Never retired: no stand-in.
+            #[cfg(feature = "host")]
+            stand_in: ptr::null_mut(),
             strings: OnceLock::new(),
         }
+    }
+
+    /// The target calls reach directly: a fixed binding's, alive as long
+    /// as the binding; null when calls go through the gate.
+    fn fixed_target(&self) -> *const Target<V> {
+        #[cfg(feature = "host")]
+        if !self.fixed {
+            return ptr::null();
+        }
+        self.current.load(Ordering::Relaxed).cast_const()
     }
 
     /// Points the binding at `target` and returns the target it pointed
     /// at, which calls may still be inside: free it only once
     /// [`gate::wait_idle`] says its gate is idle. `None` if that was the
-    /// retired stand-in, which the binding keeps.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    /// stand-in, which the binding keeps.
+    #[cfg(feature = "host")]
     pub(crate) fn swap(&self, target: Box<Target<V>>) -> Option<Box<Target<V>>> {
         self.swap_raw(Box::into_raw(target))
     }
 
-    /// Points the binding at its retired stand-in; see [`swap`](Self::swap).
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    /// Retires the binding: points it at its stand-in; see
+    /// [`swap`](Self::swap).
+    #[cfg(feature = "host")]
     pub(crate) fn retire(&self) -> Option<Box<Target<V>>> {
-        self.swap_raw(self.retired)
+        self.swap_raw(self.stand_in)
     }
 
+    #[cfg(feature = "host")]
     fn swap_raw(&self, target: *mut Target<V>) -> Option<Box<Target<V>>> {
         // Calls through a fixed binding do not enter the gate, so
         // re-pointing one could free a target a call is inside.
         assert!(!self.fixed, "a fixed binding is never re-pointed");
         let old = self.current.swap(target, Ordering::SeqCst);
-        // SAFETY: every pointer but `retired` stored in `current` came from
+        // SAFETY: every pointer but `stand_in` stored in `current` came from
         // `Box::into_raw`, and is handed back exactly once, here.
-        (old != self.retired).then(|| unsafe { Box::from_raw(old) })
+        (old != self.stand_in).then(|| unsafe { Box::from_raw(old) })
     }
 
     /// Runs `f` with the registration the binding points at (null once
     /// unloaded), kept alive for the duration.
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    #[cfg(feature = "host")]
     pub(crate) fn with_registration<R>(&self, f: impl FnOnce(*mut Registration) -> R) -> R {
         // SAFETY: as in `RawProxy::call`.
         unsafe {
@@ -422,16 +463,17 @@ impl<V: 'static> Binding<V> {
 impl<V> Drop for Binding<V> {
     fn drop(&mut self) {
         let current = *self.current.get_mut();
-        // SAFETY: no proxy is left, so no call is in flight; the boxes are
-        // owned here.
-        unsafe {
-            if current != self.retired {
-                drop(Box::from_raw(current));
-            }
-            if !self.retired.is_null() {
-                drop(Box::from_raw(self.retired));
+        #[cfg(feature = "host")]
+        if !self.stand_in.is_null() {
+            // SAFETY: no proxy is left, so no call is in flight; the
+            // stand-in is owned here.
+            unsafe { drop(Box::from_raw(self.stand_in)) };
+            if current == self.stand_in {
+                return;
             }
         }
+        // SAFETY: as above; the live target is owned here too.
+        unsafe { drop(Box::from_raw(current)) };
     }
 }
 
@@ -441,20 +483,16 @@ impl<V> Drop for Binding<V> {
 pub struct RawProxy<V: 'static> {
     binding: Arc<Binding<V>>,
     /// The target of a fixed binding, which calls reach directly; null
-    /// when the binding may be re-pointed and calls go through the gate.
+    /// when the binding may be re-pointed (only in a host) and calls go
+    /// through the gate.
     fixed: *const Target<V>,
     /// `Send` and `Sync` come from the generated proxy, per trait.
     _not_send: PhantomData<*mut ()>,
 }
 
 impl<V: 'static> RawProxy<V> {
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
     pub(crate) fn from_binding(binding: Arc<Binding<V>>) -> Self {
-        let fixed = if binding.fixed {
-            binding.current.load(Ordering::Relaxed).cast_const()
-        } else {
-            ptr::null()
-        };
+        let fixed = binding.fixed_target();
         Self {
             binding,
             fixed,
@@ -464,8 +502,9 @@ impl<V: 'static> RawProxy<V> {
 
     /// Runs one call: `f` gets the instance, its vtable and what keeps
     /// them alive, valid until it returns (or unwinds). A reload or unload
-    /// waits for calls in flight; a call after unload finds a retired
-    /// instance whose every method fails with [`PluginError::Unloaded`].
+    /// waits for calls in flight; a call after unload finds the binding
+    /// retired, pointing at a stand-in whose every method fails with
+    /// [`CallError::Unloaded`].
     ///
     /// `Call` cannot leave `f` (its first lifetime is `f`'s own), so
     /// nothing borrowed from the instance outlives the call; strings kept
@@ -478,14 +517,15 @@ impl<V: 'static> RawProxy<V> {
             binding,
             _during: PhantomData,
         };
-        if !self.fixed.is_null() {
-            // Never re-pointed, and alive while `self` holds the binding.
-            return f(call(self.fixed));
+        #[cfg(feature = "host")]
+        if self.fixed.is_null() {
+            // SAFETY: a binding that is not fixed always points at a live
+            // target, and a target it stops pointing at is freed only after
+            // `wait_idle`.
+            return unsafe { gate::call(&binding.current, |gate| f(call(gate.cast()))) };
         }
-        // SAFETY: a binding that is not fixed always points at a live
-        // target, and a target it stops pointing at is freed only after
-        // `wait_idle`.
-        unsafe { gate::call(&binding.current, |gate| f(call(gate.cast()))) }
+        // Never re-pointed, and alive while `self` holds the binding.
+        f(call(self.fixed))
     }
 
     /// Where the instance came from.
@@ -501,6 +541,7 @@ impl<V: 'static> RawProxy<V> {
     /// proxy shares); else it is lent for the call.
     #[doc(hidden)]
     pub fn hand_back(&self, take: bool, to: &Lower<'_>) -> Option<crate::carry::RObject> {
+        #[cfg(feature = "host")]
         if self.fixed.is_null() {
             return None;
         }
@@ -594,6 +635,7 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
             Origin {
                 info: &target.info,
                 owner: target._owner.as_ref(),
+                #[cfg(feature = "host")]
                 children: target.children.as_ref(),
                 method,
             },
@@ -604,9 +646,9 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// refused.
     #[cold]
     #[inline(never)]
-    pub fn invalid(&self, method: &'static str, invalid: Invalid) -> PluginError {
+    pub fn invalid(&self, method: &'static str, invalid: Invalid) -> CallError {
         let info = self.info();
-        PluginError::InvalidValue {
+        CallError::InvalidValue {
             library: info.library.to_path_buf(),
             trait_name: info.trait_name.to_owned(),
             method: method.to_owned(),
@@ -658,12 +700,13 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// The error for a call of `method`, which the plugin lacks.
     #[cold]
     #[inline(never)]
-    pub fn missing(&self, method: &'static str) -> PluginError {
+    pub fn missing(&self, method: &'static str) -> CallError {
         let info = self.info();
-        if self.target().retired {
+        #[cfg(feature = "host")]
+        if self.target().stand_in {
             return self.unloaded(method);
         }
-        PluginError::MethodMissing {
+        CallError::MethodMissing {
             library: info.library.to_path_buf(),
             trait_name: info.trait_name.to_owned(),
             method: method.to_owned(),
@@ -671,9 +714,10 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
         }
     }
 
-    fn unloaded(&self, method: &'static str) -> PluginError {
+    #[cfg(feature = "host")]
+    fn unloaded(&self, method: &'static str) -> CallError {
         let info = self.info();
-        PluginError::Unloaded {
+        CallError::Unloaded {
             library: info.library.to_path_buf(),
             trait_name: info.trait_name.to_owned(),
             entry: info.entry.to_string(),
@@ -691,11 +735,11 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     /// path that does not fail.
     #[cold]
     #[inline(never)]
-    pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> PluginError {
+    pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> CallError {
         // SAFETY: per the contract; the library is loaded during the call.
         match unsafe { Failure::take(failure) } {
             None => self.missing(method),
-            Some(message) => PluginError::Panicked {
+            Some(message) => CallError::Panicked {
                 library: self.info().library.to_path_buf(),
                 trait_name: self.info().trait_name.to_owned(),
                 method: method.to_owned(),
@@ -709,12 +753,13 @@ impl<V> fmt::Debug for RawProxy<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.call(|call| {
             let info = call.info();
-            f.debug_struct("RawProxy")
-                .field("trait", &info.trait_name)
+            let mut out = f.debug_struct("RawProxy");
+            out.field("trait", &info.trait_name)
                 .field("entry", &info.entry)
-                .field("library", &info.library)
-                .field("unloaded", &call.target().retired)
-                .finish_non_exhaustive()
+                .field("library", &info.library);
+            #[cfg(feature = "host")]
+            out.field("unloaded", &call.target().stand_in);
+            out.finish_non_exhaustive()
         })
     }
 }

@@ -1,11 +1,6 @@
 //! State carried across a reload: opt-in, versioned bytes that the old
 //! instance saves and the new one restores.
 
-// Without the `host` feature nothing unloads or reloads.
-#![cfg_attr(not(feature = "host"), allow(dead_code))]
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use abi_stable::std_types::{RResult, RSlice, RString, RVec};
 
 use crate::abi::{Registration, Returned};
@@ -88,10 +83,12 @@ pub struct SavedState {
 }
 
 /// `plugin_save_state_<Trait>_<Type>_v1`.
+#[cfg(feature = "host")]
 pub type SaveState =
     unsafe extern "C" fn(registration: *const Registration) -> Returned<SavedState>;
 
 /// `plugin_load_state_<Trait>_<Type>_v1`.
+#[cfg(feature = "host")]
 pub type LoadState = unsafe extern "C" fn(
     registration: *mut Registration,
     version: u32,
@@ -169,7 +166,10 @@ pub unsafe fn load<T: PluginState>(
 }
 
 /// Copies saved state into host memory and frees the plugin's buffer.
+#[cfg(feature = "host")]
 pub(crate) fn into_host(saved: SavedState) -> (u32, Vec<u8>) {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
     let bytes = saved.bytes.as_slice().to_vec();
     // Dropping an `RVec` goes through its own vtable, into the library that
     // made it, which is still loaded.

@@ -30,7 +30,7 @@ pub use tuples::*;
 
 use crate::layout::TypeLayout;
 pub use crate::layout::Unit;
-use crate::proxy::{Children, PluginInfo};
+use crate::proxy::PluginInfo;
 
 /// A type whose values cross the plugin boundary. Derive it with
 /// `#[derive(PluginData)]` on structs and enums whose fields are carried;
@@ -162,7 +162,8 @@ pub(crate) struct Origin<'a> {
     pub(crate) info: &'a PluginInfo,
     pub(crate) owner: Option<&'a Arc<dyn Any + Send + Sync>>,
     /// Where a manager registers handed-out objects, to retire them.
-    pub(crate) children: Option<&'a Arc<Children>>,
+    #[cfg(feature = "host")]
+    pub(crate) children: Option<&'a Arc<crate::proxy::Children>>,
     pub(crate) method: &'static str,
 }
 

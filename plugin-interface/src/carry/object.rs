@@ -468,7 +468,8 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
     owns: bool,
 ) -> I::Proxy {
     let descriptor = I::DESCRIPTOR;
-    let (info, owner, children) = match cx.origin() {
+    let origin = cx.origin();
+    let (info, owner) = match origin {
         Some(origin) => (
             Info::Owned(PluginInfo::new(
                 Arc::clone(origin.info.library_arc()),
@@ -477,11 +478,10 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
                 Arc::<str>::from(origin.info.interface()),
             )),
             origin.owner.cloned(),
-            origin.children.cloned(),
         ),
         // An object of the other side, lent or given to this one: one
         // description per trait, made once.
-        None => (Info::Static(I::host_info()), None, None),
+        None => (Info::Static(I::host_info()), None),
     };
     // SAFETY: per the contract, a live object of trait `I` whose vtable
     // the layout check covered; `owner` keeps its library mapped.
@@ -493,21 +493,20 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
             cx.adopts(),
             owner,
             owns,
-            children.clone(),
         )
     };
     // An object handed out by a library a manager may unload is retired
-    // with it, so its binding goes through the unload gate; any other
-    // lives as long as its proxy.
-    let binding = match children {
-        Some(children) => {
-            let binding = Arc::new(Binding::new(target, I::ABSENT));
-            children.adopt(&binding);
-            binding
-        }
-        None => Arc::new(Binding::fixed(target, I::ABSENT)),
-    };
-    I::wrap(RawProxy::from_binding(binding))
+    // with it, so its binding goes through the unload gate, and so do the
+    // objects it hands out in turn; any other lives as long as its proxy.
+    #[cfg(feature = "host")]
+    if let Some(children) = origin.and_then(|origin| origin.children) {
+        let mut target = target;
+        target.hand_out_into(Arc::clone(children));
+        let binding = Arc::new(Binding::new(target, I::ABSENT));
+        children.adopt(&binding);
+        return I::wrap(RawProxy::from_binding(binding));
+    }
+    I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(target))))
 }
 
 // SAFETY: crosses as an object of the trait, whose vtable the sending side

@@ -2,14 +2,13 @@
 //! `#[plugin_trait]`: a host's manager keeps plugins of these resident and
 //! offers them as services without the host naming their traits.
 
-use crate::abi::TraitDescriptor;
 use crate::carry::ObjectInterface;
 
 /// One `Send + Sync` plugin trait linked into this image.
 #[derive(Debug)]
 pub struct KnownInterface {
-    #[cfg_attr(not(feature = "host"), allow(dead_code))]
-    pub(crate) descriptor: &'static TraitDescriptor,
+    #[cfg(feature = "host")]
+    pub(crate) descriptor: &'static crate::abi::TraitDescriptor,
     #[cfg(feature = "host")]
     pub(crate) resident: crate::manager::MakeResident,
 }
@@ -22,6 +21,7 @@ impl KnownInterface {
         I::Proxy: Send,
     {
         Self {
+            #[cfg(feature = "host")]
             descriptor: I::DESCRIPTOR,
             #[cfg(feature = "host")]
             resident: crate::manager::make_resident::<I>,

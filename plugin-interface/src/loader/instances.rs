@@ -244,10 +244,7 @@ impl PluginLibrary {
 /// A proxy of its own for one target.
 fn wrap<I: ?Sized + PluginInterface>(target: Box<Target<I::VTable>>) -> I::Proxy {
     // Nothing re-points it: only a `PluginManager` reloads or unloads.
-    I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(
-        target,
-        I::ABSENT,
-    ))))
+    I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(target))))
 }
 
 /// Checks one registration and makes the target a proxy calls.

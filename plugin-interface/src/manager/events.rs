@@ -120,7 +120,7 @@ pub enum ReloadEvent {
     },
     /// The new version serves a different set of implementations than the
     /// old one: proxies of removed ones now return
-    /// [`PluginError::Unloaded`](crate::PluginError::Unloaded), added ones
+    /// [`CallError::Unloaded`](crate::CallError::Unloaded), added ones
     /// can be asked for. Sent right after [`Reloaded`](Self::Reloaded).
     EntriesChanged {
         /// The path the host named.

@@ -22,7 +22,7 @@ use crate::loader::{
     FileReport, Hashes, LoadReport, PluginLibrary, Probe, Source, UnloadReport, residency,
     scan_directory,
 };
-use crate::proxy::{Binding, Children, RawProxy, RetiredChild};
+use crate::proxy::{Binding, Children, OutgoingChild, RawProxy};
 
 use bound::{Bound, Rebind, Staged};
 pub use events::{ManagerOptions, PluginHandle, ReloadEvent, ReloadOutcome};
@@ -79,7 +79,7 @@ struct State {
     libraries: BTreeMap<PathBuf, Record>,
     /// Old versions whose instances still had calls in flight after a
     /// reload; freed once idle.
-    draining: Vec<Retiring>,
+    draining: Vec<Outgoing>,
     /// The services on offer to constructors.
     services: Services,
 }
@@ -173,15 +173,16 @@ impl Record {
     }
 }
 
-/// Instances and handed-out objects taken out of their proxies, and the
-/// library they live in.
-struct Retiring {
+/// An outgoing version: instances and handed-out objects taken out of
+/// their proxies, and the library they live in, freed once their calls
+/// drain.
+struct Outgoing {
     targets: Vec<Box<dyn Staged>>,
-    children: Vec<Box<dyn RetiredChild>>,
+    children: Vec<Box<dyn OutgoingChild>>,
     library: PluginLibrary,
 }
 
-impl Retiring {
+impl Outgoing {
     fn gates(&self) -> Vec<*const Gate> {
         self.targets
             .iter()
@@ -360,7 +361,7 @@ impl PluginManager {
             Err(error) => {
                 // The candidate's instances are freed already; its library
                 // and copy go too.
-                finish(Retiring {
+                finish(Outgoing {
                     targets: Vec::new(),
                     children: Vec::new(),
                     library,
@@ -389,7 +390,7 @@ impl PluginManager {
         record.requires = OnceLock::new();
         // Objects the old version handed out cannot follow it: they are
         // retired with it.
-        let retiring = Retiring {
+        let outgoing = Outgoing {
             targets: old_targets,
             children: record.children.retire_all(),
             library: core::mem::replace(&mut record.library, library),
@@ -419,19 +420,19 @@ impl PluginManager {
             });
         }
         let deadline = Instant::now() + self.options.drain_timeout;
-        if gate::wait_idle(&retiring.gates(), deadline) {
-            finish(retiring);
+        if gate::wait_idle(&outgoing.gates(), deadline) {
+            finish(outgoing);
         } else {
-            self.lock().draining.push(retiring);
+            self.lock().draining.push(outgoing);
         }
         Ok(ReloadOutcome::Reloaded { generation })
     }
 
     /// Unloads the library loaded from `path`, in two phases. Logical: its
-    /// proxies return [`PluginError::Unloaded`] for new calls; calls in
-    /// flight finish first (waiting up to the drain timeout, then
-    /// returning [`PluginError::Busy`] with the plugin still serving); the
-    /// unmakers run and the counters are read into host memory. Physical:
+    /// proxies return [`CallError::Unloaded`](crate::CallError::Unloaded)
+    /// for new calls; calls in flight finish first (waiting up to the
+    /// drain timeout, then returning [`PluginError::Busy`] with the plugin
+    /// still serving); the unmakers run and the counters are read into host memory. Physical:
     /// the library is closed as the [`UnloadPolicy`](crate::UnloadPolicy)
     /// says, and the report says whether it really left the process.
     ///
@@ -464,21 +465,21 @@ impl PluginManager {
         }
         let record = record(&mut state, &path)?;
         record.bindings.retain(|bound| bound.alive());
-        let retired: Vec<(usize, Box<dyn Staged>)> = record
+        let outgoing: Vec<(usize, Box<dyn Staged>)> = record
             .bindings
             .iter()
             .enumerate()
             .filter_map(|(index, bound)| bound.retire().map(|target| (index, target)))
             .collect();
         let children = record.children.retire_all();
-        let gates: Vec<*const Gate> = retired
+        let gates: Vec<*const Gate> = outgoing
             .iter()
             .map(|(_, target)| target.gate())
             .chain(children.iter().map(|child| child.gate()))
             .collect();
         let deadline = Instant::now() + self.options.drain_timeout;
         if !gate::wait_idle(&gates, deadline) {
-            for (index, target) in retired {
+            for (index, target) in outgoing {
                 // Back to serving: the binding pointed at this very target.
                 if let Some(stand_in) = record.bindings[index].install(target) {
                     drop(stand_in);
@@ -494,7 +495,7 @@ impl PluginManager {
         }
         let record = state.libraries.remove(&path).expect("found above");
         state.services.remove(&Provider::Library(path));
-        drop(retired);
+        drop(outgoing);
         drop(children);
         drop(record.residents);
         drop(record.bindings);
@@ -532,13 +533,13 @@ impl PluginManager {
             .collect();
         let mut state = self.lock();
         let deadline = Instant::now() + self.options.drain_timeout;
-        for retiring in state.draining.drain(..) {
-            if gate::wait_idle(&retiring.gates(), deadline) {
-                finish(retiring);
+        for outgoing in state.draining.drain(..) {
+            if gate::wait_idle(&outgoing.gates(), deadline) {
+                finish(outgoing);
             } else {
                 // Calls are still running in it: freeing it would pull the
                 // code from under them. Leak it instead.
-                core::mem::forget(retiring);
+                core::mem::forget(outgoing);
             }
         }
         match first_error {
@@ -605,7 +606,7 @@ impl PluginManager {
 
 impl Drop for PluginManager {
     /// Unloads every library (proxies still held return
-    /// [`PluginError::Unloaded`]).
+    /// [`CallError::Unloaded`](crate::CallError::Unloaded)).
     fn drop(&mut self) {
         drop(self.unload_all());
     }
@@ -643,21 +644,21 @@ fn entry_name(bound: &dyn Rebind) -> String {
     format!("{}::{}", bound.trait_name(), bound.entry())
 }
 
-/// Frees retired instances (their unmakers run) and closes their library,
-/// removing its copy once it is verified gone.
-fn finish(retiring: Retiring) {
-    let Retiring {
+/// Frees an outgoing version's instances (their unmakers run) and closes
+/// its library, removing its copy once it is verified gone.
+fn finish(outgoing: Outgoing) {
+    let Outgoing {
         targets,
         children,
         library,
-    } = retiring;
+    } = outgoing;
     drop(targets);
     drop(children);
     drop(library.close());
 }
 
 /// Frees the draining old versions that have gone idle.
-fn reap(draining: &mut Vec<Retiring>) {
+fn reap(draining: &mut Vec<Outgoing>) {
     let now = Instant::now();
     let mut index = 0;
     while index < draining.len() {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use greeter_interface::Greeter;
-use plugin_interface::{PluginError, PluginManager, ReloadEvent, ReloadOutcome};
+use plugin_interface::{CallError, PluginManager, ReloadEvent, ReloadOutcome};
 use plugin_tests::plugins;
 
 #[test]
@@ -28,7 +28,7 @@ fn a_reload_that_changes_the_implementations_goes_through() {
     );
     assert!(matches!(
         english.try_greet("you"),
-        Err(PluginError::Unloaded { .. })
+        Err(CallError::Unloaded { .. })
     ));
     let pirate = manager.proxy::<dyn Greeter>(&path, "Pirate").unwrap();
     assert_eq!(pirate.greet("you"), "Ahoy, you! Arr!");

@@ -4,7 +4,7 @@
 //! refused both ways, never a stack overflow.
 
 use forged_interface::{Mood, Oracle, OracleProxy, Tree};
-use plugin_interface::{MAX_DEPTH, PluginError, PluginLibrary};
+use plugin_interface::{CallError, MAX_DEPTH, PluginError, PluginLibrary};
 use plugin_tests::plugins;
 
 fn oracles() -> (OracleProxy, OracleProxy) {
@@ -21,9 +21,9 @@ fn oracles() -> (OracleProxy, OracleProxy) {
     (honest, forged)
 }
 
-fn invalid<T: std::fmt::Debug>(result: Result<T, PluginError>) -> String {
+fn invalid<T: std::fmt::Debug>(result: Result<T, CallError>) -> String {
     match result {
-        Err(PluginError::InvalidValue { what, method, .. }) => format!("{method}: {what}"),
+        Err(CallError::InvalidValue { what, method, .. }) => format!("{method}: {what}"),
         other => panic!("expected InvalidValue, got {other:?}"),
     }
 }
@@ -100,7 +100,7 @@ fn deeper_values_are_refused_both_ways() {
     // Returned: the plugin refuses to lower it, which the host sees as a
     // failed call.
     match honest.try_grow(10_000) {
-        Err(PluginError::Panicked { message, .. }) => {
+        Err(CallError::Panicked { message, .. }) => {
             assert!(message.contains("nested deeper than"), "{message}")
         }
         other => panic!("expected a refusal, got {other:?}"),

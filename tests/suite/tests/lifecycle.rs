@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use lifecycle_interface::{Counter, Versioned};
-use plugin_interface::{ManagerOptions, PluginError, PluginManager, UnloadOutcome};
+use plugin_interface::{CallError, ManagerOptions, PluginError, PluginManager, UnloadOutcome};
 use plugin_tests::in_child_process;
 use plugin_tests::lifecycle::{mapped_copies, watched};
 
@@ -18,7 +18,7 @@ use plugin_tests::lifecycle::{mapped_copies, watched};
 fn call_slowly(
     proxy: &lifecycle_interface::VersionedProxy,
     millis: u64,
-) -> (Instant, std::thread::JoinHandle<Result<u32, PluginError>>) {
+) -> (Instant, std::thread::JoinHandle<Result<u32, CallError>>) {
     let proxy = proxy.clone();
     let (started, start) = mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -44,7 +44,7 @@ fn a_kept_proxy_refuses_calls_after_unload() {
 
     manager.unload_by_path(&path).unwrap();
     match kept.try_version() {
-        Err(PluginError::Unloaded {
+        Err(CallError::Unloaded {
             trait_name, method, ..
         }) => {
             assert_eq!(trait_name, "Versioned");
@@ -64,8 +64,8 @@ fn a_kept_proxy_refuses_calls_after_unload() {
 /// with `Unloaded` never got in flight: the scenario is run again.
 const ATTEMPTS: u32 = 5;
 
-fn never_in_flight(result: &Result<u32, PluginError>) -> bool {
-    matches!(result, Err(PluginError::Unloaded { .. }))
+fn never_in_flight(result: &Result<u32, CallError>) -> bool {
+    matches!(result, Err(CallError::Unloaded { .. }))
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn an_unload_waits_for_the_call_in_flight() {
         assert_eq!(report.counter("Versioned"), Some(1));
         assert!(matches!(
             proxy.try_version(),
-            Err(PluginError::Unloaded { .. })
+            Err(CallError::Unloaded { .. })
         ));
         return;
     }
@@ -227,14 +227,8 @@ fn close_reports_every_library() {
         assert_eq!(report.counter("Versioned"), Some(1), "{report:?}");
         assert_eq!(report.counter("Counter"), Some(0), "{report:?}");
     }
-    assert!(matches!(
-        one.try_version(),
-        Err(PluginError::Unloaded { .. })
-    ));
-    assert!(matches!(
-        two.try_version(),
-        Err(PluginError::Unloaded { .. })
-    ));
+    assert!(matches!(one.try_version(), Err(CallError::Unloaded { .. })));
+    assert!(matches!(two.try_version(), Err(CallError::Unloaded { .. })));
 }
 
 #[test]
@@ -255,7 +249,7 @@ fn dropping_a_manager_unmaps_its_copies() {
     assert!(path.exists(), "the watched file is the user's");
     assert!(matches!(
         proxy.try_version(),
-        Err(PluginError::Unloaded { .. })
+        Err(CallError::Unloaded { .. })
     ));
 }
 

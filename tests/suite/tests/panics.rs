@@ -4,7 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use greeter_interface::Greeter;
-use plugin_interface::{PluginError, PluginLibrary};
+use plugin_interface::{CallError, PluginError, PluginLibrary};
 use plugin_tests::plugins;
 use roundtrip_interface::RoundTrip;
 
@@ -17,7 +17,7 @@ fn try_method_returns_panicked_with_the_message() {
 
     let error = touchy.try_greet("panic").unwrap_err();
     match &error {
-        PluginError::Panicked {
+        CallError::Panicked {
             library,
             trait_name,
             method,
@@ -44,6 +44,31 @@ fn try_method_returns_panicked_with_the_message() {
 }
 
 #[test]
+fn a_call_error_becomes_its_plugin_error_namesake_through_question_mark() {
+    fn open_and_greet(path: &std::path::Path, name: &str) -> Result<String, PluginError> {
+        let library = PluginLibrary::open(path)?;
+        let greeters = library.instantiate::<dyn Greeter>()?;
+        Ok(greeters[0].try_greet(name)?)
+    }
+
+    let path = plugins().path("roundtrip-plugin");
+    assert_eq!(open_and_greet(path, "you").unwrap(), "Hi, you.");
+    match open_and_greet(path, "panic") {
+        Err(PluginError::Panicked {
+            library,
+            trait_name,
+            method,
+            message,
+        }) => {
+            assert_eq!(library, path);
+            assert_eq!((trait_name.as_str(), method.as_str()), ("Greeter", "greet"));
+            assert_eq!(message, "touchy refuses to greet \"panic\"");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn trait_method_re_raises_the_panic_in_the_host() {
     let library = PluginLibrary::open(plugins().path("roundtrip-plugin")).unwrap();
     let greeters = library.instantiate::<dyn Greeter>().unwrap();
@@ -67,7 +92,7 @@ fn panics_in_methods_returning_values_and_unit() {
         for round in 0..3 {
             let message = format!("boom {round} ✗");
             match proxy.try_fail(&message) {
-                Err(PluginError::Panicked {
+                Err(CallError::Panicked {
                     method,
                     message: got,
                     ..
@@ -78,7 +103,7 @@ fn panics_in_methods_returning_values_and_unit() {
                 other => panic!("{other:?}"),
             }
             match proxy.try_fail_unit("") {
-                Err(PluginError::Panicked {
+                Err(CallError::Panicked {
                     method,
                     message: got,
                     ..
@@ -124,7 +149,7 @@ fn a_caught_panic_with_backtraces_on_leaves_the_library_unloadable() {
     let greeters = library.instantiate::<dyn Greeter>().unwrap();
     assert!(matches!(
         greeters[0].try_greet("panic"),
-        Err(PluginError::Panicked { .. })
+        Err(CallError::Panicked { .. })
     ));
     let raised = catch_unwind(AssertUnwindSafe(|| greeters[0].greet("panic")));
     assert!(raised.is_err());

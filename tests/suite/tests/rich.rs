@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use plugin_interface::{PluginError, load_plugins};
+use plugin_interface::{CallError, load_plugins};
 use plugin_tests::plugins;
 use zoo_interface::{Person, Services, Shape, Zoo, ZooError, ZooProxy};
 
@@ -224,7 +224,7 @@ fn a_panicking_callback_resumes_in_the_host_as_it_began() {
     // The plugin is still usable, and a `try_` call returns the panic.
     assert_eq!(zoo.each(2, &mut |_| true), 2);
     match zoo.try_each(5, &mut |_| panic!("callback gave up")) {
-        Err(PluginError::Panicked {
+        Err(CallError::Panicked {
             message, method, ..
         }) => {
             assert_eq!(method, "each");
@@ -309,7 +309,7 @@ fn objects_handed_out_under_a_manager_are_retired_with_their_library() {
     assert_eq!(fresh.name(), "fresh");
     let report = manager.unload_by_path(&path).unwrap();
     assert!(unloaded(&*fresh));
-    assert!(matches!(zoo.try_name(), Err(PluginError::Unloaded { .. })));
+    assert!(matches!(zoo.try_name(), Err(CallError::Unloaded { .. })));
     assert!(report.outcome.is_unloaded(), "{:?}", report.outcome);
 }
 

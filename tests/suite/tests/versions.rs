@@ -7,7 +7,7 @@
 use greeter_1_1::Greeter as Greeter11;
 use greeter_2_0::Greeter as Greeter20;
 use greeter_interface::Greeter as Greeter10;
-use plugin_interface::{PluginError, PluginLibrary};
+use plugin_interface::{CallError, PluginError, PluginLibrary};
 use plugin_tests::plugins;
 
 const V10: &str = "english-plugin";
@@ -72,7 +72,7 @@ fn host_1_1_loads_1_0_with_missing_methods_and_defaults() {
     );
     assert_eq!(english.try_shout("me").unwrap(), "HELLO, ME!");
     match english.try_farewell("you") {
-        Err(PluginError::MethodMissing {
+        Err(CallError::MethodMissing {
             trait_name,
             method,
             interface,

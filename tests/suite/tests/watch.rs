@@ -16,7 +16,7 @@ use plugin_interface::watch::{
     ManagerNotification, WatchAction, WatchOptions, content_hash, start_watch_background,
     watch_and_load_blocking,
 };
-use plugin_interface::{PluginError, PluginManager, ReloadEvent};
+use plugin_interface::{CallError, PluginManager, ReloadEvent};
 use plugin_tests::lifecycle::replace_with_bytes;
 use plugin_tests::{patch, plugins};
 
@@ -208,7 +208,7 @@ fn appear_change_touch_vanish_reappear_each_act_once() {
     }
     assert!(matches!(
         greeter.try_greet("world"),
-        Err(PluginError::Unloaded { .. })
+        Err(CallError::Unloaded { .. })
     ));
     assert!(watch.manager.handle(&path).is_none());
     watch.nothing();
