@@ -170,14 +170,18 @@ fn generate(valid: &Valid) -> TokenStream {
     };
     let listed = traits.iter().map(|path| {
         let interface = quote_spanned!(path.span()=> dyn #path);
-        quote!(impl #private::Lists<#interface> for PluginAggregates {})
+        quote!(impl #private::Lists<#interface> for add_plugin_aggregates_at_the_crate_root::PluginAggregates {})
     });
     quote! {
-        /// Marks the traits this crate aggregates; `#[plugin_impl]` checks
-        /// its trait is one of them.
+        /// Where `#[plugin_impl]` looks for this crate's aggregates; named
+        /// for the error a crate without `#[plugin_aggregates]` gets.
         #[doc(hidden)]
-        #[allow(missing_debug_implementations, dead_code)]
-        pub(crate) struct PluginAggregates;
+        pub(crate) mod add_plugin_aggregates_at_the_crate_root {
+            /// Marks the traits this crate aggregates; `#[plugin_impl]`
+            /// checks its trait is one of them.
+            #[allow(missing_debug_implementations, dead_code)]
+            pub(crate) struct PluginAggregates;
+        }
 
         #(#listed)*
 

@@ -161,8 +161,8 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
     let interface = quote_spanned!(trait_path.span()=> dyn #trait_path);
     // Only the name takes the trait's span, so an error lands on the trait
     // and `crate::` stays the macro's (no `unused_qualifications`).
-    let marker = syn::Ident::new("PluginAggregates", trait_path.span());
-    let aggregates = quote!(crate::#marker);
+    let module = syn::Ident::new("add_plugin_aggregates_at_the_crate_root", trait_path.span());
+    let aggregates = quote!(crate::#module::PluginAggregates);
     let entry_id = fnv1a(format!("{trait_name}/{entry}").as_bytes());
     let state = args
         .state
