@@ -27,7 +27,7 @@ use std::time::Instant;
 use bench_ours_interface::Bench;
 use bench_runner::fresh::FreshCopies;
 use bench_runner::plugins;
-use plugin_interface::{PluginManager, load_plugins};
+use plugin_interface::{LoadReport, PluginManager, load_plugins};
 
 const APPROACHES: [&str; 3] = ["bare", "library", "manager"];
 
@@ -89,9 +89,7 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
         "library" => {
             let report = load_plugins::<dyn Bench>(dir).expect("load the directory");
             let loaded = start.elapsed();
-            assert_eq!(report.errors().count(), 0, "{:?}", report.errors().next());
-            assert_eq!(report.plugins().count(), count);
-            assert!(report.plugins().all(|proxy| proxy.add(2, 3) == 5));
+            every_plugin_answers(&report, count);
             let after = memory();
             let closing = Instant::now();
             drop(report);
@@ -103,9 +101,7 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
                 .load_plugins::<dyn Bench>(dir)
                 .expect("load the directory");
             let loaded = start.elapsed();
-            assert_eq!(report.errors().count(), 0, "{:?}", report.errors().next());
-            assert_eq!(report.plugins().count(), count);
-            assert!(report.plugins().all(|proxy| proxy.add(2, 3) == 5));
+            every_plugin_answers(&report, count);
             let after = memory();
             let closing = Instant::now();
             drop(report);
@@ -129,6 +125,14 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
         "total_mb": (after.anon - before.anon + after.file - before.file
             + after.shmem_machine - before.shmem_machine) as f64 / 1024.0,
     })
+}
+
+/// Asserts that `count` libraries loaded, one proxy each, and that every
+/// proxy answers: each number is of real, working plugins.
+fn every_plugin_answers(report: &LoadReport<dyn Bench>, count: usize) {
+    assert_eq!(report.errors().count(), 0, "{:?}", report.errors().next());
+    assert_eq!(report.plugins().count(), count);
+    assert!(report.plugins().all(|proxy| proxy.add(2, 3) == 5));
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
