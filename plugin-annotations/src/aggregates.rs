@@ -82,14 +82,14 @@ fn generate(valid: &Valid) -> TokenStream {
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #register_all(panic: *mut #private::PanicSlot) -> *mut #private::RegistrationArray {
-                // `panic` is the caller's live slot.
+                // SAFETY: `panic` is the caller's live slot.
                 unsafe { <#marker as #private::Aggregate>::register_all(panic) }
             }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #unregister_all(array: *mut #private::RegistrationArray) {
-                // The caller gives back an array made by the function above.
+                // SAFETY: The caller gives back an array made by the function above.
                 unsafe { <#marker as #private::Aggregate>::unregister_all(array) }
             }
 
@@ -102,7 +102,7 @@ fn generate(valid: &Valid) -> TokenStream {
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #factories(visit: #private::FactoryVisitor, context: *mut #private::c_void) {
-                // The caller passes a visitor that accepts its context.
+                // SAFETY: The caller passes a visitor that accepts its context.
                 unsafe { <#marker as #private::Aggregate>::visit_factories(visit, context) }
             }
         }
@@ -121,7 +121,7 @@ fn generate(valid: &Valid) -> TokenStream {
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #install(table: *const #private::AllocatorTable) -> u8 {
-                // The host passes its static table, or null.
+                // SAFETY: The host passes its static table, or null.
                 #private::PluginAllocator::installed(unsafe { __PLUGIN_ALLOCATOR.install(table) }) as u8
             }
         }
@@ -152,7 +152,7 @@ fn generate(valid: &Valid) -> TokenStream {
     let lifecycle = quote! {
         #[unsafe(no_mangle)]
         unsafe extern "C" fn #host(table: *const #private::HostTable) {
-            // The host passes its static table, or null.
+            // SAFETY: The host passes its static table, or null.
             unsafe { #private::install_host(table, ::core::module_path!()) }
         }
 

@@ -203,14 +203,14 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #maker(panic: *mut #private::PanicSlot) -> *mut #private::Registration {
-                // `panic` is the caller's live slot.
+                // SAFETY: `panic` is the caller's live slot.
                 unsafe { <__Export as #private::Export>::make(panic) }
             }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #unmaker(registration: *mut #private::Registration) {
-                // The caller gives back a registration made by the maker above.
+                // SAFETY: The caller gives back a registration made by the maker above.
                 unsafe { <__Export as #private::Export>::unmake(registration) }
             }
 
@@ -256,7 +256,7 @@ fn state_hooks(
         unsafe extern "C" fn #save(
             registration: *const #private::Registration,
         ) -> #private::Returned<#private::SavedState> {
-            // The caller passes a live registration made by this impl's maker.
+            // SAFETY: The caller passes a live registration made by this impl's maker.
             unsafe { #private::save_hook::<__State>(registration) }
         }
 
@@ -267,7 +267,7 @@ fn state_hooks(
             version: u32,
             bytes: #private::RSlice<'_, u8>,
         ) -> #private::Returned<#private::RResult<#private::Unit, #private::RString>> {
-            // As above, with no other reference to the fresh instance.
+            // SAFETY: As above, with no other reference to the fresh instance.
             unsafe { #private::load_hook::<__State>(registration, version, bytes) }
         }
     }
