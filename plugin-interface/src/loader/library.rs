@@ -134,10 +134,10 @@ impl PluginLibrary {
             source,
         })?;
         let mapped_as = residency::mapped_name(&load_path);
-        // SAFETY: loading a library runs its initialisers. Its bytes passed
-        // every check above, and they are what the dynamic loader maps:
-        // the sealed copy cannot change.
         let library =
+            // SAFETY: loading a library runs its initialisers. Its bytes
+            // passed every check above, and they are what the dynamic
+            // loader maps: the sealed copy cannot change.
             unsafe { dlopen(&load_path, options.policy) }.map_err(|error| PluginError::Open {
                 library: path.to_path_buf(),
                 message: loader_message(&load_path, &error),
@@ -247,9 +247,9 @@ impl PluginLibrary {
     /// order, without making any instance.
     pub fn entries(&self, trait_name: &str) -> Result<Vec<EntryInfo>, PluginError> {
         self.inner.descriptor(trait_name)?;
-        // SAFETY: the canary matched this framework's epoch, whose
-        // `plugin_factories_*` functions have this type.
         let visit: VisitFactories =
+            // SAFETY: the canary matched this framework's epoch, whose
+            // `plugin_factories_*` functions have this type.
             unsafe { self.inner.function(&plugin_symbols::factories(trait_name)) }?;
         let mut entries: Vec<EntryInfo> = Vec::new();
         // SAFETY: `collect_entry` matches `FactoryVisitor`, does not unwind,
@@ -424,9 +424,9 @@ impl Inner {
 
     fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
         self.descriptor(trait_name)?;
-        // SAFETY: the canary matched this framework's epoch, whose
-        // `plugin_unmaker_counter_*` functions have this type.
         let counter: UnmakerCounter =
+            // SAFETY: the canary matched this framework's epoch, whose
+            // `plugin_unmaker_counter_*` functions have this type.
             unsafe { self.function(&plugin_symbols::unmaker_counter(trait_name)) }?;
         // SAFETY: the counter getter only loads an atomic.
         Ok(unsafe { counter() })
