@@ -110,7 +110,8 @@ fn generate(valid: &Valid) -> TokenStream {
 
     // Every library answers the host's offer of its allocator: with
     // `allocator = host` it takes it (unless it already allocated), else
-    // it keeps its own.
+    // it keeps its own, and the table to put what it sends in the host's
+    // memory.
     let install = format_ident!("{}", plugin_symbols::ALLOCATOR);
     let allocator = if args.host_allocator {
         quote! {
@@ -121,15 +122,18 @@ fn generate(valid: &Valid) -> TokenStream {
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn #install(table: *const #private::AllocatorTable) -> u8 {
-                // SAFETY: The host passes its static table, or null.
-                #private::PluginAllocator::installed(unsafe { __PLUGIN_ALLOCATOR.install(table) }) as u8
+                // SAFETY: The host passes its static table, or null, before
+                // calling anything else.
+                unsafe { #private::answer_offer(table, ::core::option::Option::Some(&__PLUGIN_ALLOCATOR)) }
             }
         }
     } else {
         quote! {
             #[unsafe(no_mangle)]
-            extern "C" fn #install(_table: *const #private::AllocatorTable) -> u8 {
-                #private::PluginAllocator::Own as u8
+            unsafe extern "C" fn #install(table: *const #private::AllocatorTable) -> u8 {
+                // SAFETY: The host passes its static table, or null, before
+                // calling anything else.
+                unsafe { #private::answer_offer(table, ::core::option::Option::None) }
             }
         }
     };

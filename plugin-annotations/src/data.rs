@@ -201,7 +201,7 @@ fn field_layouts(
         let layout = layout_of(ty, this, &kind);
         quote! {
             #private::FieldLayout {
-                name: #private::RStr::from_str(#name),
+                name: #private::RStr::new(#name),
                 offset: #offset,
                 ty: #layout,
             }
@@ -351,7 +351,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
         let native_fields = field_layouts(&fields, None, "NATIVE", ident);
         natives.push(quote! {
             #private::VariantLayout {
-                name: #private::RStr::from_str(#variant_name),
+                name: #private::RStr::new(#variant_name),
                 fields: #private::RSlice::from_slice(#native_fields),
             }
         });
@@ -364,7 +364,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
             });
             layouts.push(quote! {
                 #private::VariantLayout {
-                    name: #private::RStr::from_str(#variant_name),
+                    name: #private::RStr::new(#variant_name),
                     fields: #private::RSlice::from_slice(&[]),
                 }
             });
@@ -401,7 +401,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
         let field_layouts = field_layouts(&fields, Some(&variant_path), "LAYOUT", ident);
         layouts.push(quote! {
             #private::VariantLayout {
-                name: #private::RStr::from_str(#variant_name),
+                name: #private::RStr::new(#variant_name),
                 fields: #private::RSlice::from_slice(#field_layouts),
             }
         });

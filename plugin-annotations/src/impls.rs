@@ -217,7 +217,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
             #private::inventory::submit! {
                 #private::RegistrationFactory {
                     trait_name: <__Export as #private::Export>::TRAIT_NAME,
-                    entry: #private::RStr::from_str(#entry),
+                    entry: #private::RStr::new(#entry),
                     maker: #maker,
                     unmaker: #unmaker,
                 }

@@ -73,8 +73,9 @@ pub fn plugin_impl(args: TokenStream, input: TokenStream) -> TokenStream {
 /// on any one item at the crate root. `#[plugin_impl]` checks that its
 /// trait is listed, and that no two implementations export the same entry.
 /// It also makes the crate's `#[global_allocator]` forward to the host's,
-/// so the host adopts what the library returns; `allocator = own` keeps
-/// the crate's own (for a crate that declares one).
+/// so that buffers cross both ways without a copy; `allocator = own`
+/// keeps the crate's own (for a crate that declares one), and copies what
+/// crosses into or out of the host's memory.
 #[proc_macro_attribute]
 pub fn plugin_aggregates(args: TokenStream, input: TokenStream) -> TokenStream {
     aggregates::expand(args.into(), input.into()).into()

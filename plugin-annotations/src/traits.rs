@@ -496,9 +496,8 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident) -> TokenStream {
             }
             ArgKind::Closure(closure) if closure.mutable => quote!(&mut #local),
             ArgKind::Closure(_) => quote!(&#local),
-            // Arguments passed by value are copied: a plugin that
-            // allocates through the host may still be called by another
-            // loader with an allocator of its own.
+            // Arguments passed by value are in the host's memory: adopted
+            // when this side allocates through the host's, else copied.
             ArgKind::Owned(ty) => {
                 let lift = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::lift);
                 // SAFETY (of the generated block): the caller lowered the
@@ -626,7 +625,7 @@ fn proxy_call(method: &Method<'_>, slot: usize, on_failure: OnFailure) -> TokenS
         let name = &arg.ident;
         let local = format_ident!("__lent_{}", name);
         match &arg.kind {
-            ArgKind::Str => quote!(#private::RStr::from_str(#name)),
+            ArgKind::Str => quote!(#private::RStr::new(#name)),
             ArgKind::Slice(_) => quote!(#private::RSlice::from_slice(#name)),
             ArgKind::Ref(_) => quote!(::core::ptr::from_ref(#name)),
             ArgKind::Object { .. } | ArgKind::Closure(_) => quote!(#local),
@@ -794,7 +793,7 @@ fn method_descriptor(method: &Method<'_>) -> TokenStream {
             }
             ArgKind::Owned(ty) => types::layout(ty),
         };
-        quote!(#private::ArgLayout { name: #private::RStr::from_str(#name), ty: #layout })
+        quote!(#private::ArgLayout { name: #private::RStr::new(#name), ty: #layout })
     });
     let ret = match &method.ret {
         RetKind::Unit => quote!(#private::known::NOTHING),

@@ -8,7 +8,7 @@ use core::ffi::c_void;
 use core::fmt;
 use core::mem::MaybeUninit;
 
-use abi_stable::std_types::{RSlice, RStr, RString};
+use crate::repr::{RSlice, RStr, RString};
 
 use crate::layout::{ArgLayout, Fnv, TypeLayout};
 
@@ -24,7 +24,7 @@ pub use plugin_symbols::CANARY_VERSION;
 /// registrations, vtable prefixes, returned values and failures, panic
 /// slots and the exported functions.
 /// A host refuses a plugin built with another epoch.
-pub const ABI_EPOCH: u32 = 2;
+pub const ABI_EPOCH: u32 = 3;
 
 /// First bytes of every canary.
 pub const CANARY_MAGIC: [u8; 8] = *b"RSPLUGIN";
@@ -72,9 +72,9 @@ impl PluginCanary {
             magic: CANARY_MAGIC,
             canary_version: CANARY_VERSION,
             abi_epoch: ABI_EPOCH,
-            framework_version: RStr::from_str(FRAMEWORK_VERSION),
-            rustc_version: RStr::from_str(RUSTC_VERSION),
-            target: RStr::from_str(TARGET),
+            framework_version: RStr::new(FRAMEWORK_VERSION),
+            rustc_version: RStr::new(RUSTC_VERSION),
+            target: RStr::new(TARGET),
             panic_strategy: panic as u8,
             traits: RSlice::from_slice(traits),
         }
@@ -186,9 +186,9 @@ impl TraitDescriptor {
             index += 1;
         }
         Self {
-            name: RStr::from_str(name),
-            interface_crate: RStr::from_str(interface_crate),
-            interface_version: RStr::from_str(interface_version),
+            name: RStr::new(name),
+            interface_crate: RStr::new(interface_crate),
+            interface_version: RStr::new(interface_version),
             vtable_size: vtable_size as u32,
             method_count: methods.len() as u32,
             send,
@@ -228,7 +228,7 @@ impl MethodDescriptor {
         args: &'static [ArgLayout],
         ret: &'static TypeLayout,
     ) -> Self {
-        let name = RStr::from_str(name);
+        let name = RStr::new(name);
         let mut hash = Fnv::new()
             .str(name)
             .byte(mutable as u8)
@@ -240,7 +240,7 @@ impl MethodDescriptor {
         }
         Self {
             name,
-            signature: RStr::from_str(signature),
+            signature: RStr::new(signature),
             mutable,
             args: RSlice::from_slice(args),
             ret,
@@ -388,9 +388,7 @@ impl Failure {
         // SAFETY: per the contract, a live report of the callee's; a
         // payload is a `Box<Payload>` of this image when `origin` is it.
         unsafe {
-            let bytes =
-                core::slice::from_raw_parts((*failure).message.as_ptr(), (*failure).message.len());
-            let message = String::from_utf8_lossy(bytes).into_owned();
+            let message = (*failure).message.to_string_lossy();
             let mut payload = None;
             if !this.is_null() && (*failure).origin == this && !(*failure).payload.is_null() {
                 payload = Some(*Box::from_raw((*failure).payload.cast::<Payload>()));
@@ -482,8 +480,7 @@ impl PanicSlot {
     }
 
     /// Takes the message of a panic or a refusal out, copied into memory of the calling side,
-    /// and empties the slot. Call it while the library that wrote the
-    /// message is still loaded: the message is freed through that library.
+    /// and empties the slot.
     pub fn take(&mut self) -> Option<String> {
         if self.state == CLEAR {
             return None;
@@ -493,9 +490,7 @@ impl PanicSlot {
         // `refuse` initialised `message`, and clearing the state first
         // means it is read once.
         let message = unsafe { self.message.assume_init_read() };
-        let copy = message.as_str().to_owned();
-        drop(message);
-        Some(copy)
+        Some(message.to_string_lossy())
     }
 
     fn clear(&mut self) {

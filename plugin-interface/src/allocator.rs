@@ -132,6 +132,95 @@ unsafe extern "C" fn host_realloc(ptr: *mut u8, size: usize, align: usize, new: 
     unsafe { std::alloc::realloc(ptr, Layout::from_size_align_unchecked(size, align), new) }
 }
 
+/// How this image reaches the host's allocator for the buffers that cross
+/// the boundary: null while this image's global allocator is the host's
+/// (in the host itself, and in a library that took the host's allocator),
+/// else the table the host offered a library that keeps its own.
+static BOUNDARY: AtomicPtr<AllocatorTable> = AtomicPtr::new(ptr::null_mut());
+
+/// The host's table, when this image's own global allocator is not the
+/// host's; `None` when it is, so that buffers move across as they are.
+#[inline(always)]
+pub(crate) fn boundary_table() -> Option<&'static AllocatorTable> {
+    let table = BOUNDARY.load(Ordering::Acquire);
+    if table.is_null() {
+        return None;
+    }
+    // SAFETY: non-null only once `answer_offer` stored the host's static
+    // table, valid for as long as this image is loaded.
+    Some(unsafe { &*table })
+}
+
+/// Whether this image's global allocator is the host's, so that buffers
+/// that cross are adopted as they are rather than copied.
+#[inline(always)]
+pub fn shares_host_memory() -> bool {
+    BOUNDARY.load(Ordering::Acquire).is_null()
+}
+
+/// A block of the host's memory for `layout`, of non-zero size.
+///
+/// # Safety
+///
+/// `layout` must have a non-zero size.
+#[inline]
+pub(crate) unsafe fn alloc_host(layout: Layout) -> *mut u8 {
+    let block = match boundary_table() {
+        // SAFETY: a non-zero layout, per the contract.
+        None => unsafe { std::alloc::alloc(layout) },
+        // SAFETY: as above, through the host's table.
+        Some(table) => unsafe { (table.alloc)(layout.size(), layout.align()) },
+    };
+    if block.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    block
+}
+
+/// Frees a block of the host's memory.
+///
+/// # Safety
+///
+/// `block` must come from [`alloc_host`] (in any image of the process, or
+/// the host's global allocator) with `layout`, and not be used afterwards.
+#[inline]
+pub(crate) unsafe fn free_host(block: *mut u8, layout: Layout) {
+    match boundary_table() {
+        // SAFETY: per the contract, a block of this image's global
+        // allocator, which is the host's.
+        None => unsafe { std::alloc::dealloc(block, layout) },
+        // SAFETY: per the contract, through the host's table.
+        Some(table) => unsafe { (table.dealloc)(block, layout.size(), layout.align()) },
+    }
+}
+
+/// A library's answer to the host's offer of its allocator: `allocator`
+/// (the library's `HostAllocator`, for `allocator = host`) takes `table`
+/// unless it already allocated; a library that keeps its own allocator
+/// keeps the table to put what it sends into the host's memory. Returns
+/// the library's [`PluginAllocator`] as its `u8`.
+///
+/// # Safety
+///
+/// `table` must be null or point to a table that stays valid for as long
+/// as this image is loaded; called before any other function of the
+/// library, as the loader does.
+#[doc(hidden)]
+pub unsafe fn answer_offer(table: *const AllocatorTable, allocator: Option<&HostAllocator>) -> u8 {
+    let shared = match allocator {
+        // SAFETY: forwarded.
+        Some(allocator) => unsafe { allocator.install(table) },
+        None => false,
+    };
+    if !shared && !table.is_null() {
+        BOUNDARY.store(table.cast_mut(), Ordering::Release);
+    }
+    match allocator {
+        Some(_) => PluginAllocator::installed(shared) as u8,
+        None => PluginAllocator::Own as u8,
+    }
+}
+
 /// The `#[global_allocator]` of a plugin crate with `allocator = host`:
 /// the host's allocator once installed, the system allocator if the plugin
 /// allocated before that.

@@ -7,7 +7,7 @@ use core::ptr;
 use core::sync::atomic::Ordering;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use abi_stable::std_types::RStr;
+use crate::repr::RStr;
 
 use crate::abi::{
     FactoryVisitor, Failure, PanicSlot, Payload, Registration, RegistrationArray,
@@ -218,7 +218,7 @@ pub unsafe fn instance_mut<'a, T>(this: *mut c_void) -> &'a mut T {
 #[inline(always)]
 pub unsafe fn returned_str(text: &str) -> RStr<'static> {
     // SAFETY: per the contract, the caller bounds the real lifetime.
-    RStr::from_str(unsafe { &*ptr::from_ref::<str>(text) })
+    RStr::new(unsafe { &*ptr::from_ref::<str>(text) })
 }
 
 /// The vtable's `drop` entry: frees a `Box<T>` instance.
@@ -288,7 +288,7 @@ where
         let instance = Box::into_raw(Box::new(construct(&cx)?)).cast::<c_void>();
         Ok(Box::into_raw(Box::new(Registration {
             trait_name: I::DESCRIPTOR.name,
-            entry: RStr::from_str(entry),
+            entry: RStr::new(entry),
             instance,
             vtable: ptr::from_ref(I::VTABLE).cast::<c_void>(),
         })))

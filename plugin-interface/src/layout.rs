@@ -10,7 +10,7 @@
 
 use core::fmt;
 
-use abi_stable::std_types::{RSlice, RStr};
+use crate::repr::{RSlice, RStr};
 
 /// What kind of type a [`TypeLayout`] describes.
 #[repr(u8)]
@@ -136,7 +136,7 @@ impl TypeLayout {
     ) -> Self {
         let mut layout = Self::new::<T>(name, LayoutKind::Native, fields, args);
         layout.variants = RSlice::from_slice(variants);
-        layout.compiler = RStr::from_str(crate::abi::RUSTC_VERSION);
+        layout.compiler = RStr::new(crate::abi::RUSTC_VERSION);
         layout
     }
 
@@ -147,14 +147,14 @@ impl TypeLayout {
         args: &'static [&'static TypeLayout],
     ) -> Self {
         Self {
-            name: RStr::from_str(name),
+            name: RStr::new(name),
             size: core::mem::size_of::<T>() as u32,
             align: core::mem::align_of::<T>() as u32,
             kind: kind as u8,
             fields: RSlice::from_slice(fields),
             args: RSlice::from_slice(args),
             variants: RSlice::from_slice(&[]),
-            compiler: RStr::from_str(""),
+            compiler: RStr::new(""),
         }
     }
 
@@ -357,7 +357,7 @@ impl Unit {
 /// Layouts of the primitives and framework types the macros emit.
 #[doc(hidden)]
 pub mod known {
-    use abi_stable::std_types::{RStr, RString};
+    use crate::repr::{RStr, RString};
 
     use super::TypeLayout;
     use super::Unit;
@@ -401,7 +401,7 @@ mod tests {
     #[test]
     fn display_names_show_type_arguments() {
         static INNER: [&TypeLayout; 1] = [known::RSTRING];
-        let vec = TypeLayout::framework::<abi_stable::std_types::RVec<u8>>("RVec", &INNER);
+        let vec = TypeLayout::framework::<crate::repr::RVec<u8>>("RVec", &INNER);
         assert_eq!(vec.display_name(), "RVec<RString>");
         assert_eq!(format!("{:?}", known::U8), "u8 (size 1, align 1)");
     }

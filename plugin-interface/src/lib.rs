@@ -135,13 +135,15 @@
 //!
 //! Each by-value type has a `#[repr(C)]` boundary form the sender lowers
 //! into and the receiver lifts from, checking UTF-8, `char` scalars,
-//! `bool`s and enum tags ([`CallError::InvalidValue`] otherwise) and
-//! copying into its own memory; strings and vectors cross as abi_stable's
-//! `RString` and `RVec`, which free through the allocator that made them.
-//! A plugin library's global allocator forwards to the host's, so the host
-//! adopts returned buffers instead of copying them, unless the plugin crate
-//! writes `#[plugin_aggregates(..., allocator = own)]` to keep its own
-//! ([`PluginLibrary::allocator`] says which, as a [`PluginAllocator`]).
+//! `bool`s, `Option`/`Result` and enum tags ([`CallError::InvalidValue`]
+//! otherwise). Strings, vectors and boxes cross as the [`repr`] module's
+//! `RString`, `RVec` and `RBox`: a pointer, a length and a capacity in the
+//! host's memory. A plugin library's global allocator forwards to the
+//! host's, so buffers cross both ways as they are, unless the plugin crate
+//! writes `#[plugin_aggregates(..., allocator = own)]` to keep its own; it
+//! then copies what it sends into the host's memory and what it receives
+//! into its own ([`PluginLibrary::allocator`] says which, as a
+//! [`PluginAllocator`]).
 
 //! Every generated function runs the plugin's code inside `catch_unwind`:
 //! a panic comes back as [`CallError::Panicked`] from the proxy's `try_`
@@ -177,6 +179,7 @@ pub mod layout;
 mod lifecycle;
 mod proxy;
 mod registrations;
+pub mod repr;
 mod state;
 
 #[cfg(feature = "host")]

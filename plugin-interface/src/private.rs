@@ -8,7 +8,7 @@ pub use core::ffi::c_void;
 pub use core::mem::MaybeUninit;
 pub use core::sync::atomic::AtomicU64;
 
-pub use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
+pub use crate::repr::{ROption, RResult, RSlice, RStr, RString, RVec};
 pub use inventory;
 pub use std::boxed::Box;
 pub use std::string::String;
@@ -19,7 +19,7 @@ pub use crate::abi::{
     FactoryVisitor, Failure, MethodDescriptor, PanicSlot, PanicStrategy, PluginCanary,
     Registration, RegistrationArray, RegistrationFactory, Returned, TraitDescriptor, VTablePrefix,
 };
-pub use crate::allocator::{AllocatorTable, HostAllocator, PluginAllocator};
+pub use crate::allocator::{AllocatorTable, HostAllocator, PluginAllocator, answer_offer};
 pub use crate::carry::{
     Borrowed, Callback, HostObject, Invalid, Lending, Lift, Lower, ObjectInterface, PluginData,
     RObject, Unit, host_info, lend, lend_mut, lift_arc, lift_box, lower_arc, lower_box,

@@ -113,9 +113,6 @@ pub(crate) struct Target<V: 'static> {
     /// reports [`CallError::Unloaded`].
     #[cfg(feature = "host")]
     stand_in: bool,
-    /// The library allocates through the host's global allocator, so
-    /// returned buffers are adopted.
-    adopts: bool,
     info: Info,
     /// The registration, for state hand-over on reload.
     #[cfg(feature = "host")]
@@ -143,8 +140,7 @@ impl<V: 'static> Target<V> {
     /// first `slots` method slots of `vtable` must be the plugin's, and the
     /// whole of `V` readable (the plugin's table, or `extended`, a copy of
     /// it with the missing slots filled). `owner` must keep the
-    /// registration alive and its library mapped. `adopts` only if the
-    /// library allocates through this image's global allocator.
+    /// registration alive and its library mapped.
     #[cfg(feature = "host")]
     pub(crate) unsafe fn new(
         registration: *mut Registration,
@@ -152,7 +148,6 @@ impl<V: 'static> Target<V> {
         slots: u32,
         extended: Option<Box<V>>,
         info: PluginInfo,
-        adopts: bool,
         owner: Arc<dyn Any + Send + Sync>,
     ) -> Box<Self> {
         let vtable = match &extended {
@@ -166,7 +161,6 @@ impl<V: 'static> Target<V> {
             vtable,
             slots,
             stand_in: false,
-            adopts,
             info: Info::Owned(info),
             registration,
             drops: AtomicBool::new(false),
@@ -189,7 +183,6 @@ impl<V: 'static> Target<V> {
         instance: *mut c_void,
         vtable: *const V,
         info: Info,
-        adopts: bool,
         owner: Option<Arc<dyn Any + Send + Sync>>,
         owns: bool,
     ) -> Box<Self> {
@@ -201,7 +194,6 @@ impl<V: 'static> Target<V> {
             slots: u32::MAX,
             #[cfg(feature = "host")]
             stand_in: false,
-            adopts,
             info,
             #[cfg(feature = "host")]
             registration: ptr::null_mut(),
@@ -229,7 +221,6 @@ impl<V: 'static> Target<V> {
             // Never run a trait's default body for an unloaded instance.
             slots: u32::MAX,
             stand_in: true,
-            adopts: false,
             info,
             registration: ptr::null_mut(),
             drops: AtomicBool::new(false),
@@ -601,13 +592,6 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
         unsafe { &*self.target().vtable }
     }
 
-    /// Whether buffers the call returns come from the host's allocator and
-    /// are adopted rather than copied.
-    #[inline(always)]
-    pub fn adopts(&self) -> bool {
-        self.target().adopts
-    }
-
     /// The instance pointer to pass to the vtable's functions.
     #[inline(always)]
     pub fn instance(&self) -> *mut c_void {
@@ -630,16 +614,13 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     #[inline(always)]
     pub fn lift(&self, method: &'static str) -> Lift<'_> {
         let target = self.target();
-        Lift::returned(
-            target.adopts,
-            Origin {
-                info: &target.info,
-                owner: target._owner.as_ref(),
-                #[cfg(feature = "host")]
-                children: target.children.as_ref(),
-                method,
-            },
-        )
+        Lift::returned(Origin {
+            info: &target.info,
+            owner: target._owner.as_ref(),
+            #[cfg(feature = "host")]
+            children: target.children.as_ref(),
+            method,
+        })
     }
 
     /// The error for a call of `method` whose returned value this side

@@ -1,7 +1,7 @@
 //! State carried across a reload: opt-in, versioned bytes that the old
 //! instance saves and the new one restores.
 
-use abi_stable::std_types::{RResult, RSlice, RString, RVec};
+use crate::repr::{RResult, RSlice, RString, RVec};
 
 use crate::abi::{Registration, Returned};
 use crate::carry::Unit;
@@ -78,7 +78,7 @@ pub trait PluginState {
 pub struct SavedState {
     /// The saving side's [`PluginState::STATE_VERSION`].
     pub version: u32,
-    /// The bytes, allocated by the saving library.
+    /// The bytes, in the host's memory.
     pub bytes: RVec<u8>,
 }
 
@@ -159,23 +159,15 @@ pub unsafe fn load<T: PluginState>(
         // referenced elsewhere.
         let instance = unsafe { &mut *(*registration).instance.cast::<T>() };
         match instance.load_state(version, bytes.as_slice()) {
-            Ok(()) => RResult::ROk(Unit::VALUE),
-            Err(message) => RResult::RErr(RString::from(message)),
+            Ok(()) => RResult::ok(Unit::VALUE),
+            Err(message) => RResult::err(RString::from(message)),
         }
     })
 }
 
-/// Copies saved state into host memory and frees the plugin's buffer.
+/// Saved state as a vector of the host's: the bytes are already in its
+/// memory.
 #[cfg(feature = "host")]
 pub(crate) fn into_host(saved: SavedState) -> (u32, Vec<u8>) {
-    use std::panic::{AssertUnwindSafe, catch_unwind};
-
-    let bytes = saved.bytes.as_slice().to_vec();
-    // Dropping an `RVec` goes through its own vtable, into the library that
-    // made it, which is still loaded.
-    let freed = catch_unwind(AssertUnwindSafe(move || drop(saved.bytes)));
-    if let Err(payload) = freed {
-        crate::export::drop_payload(payload);
-    }
-    (saved.version, bytes)
+    (saved.version, saved.bytes.into_vec())
 }

@@ -3,9 +3,10 @@
 //! Every type a plugin method takes or returns by value implements
 //! [`PluginData`]: it has a `#[repr(C)]` form (`Abi`) that the sending side
 //! lowers it into, and the receiving side lifts it back, checking what it
-//! cannot prove (UTF-8, `char` scalars, `bool`s, enum tags, nesting depth)
-//! and copying buffers into its own memory unless both sides share one
-//! allocator. Borrowed arguments (`&T`, `&[T]`) cross as pointers to the
+//! cannot prove (UTF-8, `char` scalars, `bool`s, enum tags, nesting depth).
+//! Owned buffers cross in the host's memory ([`crate::repr`]): adopted as
+//! they are, and copied only by a library that keeps its own allocator.
+//! Borrowed arguments (`&T`, `&[T]`) cross as pointers to the
 //! value as it is in memory ([`PluginData::NATIVE`]).
 
 mod closure;
@@ -146,11 +147,9 @@ impl<'a> Lower<'a> {
     }
 }
 
-/// What a receiving side knows about values it lifts: whether the sender
-/// allocates through this side's allocator, and which library objects it
-/// returns live in.
+/// What a receiving side knows about values it lifts: which library
+/// objects it returns live in.
 pub struct Lift<'a> {
-    adopt: bool,
     origin: Option<Origin<'a>>,
     /// How deep the value being lifted nests, for [`MAX_DEPTH`].
     depth: Cell<u32>,
@@ -168,31 +167,28 @@ pub(crate) struct Origin<'a> {
 }
 
 impl<'a> Lift<'a> {
-    /// Values sent into a plugin, or into a host object, by its caller:
-    /// always copied, since a library may be loaded by hosts with other
-    /// allocators.
+    /// Values sent into a plugin, or into a host object, by its caller.
     #[inline(always)]
     pub const fn local() -> Lift<'static> {
         Lift {
-            adopt: false,
             origin: None,
             depth: Cell::new(0),
         }
     }
 
-    pub(crate) fn returned(adopt: bool, origin: Origin<'a>) -> Self {
+    pub(crate) fn returned(origin: Origin<'a>) -> Self {
         Self {
-            adopt,
             origin: Some(origin),
             depth: Cell::new(0),
         }
     }
 
-    /// Whether buffers come from this side's global allocator, so they are
-    /// adopted instead of copied.
+    /// Whether buffers are adopted instead of copied: every buffer that
+    /// crosses is the host's memory, which this side's global allocator is
+    /// unless it is a library that keeps its own.
     #[inline(always)]
     pub fn adopts(&self) -> bool {
-        self.adopt
+        crate::allocator::shares_host_memory()
     }
 
     pub(crate) fn origin(&self) -> Option<Origin<'a>> {
@@ -203,7 +199,7 @@ impl<'a> Lift<'a> {
 impl fmt::Debug for Lift<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lift")
-            .field("adopt", &self.adopt)
+            .field("adopts", &self.adopts())
             .finish_non_exhaustive()
     }
 }

@@ -490,7 +490,6 @@ unsafe fn make_proxy<I: ?Sized + ObjectInterface>(
             object.instance,
             object.vtable.cast::<I::VTable>(),
             info,
-            cx.adopts(),
             owner,
             owns,
         )

@@ -4,10 +4,9 @@ use core::mem::ManuallyDrop;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 
-use abi_stable::std_types::{RBox, ROption, RResult, RString, RVec};
-
 use super::{Invalid, Lift, Lower, Nested, PluginData, Tuple2, Unit};
 use crate::layout::{TypeLayout, known};
+use crate::repr::{RBox, ROption, RResult, RString, RVec};
 
 macro_rules! plain {
     ($($ty:ty => $layout:ident),* $(,)?) => {$(
@@ -129,8 +128,8 @@ unsafe impl PluginData for () {
     }
 }
 
-// SAFETY: `RString` carries the functions of the allocator that made it;
-// the text is checked to be UTF-8 before it becomes a `String`.
+// SAFETY: `RString` holds the host's memory, which either side adopts or
+// copies; the text is checked to be UTF-8 before it becomes a `String`.
 unsafe impl PluginData for String {
     type Abi = RString;
     const LAYOUT: &'static TypeLayout = known::RSTRING;
@@ -142,50 +141,29 @@ unsafe impl PluginData for String {
     }
 
     #[inline(always)]
-    unsafe fn lift(abi: RString, cx: &Lift<'_>) -> Result<Self, Invalid> {
-        // SAFETY: `adopts` is true only when the sender allocates through
-        // this side's allocator.
-        unsafe { lift_string(abi, cx.adopts()) }
+    unsafe fn lift(abi: RString, _: &Lift<'_>) -> Result<Self, Invalid> {
+        lift_string(abi)
     }
 }
 
-/// A string from the other side, in this side's memory: adopted as it is
-/// when both sides share one allocator (`adopt`), else copied, and the
-/// original freed through the allocator that made it. Refused unless it is
-/// UTF-8.
-///
-/// # Safety
-///
-/// `value` must be a live `RString` of the other side; `adopt` may be true
-/// only when its buffer comes from this image's global allocator.
-#[inline]
-pub unsafe fn lift_string(value: RString, adopt: bool) -> Result<String, Invalid> {
-    // SAFETY: an `RString` points to `len` initialised bytes.
-    let bytes = unsafe { core::slice::from_raw_parts(value.as_ptr(), value.len()) };
+/// A string from the other side, in this side's memory (adopted as it is
+/// when this side allocates through the host's allocator, else copied),
+/// refused unless it is UTF-8.
+#[inline(always)]
+fn lift_string(value: RString) -> Result<String, Invalid> {
+    let bytes = value.as_bytes();
     // Short strings are mostly ASCII, which is checked a word at a time.
-    let text = if bytes.is_ascii() {
-        // SAFETY: ASCII is UTF-8.
-        Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
-    } else {
-        core::str::from_utf8(bytes)
-    };
-    let Ok(text) = text else {
-        return Err(Invalid::new(format!(
-            "a string of {} bytes is not UTF-8",
-            bytes.len()
-        )));
-    };
-    if adopt {
-        let value = ManuallyDrop::new(value);
-        // SAFETY: per the contract, the buffer was allocated by this
-        // side's global allocator, and it holds UTF-8 (checked above).
-        return Ok(unsafe {
-            String::from_raw_parts(value.as_ptr().cast_mut(), value.len(), value.capacity())
-        });
+    if !bytes.is_ascii() && core::str::from_utf8(bytes).is_err() {
+        return Err(not_utf8(bytes.len()));
     }
-    let copy = text.to_owned();
-    drop(value);
-    Ok(copy)
+    let bytes = value.into_bytes().into_vec();
+    // SAFETY: checked to be UTF-8 above.
+    Ok(unsafe { String::from_utf8_unchecked(bytes) })
+}
+
+#[cold]
+fn not_utf8(len: usize) -> Invalid {
+    Invalid::new(format!("a string of {len} bytes is not UTF-8"))
 }
 
 /// Reinterprets a vector of a plain type as a vector of its identical
@@ -198,8 +176,8 @@ fn cast_vec<A, B>(vec: Vec<A>) -> Vec<B> {
     unsafe { Vec::from_raw_parts(vec.as_mut_ptr().cast::<B>(), vec.len(), vec.capacity()) }
 }
 
-// SAFETY: `RVec` carries the functions of the allocator that made it;
-// elements are lifted one by one, or, when plain, copied as they are.
+// SAFETY: `RVec` holds the host's memory, which either side adopts or
+// copies; elements are lifted one by one, or, when plain, kept as they are.
 unsafe impl<T: PluginData> PluginData for Vec<T> {
     type Abi = RVec<T::Abi>;
     const LAYOUT: &'static TypeLayout =
@@ -213,34 +191,21 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
             return RVec::from(cast_vec::<T, T::Abi>(self));
         }
         let _level = Nested::lowering(to);
-        let mut out = Vec::with_capacity(in_place_capacity::<T, T::Abi>(self.len()));
-        out.extend(self.into_iter().map(|item| item.lower(to)));
-        RVec::from(out)
+        if same_layout::<T, T::Abi>() {
+            return RVec::from(lower_in_place(self, to));
+        }
+        RVec::from(
+            self.into_iter()
+                .map(|item| item.lower(to))
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[inline]
     unsafe fn lift(abi: RVec<T::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
         if T::PLAIN {
-            if cx.adopts() {
-                let mut abi = ManuallyDrop::new(abi);
-                // SAFETY: allocated by this side's allocator (`adopts`),
-                // and the elements are `T` bit for bit (`PLAIN`).
-                return Ok(unsafe {
-                    Vec::from_raw_parts(abi.as_mut_ptr().cast::<T>(), abi.len(), abi.capacity())
-                });
-            }
-            let mut copy = Vec::<T>::with_capacity(abi.len());
-            // SAFETY: `len` plain elements, every bit pattern valid, into a
-            // fresh buffer of that capacity.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    abi.as_ptr().cast::<T>(),
-                    copy.as_mut_ptr(),
-                    abi.len(),
-                );
-                copy.set_len(abi.len());
-            }
-            return Ok(copy);
+            // Adopted, or copied into this side's memory, as it is.
+            return Ok(cast_vec::<T::Abi, T>(abi.into_vec()));
         }
         let _level = Nested::lifting(cx)?;
         if cx.adopts() && fits_in_place::<T, T::Abi>() {
@@ -257,25 +222,70 @@ unsafe impl<T: PluginData> PluginData for Vec<T> {
     }
 }
 
+/// Whether `T` and `A` have the same size and alignment, so that a buffer
+/// of one holds the other element for element.
+const fn same_layout<T, A>() -> bool {
+    size_of::<T>() != 0 && size_of::<T>() == size_of::<A>() && align_of::<T>() == align_of::<A>()
+}
+
+/// Lowers each element of `vec` into the slot it came from: the buffer of
+/// a `Vec<String>` becomes that of its `RString`s without a copy.
+///
+/// `same_layout::<T, T::Abi>()` must hold (checked by the caller).
+#[inline]
+fn lower_in_place<T: PluginData>(vec: Vec<T>, to: &Lower<'_>) -> Vec<T::Abi> {
+    /// What a panicking `lower` leaves: lowered elements before `done`,
+    /// the caller's after `done` (the one at `done` moved into `lower`).
+    struct Partial<T: PluginData> {
+        from: *mut T,
+        done: usize,
+        len: usize,
+        capacity: usize,
+    }
+    impl<T: PluginData> Drop for Partial<T> {
+        fn drop(&mut self) {
+            // SAFETY: the slots before `done` hold lowered values, those
+            // after it the caller's; the buffer is a `Vec<T>`'s.
+            unsafe {
+                core::ptr::slice_from_raw_parts_mut(self.from.cast::<T::Abi>(), self.done)
+                    .drop_in_place();
+                core::ptr::slice_from_raw_parts_mut(
+                    self.from.add(self.done + 1),
+                    self.len - self.done - 1,
+                )
+                .drop_in_place();
+                drop(Vec::from_raw_parts(self.from, 0, self.capacity));
+            }
+        }
+    }
+
+    let mut vec = ManuallyDrop::new(vec);
+    let mut partial = Partial::<T> {
+        from: vec.as_mut_ptr(),
+        done: 0,
+        len: vec.len(),
+        capacity: vec.capacity(),
+    };
+    let to_abi = partial.from.cast::<T::Abi>();
+    while partial.done < partial.len {
+        // SAFETY: element `done` is initialised and read once; its lowered
+        // form, of the same size and alignment, goes into the same slot.
+        unsafe {
+            let value = partial.from.add(partial.done).read().lower(to);
+            to_abi.add(partial.done).write(value);
+        }
+        partial.done += 1;
+    }
+    let partial = ManuallyDrop::new(partial);
+    // SAFETY: `len` lowered values in the buffer of `capacity` elements of
+    // the same size and alignment, allocated by this image's allocator.
+    unsafe { Vec::from_raw_parts(to_abi, partial.len, partial.capacity) }
+}
+
 /// Whether a vector of `A` can become a vector of `T` in its own buffer:
 /// `T` no larger, equally aligned, and not zero-sized.
 const fn fits_in_place<T, A>() -> bool {
     size_of::<T>() != 0 && size_of::<T>() <= size_of::<A>() && align_of::<T>() == align_of::<A>()
-}
-
-/// The capacity to lower `len` elements of `T` into: `len`, rounded up
-/// so that the buffer holds a whole number of `T`s when the receiver lifts
-/// it in place ([`lift_in_place`]), which then needs no `realloc`.
-const fn in_place_capacity<T, A>(len: usize) -> usize {
-    if !fits_in_place::<T, A>() || size_of::<A>() == 0 {
-        return len;
-    }
-    let (mut a, mut b) = (size_of::<A>(), size_of::<T>());
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    let step = size_of::<T>() / a;
-    len.div_ceil(step).saturating_mul(step)
 }
 
 /// Lifts each element of `abi` into the slot it came from, then hands the
@@ -354,17 +364,17 @@ unsafe impl<T: PluginData> PluginData for Option<T> {
     #[inline(always)]
     fn lower(self, to: &Lower<'_>) -> ROption<T::Abi> {
         match self {
-            Some(value) => ROption::RSome(value.lower(to)),
-            None => ROption::RNone,
+            Some(value) => ROption::some(value.lower(to)),
+            None => ROption::none(),
         }
     }
 
     #[inline(always)]
     unsafe fn lift(abi: ROption<T::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
-        match abi {
+        match abi.into_option()? {
             // SAFETY: the other side's `T`.
-            ROption::RSome(value) => Ok(Some(unsafe { T::lift(value, cx) }?)),
-            ROption::RNone => Ok(None),
+            Some(value) => Ok(Some(unsafe { T::lift(value, cx) }?)),
+            None => Ok(None),
         }
     }
 }
@@ -380,8 +390,8 @@ unsafe impl<T: PluginData, E: PluginData> PluginData for Result<T, E> {
     #[inline(always)]
     fn lower(self, to: &Lower<'_>) -> RResult<T::Abi, E::Abi> {
         match self {
-            Ok(value) => RResult::ROk(value.lower(to)),
-            Err(error) => RResult::RErr(error.lower(to)),
+            Ok(value) => RResult::ok(value.lower(to)),
+            Err(error) => RResult::err(error.lower(to)),
         }
     }
 
@@ -389,15 +399,15 @@ unsafe impl<T: PluginData, E: PluginData> PluginData for Result<T, E> {
     unsafe fn lift(abi: RResult<T::Abi, E::Abi>, cx: &Lift<'_>) -> Result<Self, Invalid> {
         // SAFETY: the other side's `T` or `E`.
         unsafe {
-            match abi {
-                RResult::ROk(value) => Ok(Ok(T::lift(value, cx)?)),
-                RResult::RErr(error) => Ok(Err(E::lift(error, cx)?)),
+            match abi.into_result()? {
+                Ok(value) => Ok(Ok(T::lift(value, cx)?)),
+                Err(error) => Ok(Err(E::lift(error, cx)?)),
             }
         }
     }
 }
 
-// SAFETY: `RBox` carries the functions of the allocator that made it.
+// SAFETY: `RBox` holds the host's memory, which either side frees.
 unsafe impl<T: PluginData> PluginData for Box<T> {
     type Abi = RBox<T::Abi>;
     const LAYOUT: &'static TypeLayout =
@@ -542,18 +552,13 @@ sets!(HashSet[Eq + Hash], BTreeSet[Ord]);
 
 #[cfg(test)]
 mod tests {
-    use super::{fits_in_place, in_place_capacity};
-    use abi_stable::std_types::RString;
+    use super::fits_in_place;
+    use crate::repr::RString;
 
     #[test]
-    fn lowered_strings_leave_room_for_a_whole_number_of_strings() {
+    fn strings_are_lifted_in_the_buffer_they_were_lowered_into() {
         assert!(fits_in_place::<String, RString>());
-        for len in 0..50 {
-            let capacity = in_place_capacity::<String, RString>(len);
-            assert!(capacity >= len && capacity < len + 3, "{len} -> {capacity}");
-            assert_eq!(capacity * size_of::<RString>() % size_of::<String>(), 0);
-        }
-        // A type that does not fit in place keeps the exact length.
-        assert_eq!(in_place_capacity::<[u8; 64], RString>(7), 7);
+        assert_eq!(size_of::<String>(), size_of::<RString>());
+        assert!(!fits_in_place::<[u8; 64], RString>());
     }
 }

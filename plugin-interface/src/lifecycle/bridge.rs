@@ -10,7 +10,7 @@
 use core::fmt::Write as _;
 use std::sync::OnceLock;
 
-use abi_stable::std_types::RStr;
+use crate::repr::RStr;
 
 use super::table::{HostTable, LogRecord, host};
 
@@ -68,8 +68,7 @@ pub(super) fn target<'a>(target: &'a str, scratch: &'a mut String) -> &'a str {
 /// Whether the host's logger takes records of `level` for `target` (the
 /// one [`target`] gave).
 pub(super) fn enabled(host: &HostTable, level: log::Level, target: &str) -> bool {
-    level as usize <= (host.log_level)()
-        && (host.log_enabled)(level as usize, RStr::from_str(target))
+    level as usize <= (host.log_level)() && (host.log_enabled)(level as usize, RStr::new(target))
 }
 
 /// Where a record came from.
@@ -89,11 +88,11 @@ pub(super) fn forward(
 ) {
     (host.log)(&LogRecord {
         level: level as usize,
-        target: RStr::from_str(target),
-        module_path: RStr::from_str(origin.module_path.unwrap_or("")),
-        file: RStr::from_str(origin.file.unwrap_or("")),
+        target: RStr::new(target),
+        module_path: RStr::new(origin.module_path.unwrap_or("")),
+        file: RStr::new(origin.file.unwrap_or("")),
         line: origin.line.unwrap_or(0),
-        message: RStr::from_str(message),
+        message: RStr::new(message),
     });
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use abi_stable::std_types::{RStr, RString};
+use crate::repr::{RStr, RString};
 
 use super::host;
 use super::table::ContextTable;
@@ -195,8 +195,8 @@ impl Constructing {
         // SAFETY: as above.
         let config_text: &'static str = unsafe { &*core::ptr::from_ref::<str>(&config) };
         let table = Box::new(ContextTable {
-            library: RStr::from_str(library_text),
-            config: RStr::from_str(config_text),
+            library: RStr::new(library_text),
+            config: RStr::new(config_text),
             state: core::ptr::from_ref::<Lookup>(&lookup).cast::<c_void>(),
             service,
         });

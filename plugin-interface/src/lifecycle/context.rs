@@ -5,7 +5,7 @@ use core::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::Arc;
 
-use abi_stable::std_types::RString;
+use crate::repr::RString;
 
 use super::table::{ContextTable, host};
 use crate::carry::{Lift, ObjectInterface, RObject, lift_arc};
@@ -169,7 +169,7 @@ impl<'a> PluginContext<'a> {
         if !found {
             // SAFETY: not found, so the host wrote the reason.
             let error = unsafe { error.assume_init() };
-            return Err(refused(error.into_string()));
+            return Err(refused(error.to_string_lossy()));
         }
         // SAFETY: found, so the host wrote a shared object of `I` whose
         // interface it compared with this library's, and gave it up.

@@ -4,14 +4,14 @@
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use abi_stable::std_types::RStr;
+use crate::repr::RStr;
 
 use super::table::{ContextTable, HostTable, LogRecord};
 
 /// The table every library gets through `plugin_host_v1`.
 pub(crate) static HOST_TABLE: HostTable = HostTable {
     size: size_of::<HostTable>(),
-    framework_version: RStr::from_str(env!("CARGO_PKG_VERSION")),
+    framework_version: RStr::new(env!("CARGO_PKG_VERSION")),
     log_level,
     log_enabled,
     log,

@@ -5,7 +5,7 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use abi_stable::std_types::{RStr, RString};
+use crate::repr::{RStr, RString};
 
 use crate::abi::TraitDescriptor;
 use crate::carry::RObject;

@@ -5,7 +5,7 @@
 //! same comparison code serves both; the arena owns every piece, and the
 //! references between pieces live exactly as long as the arena.
 
-use abi_stable::std_types::{RSlice, RStr};
+use crate::repr::{RSlice, RStr};
 
 use crate::abi::{MethodDescriptor, TraitDescriptor};
 use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout};
@@ -46,7 +46,7 @@ fn keep<T: ?Sized>(owned: &mut Vec<*mut T>, value: Box<T>) -> &'static T {
 
 impl Arena {
     pub(crate) fn text(&mut self, text: &str) -> RStr<'static> {
-        RStr::from_str(keep(&mut self.texts, Box::from(text)))
+        RStr::new(keep(&mut self.texts, Box::from(text)))
     }
 
     pub(crate) fn layout(&mut self, layout: TypeLayout) -> &'static TypeLayout {

@@ -1,6 +1,6 @@
 //! What a canary says, copied into host memory.
 
-use abi_stable::std_types::RStr;
+use crate::repr::RStr;
 
 use crate::abi::{PanicStrategy, PluginCanary, TraitDescriptor};
 
@@ -102,5 +102,5 @@ fn trait_info(descriptor: &TraitDescriptor) -> TraitInfo {
 }
 
 pub(crate) fn text(value: RStr<'_>) -> String {
-    String::from_utf8_lossy(value.as_rslice().as_slice()).into_owned()
+    String::from_utf8_lossy(value.as_bytes()).into_owned()
 }

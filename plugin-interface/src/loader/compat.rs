@@ -381,11 +381,11 @@ mod tests {
     use crate::layout::{ArgLayout, known};
 
     static GREET_ARGS: [ArgLayout; 1] = [ArgLayout {
-        name: abi_stable::std_types::RStr::from_str("target"),
+        name: crate::repr::RStr::new("target"),
         ty: known::RSTR,
     }];
     static GREET_U64_ARGS: [ArgLayout; 1] = [ArgLayout {
-        name: abi_stable::std_types::RStr::from_str("target"),
+        name: crate::repr::RStr::new("target"),
         ty: known::U64,
     }];
     static V1: [MethodDescriptor; 1] = [MethodDescriptor::new(
@@ -571,8 +571,7 @@ mod tests {
         let host = <before::Person as PluginData>::NATIVE;
         let mut plugin = TypeLayout::native::<before::Person>("Person", &[], &[], &[]);
         plugin.fields = host.fields;
-        plugin.compiler =
-            abi_stable::std_types::RStr::from_str("rustc 1.80.0 (051478957 2024-07-21)");
+        plugin.compiler = crate::repr::RStr::new("rustc 1.80.0 (051478957 2024-07-21)");
         let verdict = verdict(host, &plugin);
         assert!(
             verdict.starts_with(

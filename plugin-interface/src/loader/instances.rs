@@ -312,7 +312,6 @@ unsafe fn target<I: ?Sized + PluginInterface>(
             slots,
             extended,
             info,
-            library.allocator().is_shared(),
             owner,
         )
     })

@@ -13,7 +13,7 @@ use core::mem::{offset_of, size_of};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use abi_stable::std_types::{RSlice, RStr};
+use crate::repr::{RSlice, RStr};
 
 use crate::abi::{
     ABI_EPOCH, CANARY_MAGIC, CANARY_VERSION, FRAMEWORK_VERSION, MethodDescriptor, PanicStrategy,
@@ -406,7 +406,7 @@ impl Walker<'_, '_> {
     fn text(&mut self, at: u64) -> Result<RStr<'static>, String> {
         let length = self.image.u64_at(at + LEN)?;
         if length == 0 {
-            return Ok(RStr::from_str(""));
+            return Ok(RStr::new(""));
         }
         if length > MAX_TEXT {
             return Err(format!("a text of {length} bytes, more than {MAX_TEXT}"));
@@ -571,7 +571,7 @@ mod tests {
 
     #[test]
     fn rstr_is_pointer_then_length() {
-        let text = RStr::from_str("abc");
+        let text = RStr::new("abc");
         // SAFETY: an `RStr` is two words, checked above at compile time.
         let words: [usize; 2] = unsafe { core::mem::transmute(text) };
         assert_eq!(words[PTR as usize / 8], "abc".as_ptr() as usize);

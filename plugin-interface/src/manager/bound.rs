@@ -4,7 +4,7 @@
 use core::any::Any;
 use std::sync::{Arc, Weak};
 
-use abi_stable::std_types::{RResult, RSlice};
+use crate::repr::RSlice;
 
 use crate::abi::Failure;
 use crate::error::PluginError;
@@ -179,12 +179,13 @@ where
             return Err(refused(format!("loading state panicked: {message}")));
         }
         // SAFETY: no failure, so the hook initialised the value.
-        match unsafe { returned.value.assume_init() } {
-            RResult::ROk(_) => Ok(()),
-            RResult::RErr(message) => Err(refused(format!(
+        match unsafe { returned.value.assume_init() }.into_result() {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(message)) => Err(refused(format!(
                 "state version {version} refused: {}",
-                message.as_str()
+                message.to_string_lossy()
             ))),
+            Err(invalid) => Err(refused(format!("loading state returned {invalid}"))),
         }
     }
 

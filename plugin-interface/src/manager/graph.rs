@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use abi_stable::std_types::RSlice;
+use crate::repr::RSlice;
 
 use crate::abi::TraitDescriptor;
 use crate::error::PluginError;

@@ -86,20 +86,37 @@ fn returned_strings_and_vectors_are_adopted_from_a_library_on_the_host_allocator
 }
 
 #[test]
+fn a_vector_of_strings_crosses_both_ways_in_its_own_buffers() {
+    let library = PluginLibrary::open(plugins().path("roundtrip-shared-plugin")).unwrap();
+    let echo = library.instantiate::<dyn RoundTrip>().unwrap().remove(0);
+    assert_eq!(echo.reverse(vec!["warm".to_owned()]), ["warm"]);
+
+    // Strings and their vector go to the plugin and come back without a
+    // copy: each `String` is lowered where it was and lifted back there.
+    let items = vec!["first".to_owned(), "second".to_owned()];
+    let (buffer, first) = (items.as_ptr() as usize, items[0].as_ptr() as usize);
+    let (allocated, freed, _, reversed) = counted(|| echo.reverse(items));
+    assert_eq!(reversed, ["second", "first"]);
+    assert_eq!((allocated, freed), (0, 0), "nothing allocated or freed");
+    assert_eq!(reversed.as_ptr() as usize, buffer, "the same vector");
+    assert_eq!(reversed[1].as_ptr() as usize, first, "the same strings");
+}
+
+#[test]
 fn a_library_on_its_own_allocator_is_copied_from() {
     let library = PluginLibrary::open(plugins().path("roundtrip-plugin")).unwrap();
     assert_eq!(library.allocator(), PluginAllocator::Own);
     let echo = library.instantiate::<dyn RoundTrip>().unwrap().remove(0);
     assert_eq!(echo.echo_str("warm"), "warm");
 
-    // The plugin allocates with its own allocator, unseen here; the host
-    // allocates the copy.
+    // The plugin allocates with its own allocator, unseen here, and copies
+    // what it returns into this binary's memory, which the host adopts.
     let (allocated, freed, last, text) = counted(|| echo.echo_str("copied"));
     assert_eq!(text, "copied");
     assert_eq!(
         (allocated, freed),
         (1, 0),
-        "one allocation, the host's copy"
+        "one allocation, the copy in the host's memory"
     );
     assert_eq!(text.as_ptr() as usize, last);
 }
