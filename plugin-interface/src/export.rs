@@ -171,7 +171,7 @@ fn message_of(payload: &(dyn core::any::Any + Send)) -> String {
 
 /// The message of a caught panic. Dropping the payload may itself panic;
 /// such a payload is leaked instead.
-fn panic_message(payload: Payload) -> String {
+pub(crate) fn panic_message(payload: Payload) -> String {
     let message = message_of(&*payload);
     drop_payload(payload);
     message

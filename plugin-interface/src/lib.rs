@@ -178,6 +178,7 @@ mod lifecycle;
 mod proxy;
 mod registrations;
 mod state;
+pub mod wire;
 
 #[cfg(feature = "host")]
 mod loader;
@@ -224,10 +225,10 @@ pub use toml::value::Datetime;
 pub use libloading;
 #[cfg(feature = "host")]
 pub use loader::{
-    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, LoadOptions, LoadReport,
-    MethodInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList, UnloadOutcome,
-    UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter, get_unmaker_counter_for,
-    load_plugins, load_plugins_with, scan_directory,
+    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, Invoker, LoadOptions,
+    LoadReport, MethodInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList,
+    UnloadOutcome, UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter,
+    get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };
 #[cfg(feature = "host")]
 pub use manager::{ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome};

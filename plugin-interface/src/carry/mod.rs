@@ -57,6 +57,9 @@ use crate::proxy::PluginInfo;
 ///
 /// # Safety
 ///
+/// Every `PluginData` type also implements [`Wire`](crate::wire::Wire),
+/// its encoding on the serialised path (`PluginLibrary::invoke`).
+///
 /// `Abi` must be `#[repr(C)]` data whose layout `LAYOUT` describes, and
 /// `NATIVE` must describe `Self` as it is in memory (with the compiler's
 /// version wherever the compiler chose the layout). `lift` must accept any
@@ -67,7 +70,7 @@ use crate::proxy::PluginInfo;
     label = "not carried by plugin methods",
     note = "plugin methods carry integers, floats, `bool`, `char`, `String`, tuples, arrays, `Vec`, `Option`, `Result`, `Box`, `HashMap`, `BTreeMap`, `HashSet`, `BTreeSet` of carried types, types that derive `PluginData`, and `Box<dyn Trait>` / `Arc<dyn Trait>` of `#[plugin_trait]` traits"
 )]
-pub unsafe trait PluginData: Sized + 'static {
+pub unsafe trait PluginData: Sized + crate::wire::Wire + 'static {
     /// The `#[repr(C)]` form that crosses.
     type Abi: 'static;
 
