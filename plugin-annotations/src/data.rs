@@ -552,18 +552,18 @@ fn wire_struct(
     let value = built(quote!(#ident), fields, unit);
     quote! {
         impl #private::Wire for #ident #bounds {
-            fn wire_encode<__S: #private::serde::Serializer>(
+            fn wire_encode<__S: #private::Serializer>(
                 &self,
                 __serializer: __S,
             ) -> ::core::result::Result<__S::Ok, __S::Error> {
                 let #this = self;
-                #private::serde::Serialize::serialize(&#sers, __serializer)
+                #private::Serialize::serialize(&#sers, __serializer)
             }
 
-            fn wire_decode<'__de, __D: #private::serde::Deserializer<'__de>>(
+            fn wire_decode<'__de, __D: #private::Deserializer<'__de>>(
                 __deserializer: __D,
             ) -> ::core::result::Result<Self, __D::Error> {
-                let #des: #types = #private::serde::Deserialize::deserialize(__deserializer)?;
+                let #des: #types = #private::Deserialize::deserialize(__deserializer)?;
                 ::core::result::Result::Ok(#value)
             }
         }
@@ -595,7 +595,7 @@ fn wire_enum(ident: &Ident, data: &syn::DataEnum, bounds: &TokenStream) -> Token
             });
             decodes.push(quote! {
                 #tag => {
-                    #private::serde::de::VariantAccess::unit_variant(__access)?;
+                    #private::VariantAccess::unit_variant(__access)?;
                     ::core::result::Result::Ok(#value)
                 }
             });
@@ -607,14 +607,14 @@ fn wire_enum(ident: &Ident, data: &syn::DataEnum, bounds: &TokenStream) -> Token
         });
         decodes.push(quote! {
             #tag => {
-                let #des: #types = #private::serde::de::VariantAccess::newtype_variant(__access)?;
+                let #des: #types = #private::VariantAccess::newtype_variant(__access)?;
                 ::core::result::Result::Ok(#value)
             }
         });
     }
     quote! {
         impl #private::Wire for #ident #bounds {
-            fn wire_encode<__S: #private::serde::Serializer>(
+            fn wire_encode<__S: #private::Serializer>(
                 &self,
                 __serializer: __S,
             ) -> ::core::result::Result<__S::Ok, __S::Error> {
@@ -623,7 +623,7 @@ fn wire_enum(ident: &Ident, data: &syn::DataEnum, bounds: &TokenStream) -> Token
                 }
             }
 
-            fn wire_decode<'__de, __D: #private::serde::Deserializer<'__de>>(
+            fn wire_decode<'__de, __D: #private::Deserializer<'__de>>(
                 __deserializer: __D,
             ) -> ::core::result::Result<Self, __D::Error> {
                 #private::decode_enum::<Self, __D>(__deserializer)
@@ -634,7 +634,7 @@ fn wire_enum(ident: &Ident, data: &syn::DataEnum, bounds: &TokenStream) -> Token
             const NAME: &'static str = #name;
             const VARIANTS: &'static [&'static str] = &[#(#names),*];
 
-            fn wire_variant<'__de, __A: #private::serde::de::VariantAccess<'__de>>(
+            fn wire_variant<'__de, __A: #private::VariantAccess<'__de>>(
                 __index: u32,
                 __access: __A,
             ) -> ::core::result::Result<Self, __A::Error> {

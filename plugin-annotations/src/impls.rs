@@ -228,7 +228,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
                 // SAFETY: the caller passes an instance the maker above
                 // made, the argument bytes, and its own sink.
                 unsafe {
-                    #private::dispatch::<#interface, #self_ty>(instance, method, args, args_len, sink, write)
+                    <__Export as #private::Export>::dispatch(instance, method, args, args_len, sink, write)
                 }
             }
 

@@ -216,11 +216,11 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
 
         // Objects are called in process only.
         impl #private::Wire for #private::Box<dyn #ident> {
-            fn wire_encode<__S: #private::serde::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+            fn wire_encode<__S: #private::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
                 #private::refuse_encode::<__S>(#box_name)
             }
 
-            fn wire_decode<'__de, __D: #private::serde::Deserializer<'__de>>(_: __D) -> ::core::result::Result<Self, __D::Error> {
+            fn wire_decode<'__de, __D: #private::Deserializer<'__de>>(_: __D) -> ::core::result::Result<Self, __D::Error> {
                 #private::refuse_decode::<__D, Self>(#box_name)
             }
         }
@@ -594,7 +594,8 @@ fn dispatch_arm(method: &Method<'_>, index: usize, trait_ident: &syn::Ident) -> 
             ArgKind::Ref(ty) | ArgKind::Owned(ty) => quote!(#ty),
             ArgKind::Object { .. } | ArgKind::Closure(_) => TokenStream::new(),
         };
-        quote!(let #name: #ty = __reader.next(#text)?;)
+        let read = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_argument);
+        quote!(let #name: #ty = #read(&mut __reader, #text)?;)
     });
     let values = method.args.iter().map(|arg| {
         let name = &arg.ident;
@@ -616,7 +617,10 @@ fn dispatch_arm(method: &Method<'_>, index: usize, trait_ident: &syn::Ident) -> 
     let result = match &method.ret {
         RetKind::Unit => quote!({ #call; ::core::result::Result::Ok(#private::Vec::new()) }),
         RetKind::Str => quote!(#private::encode_str(#call)),
-        RetKind::Owned(_) => quote!(#private::encode_result(&#call)),
+        RetKind::Owned(ty) => {
+            let encode = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_result);
+            quote!(#encode(&#call))
+        }
     };
     quote! {
         #index => {

@@ -514,6 +514,29 @@ pub trait Export {
         // SAFETY: forwarded from the caller.
         unsafe { unmake::<Self::Interface>(registration) }
     }
+
+    /// The body of `plugin_dispatch_<Trait>_<Type>_v1`: the serialised
+    /// path (see [`DispatchEntry`](crate::wire::DispatchEntry)).
+    ///
+    /// # Safety
+    ///
+    /// As for [`dispatch`](crate::wire::dispatch), with an instance that
+    /// [`make`](Export::make) made.
+    unsafe fn dispatch(
+        instance: *mut c_void,
+        method: u32,
+        args: *const u8,
+        args_len: usize,
+        sink: *mut c_void,
+        write: crate::wire::DispatchSink,
+    ) -> u32 {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            crate::wire::dispatch::<Self::Interface, Self::Type>(
+                instance, method, args, args_len, sink, write,
+            )
+        }
+    }
 }
 
 /// One trait listed in `#[plugin_aggregates(...)]`: the per-trait exported

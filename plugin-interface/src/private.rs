@@ -43,7 +43,8 @@ pub use crate::wire::{
     ArgReader, De, DispatchError, DispatchSink, Ser, Wire, WireEnum, decode_enum, dispatch,
     encode_result, encode_str, refuse_decode, refuse_encode, unknown_variant,
 };
-pub use serde;
+pub use serde::de::VariantAccess;
+pub use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as
 /// implementations for the crate's `PluginAggregates` marker. Named for

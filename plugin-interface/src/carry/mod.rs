@@ -100,6 +100,23 @@ pub unsafe trait PluginData: Sized + crate::wire::Wire + 'static {
     /// the layout check established), passed by a live library; `cx` says
     /// whether its buffers come from this side's allocator.
     unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid>;
+
+    /// The next argument of a dispatched call (the serialised path).
+    /// Named through `<T as PluginData>` by generated code, so that a type
+    /// that is not carried gives the error every other use of it gives.
+    #[doc(hidden)]
+    fn wire_argument(
+        reader: &mut crate::wire::ArgReader<'_>,
+        name: &str,
+    ) -> Result<Self, crate::wire::DispatchError> {
+        reader.next::<Self>(name)
+    }
+
+    /// The encoded result of a dispatched call.
+    #[doc(hidden)]
+    fn wire_result(&self) -> Result<Vec<u8>, crate::wire::DispatchError> {
+        crate::wire::encode_result(self)
+    }
 }
 
 /// Where values being lowered go: the library a proxy call goes to, or the
