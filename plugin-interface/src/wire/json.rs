@@ -16,6 +16,7 @@
 
 use serde_json::{Map, Number, Value};
 
+use crate::carry::MAX_DEPTH;
 use crate::layout::{FieldLayout, LayoutKind, TypeLayout, VariantLayout, bytes, items};
 
 /// How one layout's values are written.
@@ -136,6 +137,8 @@ pub(crate) fn decode(layout: &TypeLayout, input: &mut &[u8]) -> Result<Value, St
 #[derive(Default)]
 struct Walk<'a> {
     enclosing: Vec<&'a TypeLayout>,
+    /// How deep the value being walked nests so far.
+    depth: u32,
 }
 
 fn found(value: &Value) -> &'static str {
@@ -301,7 +304,36 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Counts one more level of nesting, refusing what is deeper than
+    /// [`MAX_DEPTH`], which a recursive type could reach without bound.
+    fn deeper(&mut self) -> Result<(), String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn encode(
+        &mut self,
+        layout: &'a TypeLayout,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        self.deeper()?;
+        let done = self.encode_shape(layout, value, out);
+        self.depth -= 1;
+        done
+    }
+
+    fn decode(&mut self, layout: &'a TypeLayout, input: &mut &[u8]) -> Result<Value, String> {
+        self.deeper()?;
+        let done = self.decode_shape(layout, input);
+        self.depth -= 1;
+        done
+    }
+
+    fn encode_shape(
         &mut self,
         layout: &'a TypeLayout,
         value: &Value,
@@ -582,7 +614,7 @@ impl<'a> Walk<'a> {
             .map_err(|error| within(name, error))
     }
 
-    fn decode(&mut self, layout: &'a TypeLayout, input: &mut &[u8]) -> Result<Value, String> {
+    fn decode_shape(&mut self, layout: &'a TypeLayout, input: &mut &[u8]) -> Result<Value, String> {
         Ok(match shape(layout) {
             Shape::Integer { signed, bits } => {
                 let number = if bits == 8 {
@@ -652,7 +684,9 @@ impl<'a> Walk<'a> {
             }
             Shape::Boxed(item) => self.decode(item, input)?,
             Shape::Array(item, count) => {
-                let mut values = Vec::with_capacity(count);
+                // The count comes from the plugin's layout: reserve no
+                // more than the bytes left could fill.
+                let mut values = Vec::with_capacity(count.min(input.len()));
                 for _ in 0..count {
                     values.push(self.decode(item, input)?);
                 }

@@ -207,3 +207,17 @@ fn corrupt_bytes_are_refused() {
     assert!(decode(Shape::LAYOUT, &[9]).is_err());
     assert!(decode(<Vec<u8>>::LAYOUT, &[0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
 }
+
+#[test]
+fn values_nested_past_the_limit_are_refused_both_ways() {
+    let mut deep = json!({"value": 0, "children": [], "left": null});
+    for _ in 0..crate::MAX_DEPTH {
+        deep = json!({"value": 0, "children": [deep], "left": null});
+    }
+    let error = json::encode(Tree::LAYOUT, &deep, &mut Vec::new()).unwrap_err();
+    assert!(error.ends_with("nested deeper than 256 levels"), "{error}");
+    // Each level of a `Tree` is a value, one child and no left: 0, 1, ...
+    let bytes: Vec<u8> = [0u8, 1].repeat(100_000);
+    let error = json::decode(Tree::LAYOUT, &mut &bytes[..]).unwrap_err();
+    assert!(error.ends_with("nested deeper than 256 levels"), "{error}");
+}
