@@ -245,8 +245,8 @@ pub use libloading;
 #[cfg(feature = "host")]
 pub use loader::{
     CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, Invoker, LoadOptions,
-    LoadReport, MethodInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList,
-    UnloadOutcome, UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter,
+    LoadReport, MethodInfo, ParameterInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo,
+    TrustedList, UnloadOutcome, UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter,
     get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };
 #[cfg(feature = "host")]

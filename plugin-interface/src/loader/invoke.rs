@@ -42,6 +42,18 @@ pub struct Invoker {
     dispatch: DispatchEntry,
 }
 
+/// One parameter of a method, as [`PluginLibrary::parameters`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterInfo {
+    /// Its name in the trait.
+    pub name: String,
+    /// Its type as it crosses, e.g. `RStr`, `RVec<RString>`, `Person`.
+    pub ty: String,
+    /// Whether it takes a string (`&str`, `String`, `char`), which a
+    /// command line may pass without JSON quotes.
+    pub text: bool,
+}
+
 /// A call checked against the plugin's descriptor and encoded.
 struct Prepared<'a> {
     index: u32,
@@ -85,6 +97,25 @@ impl PluginLibrary {
         let prepared = self.prepare(descriptor, method, args)?;
         let mut invoker = self.invoker(trait_name, None)?;
         invoker.call(prepared)
+    }
+
+    /// The parameters of `method` of `trait_name`, from the library's
+    /// canary, in order.
+    pub fn parameters(
+        &self,
+        trait_name: &str,
+        method: &str,
+    ) -> Result<Vec<ParameterInfo>, PluginError> {
+        let descriptor = self.descriptor(trait_name)?;
+        let (_, found) = self.method(descriptor, method)?;
+        Ok(items(&found.args)
+            .iter()
+            .map(|arg| ParameterInfo {
+                name: String::from_utf8_lossy(bytes(arg.name)).into_owned(),
+                ty: arg.ty.display_name(),
+                text: json::takes_text(arg.ty),
+            })
+            .collect())
     }
 
     /// Makes an instance of `entry` (the implementing type's name; `None`
@@ -156,6 +187,28 @@ impl PluginLibrary {
         Ok(plugin)
     }
 
+    /// The index and descriptor of `method` in `descriptor`.
+    fn method<'a>(
+        &self,
+        descriptor: &'a TraitDescriptor,
+        method: &str,
+    ) -> Result<(usize, &'a MethodDescriptor), PluginError> {
+        let methods = items(&descriptor.methods);
+        methods
+            .iter()
+            .enumerate()
+            .find(|(_, known)| known.name.as_str() == method)
+            .ok_or_else(|| PluginError::MethodNotFound {
+                library: self.path().to_path_buf(),
+                trait_name: descriptor.name.as_str().to_owned(),
+                method: method.to_owned(),
+                available: methods
+                    .iter()
+                    .map(|known| known.name.as_str().to_owned())
+                    .collect(),
+            })
+    }
+
     /// Checks `args` against `method` of `descriptor` and encodes them.
     fn prepare<'a>(
         &self,
@@ -164,22 +217,7 @@ impl PluginLibrary {
         args: &[Value],
     ) -> Result<Prepared<'a>, PluginError> {
         let trait_name = descriptor.name.as_str();
-        let methods = items(&descriptor.methods);
-        let Some(index) = methods
-            .iter()
-            .position(|known| known.name.as_str() == method)
-        else {
-            return Err(PluginError::MethodNotFound {
-                library: self.path().to_path_buf(),
-                trait_name: trait_name.to_owned(),
-                method: method.to_owned(),
-                available: methods
-                    .iter()
-                    .map(|known| known.name.as_str().to_owned())
-                    .collect(),
-            });
-        };
-        let found = &methods[index];
+        let (index, found) = self.method(descriptor, method)?;
         let parameters = items(&found.args);
         let name =
             |arg: &crate::layout::ArgLayout| String::from_utf8_lossy(bytes(arg.name)).into_owned();

@@ -21,7 +21,7 @@ mod walk;
 pub use canary::{CanaryInfo, MethodInfo, TraitInfo};
 pub use checked::PluginFile;
 pub use counter::{UnmakerCounters, get_unmaker_counter, get_unmaker_counter_for};
-pub use invoke::Invoker;
+pub use invoke::{Invoker, ParameterInfo};
 pub use library::{EntryInfo, PluginLibrary, UnloadReport};
 pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use trust::TrustedList;

@@ -114,6 +114,12 @@ fn bits(name: &str) -> u32 {
     }
 }
 
+/// Whether values of `layout` are strings in JSON (`&str`, `String`,
+/// `char`).
+pub(crate) fn takes_text(layout: &TypeLayout) -> bool {
+    matches!(shape(layout), Shape::Str | Shape::Char)
+}
+
 /// Why a layout cannot cross the serialised path, if it cannot.
 pub(crate) fn refusal(layout: &TypeLayout) -> Option<String> {
     let mut walk = Walk::default();
