@@ -16,7 +16,6 @@
 
 use serde_json::{Map, Number, Value};
 
-use crate::carry::MAX_DEPTH;
 use crate::layout::{FieldLayout, LayoutKind, TypeLayout, VariantLayout, bytes, items};
 
 /// How one layout's values are written.
@@ -137,6 +136,11 @@ pub(crate) fn encode(layout: &TypeLayout, value: &Value, out: &mut Vec<u8>) -> R
 pub(crate) fn decode(layout: &TypeLayout, input: &mut &[u8]) -> Result<Value, String> {
     Walk::default().decode(layout, input)
 }
+
+/// How deep a value may nest on the way through JSON, counting every
+/// value: `serde_json`'s own limit when it parses text, and well within a
+/// 2 MiB thread stack in a debug build.
+const MAX_DEPTH: u32 = 128;
 
 /// The structs and enums being walked, innermost last: what a recursive
 /// layout names.
@@ -311,7 +315,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Counts one more level of nesting, refusing what is deeper than
-    /// [`MAX_DEPTH`], which a recursive type could reach without bound.
+    /// `MAX_DEPTH`, which a recursive type could reach without bound.
     fn deeper(&mut self) -> Result<(), String> {
         if self.depth >= MAX_DEPTH {
             return Err(format!("nested deeper than {MAX_DEPTH} levels"));
@@ -346,52 +350,6 @@ impl<'a> Walk<'a> {
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
         match shape(layout) {
-            Shape::Integer { signed, bits } => {
-                let number = integer_of(value, signed, bits)?;
-                match (signed, bits) {
-                    (_, 8) => out.push(number as u8),
-                    (true, _) => varint(((number << 1) ^ (number >> 127)) as u128, out),
-                    (false, _) => varint(number as u128, out),
-                }
-            }
-            Shape::Float(bits) => {
-                let Some(number) = value.as_f64() else {
-                    return Err(expected("a number", value));
-                };
-                if bits == 32 {
-                    out.extend_from_slice(&(number as f32).to_le_bytes());
-                } else {
-                    out.extend_from_slice(&number.to_le_bytes());
-                }
-            }
-            Shape::Bool => match value {
-                Value::Bool(flag) => out.push(u8::from(*flag)),
-                _ => return Err(expected("a boolean", value)),
-            },
-            Shape::Char => {
-                let mut chars = value.as_str().map(str::chars);
-                match chars.as_mut().map(|chars| (chars.next(), chars.next())) {
-                    Some((Some(c), None)) => {
-                        let mut buffer = [0; 4];
-                        let utf8 = c.encode_utf8(&mut buffer);
-                        varint(utf8.len() as u128, out);
-                        out.extend_from_slice(utf8.as_bytes());
-                    }
-                    _ => return Err(expected("a string of one character", value)),
-                }
-            }
-            Shape::Unit => {
-                if !value.is_null() {
-                    return Err(expected("null", value));
-                }
-            }
-            Shape::Str => match value {
-                Value::String(text) => {
-                    varint(text.len() as u128, out);
-                    out.extend_from_slice(text.as_bytes());
-                }
-                _ => return Err(expected("a string", value)),
-            },
             Shape::Seq(item) => {
                 let Value::Array(values) = value else {
                     return Err(expected("an array", value));
@@ -473,6 +431,7 @@ impl<'a> Walk<'a> {
                 self.encode(this, value, out)?;
             }
             Shape::Refused(reason) => return Err(reason),
+            leaf => encode_leaf(&leaf, value, out)?,
         }
         Ok(())
     }
@@ -621,138 +580,118 @@ impl<'a> Walk<'a> {
     }
 
     fn decode_shape(&mut self, layout: &'a TypeLayout, input: &mut &[u8]) -> Result<Value, String> {
-        Ok(match shape(layout) {
-            Shape::Integer { signed, bits } => {
-                let number = if bits == 8 {
-                    let byte = take(input, 1)?[0];
-                    if signed {
-                        i128::from(byte as i8)
-                    } else {
-                        i128::from(byte)
-                    }
-                } else {
-                    let raw = read_varint(input, bits)?;
-                    if signed {
-                        ((raw >> 1) as i128) ^ -((raw & 1) as i128)
-                    } else {
-                        raw as i128
-                    }
-                };
-                number_value(number, signed)
-            }
-            Shape::Float(32) => {
-                let raw = take(input, 4)?;
-                let number = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-                Number::from_f64(f64::from(number)).map_or(Value::Null, Value::Number)
-            }
-            Shape::Float(_) => {
-                let raw = take(input, 8)?;
-                let mut array = [0; 8];
-                array.copy_from_slice(raw);
-                Number::from_f64(f64::from_le_bytes(array)).map_or(Value::Null, Value::Number)
-            }
-            Shape::Bool => match take(input, 1)?[0] {
-                0 => Value::Bool(false),
-                1 => Value::Bool(true),
-                other => return Err(format!("{other} is not a bool")),
-            },
-            Shape::Char => {
-                let text = self.decode_str(input)?;
-                if text.chars().count() != 1 {
-                    return Err(format!("{text:?} is not one char"));
-                }
-                Value::String(text)
-            }
-            Shape::Unit => Value::Null,
-            Shape::Str => Value::String(self.decode_str(input)?),
+        match shape(layout) {
             Shape::Seq(item) => {
                 let len = read_len(input)?;
-                let mut values = Vec::with_capacity(len);
-                for _ in 0..len {
-                    values.push(self.decode(item, input)?);
-                }
-                Value::Array(values)
+                self.decode_items(item, len, input)
             }
             Shape::Option(item) => match take(input, 1)?[0] {
-                0 => Value::Null,
-                1 => self.decode(item, input)?,
-                other => return Err(format!("{other} is not an Option tag")),
+                0 => Ok(Value::Null),
+                1 => self.decode(item, input),
+                other => Err(format!("{other} is not an Option tag")),
             },
-            Shape::Result(ok, err) => {
-                let (name, layout) = match read_varint(input, 32)? {
-                    0 => ("Ok", ok),
-                    1 => ("Err", err),
-                    other => return Err(format!("{other} is not a Result variant")),
-                };
-                let mut map = Map::new();
-                map.insert(name.to_owned(), self.decode(layout, input)?);
-                Value::Object(map)
-            }
-            Shape::Boxed(item) => self.decode(item, input)?,
-            Shape::Array(item, count) => {
-                // The count comes from the plugin's layout: reserve no
-                // more than the bytes left could fill.
-                let mut values = Vec::with_capacity(count.min(input.len()));
-                for _ in 0..count {
-                    values.push(self.decode(item, input)?);
-                }
-                Value::Array(values)
-            }
-            Shape::Tuple(elems) => Value::Array(
-                elems
-                    .iter()
-                    .map(|elem| self.decode(elem, input))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Shape::Map(key, item) => {
-                let len = read_len(input)?;
-                let mut pairs = Vec::with_capacity(len);
-                for _ in 0..len {
-                    pairs.push((self.decode(key, input)?, self.decode(item, input)?));
-                }
-                if string_keys(key) {
-                    let mut map = Map::new();
-                    for (key, value) in pairs {
-                        let name = match key {
-                            Value::String(name) => name,
-                            other => other.to_string(),
-                        };
-                        map.insert(name, value);
-                    }
-                    Value::Object(map)
-                } else {
-                    Value::Array(
-                        pairs
-                            .into_iter()
-                            .map(|(key, value)| Value::Array(vec![key, value]))
-                            .collect(),
-                    )
-                }
-            }
+            Shape::Result(ok, err) => self.decode_result(ok, err, input),
+            Shape::Boxed(item) => self.decode(item, input),
+            // The count comes from the plugin's layout.
+            Shape::Array(item, count) => self.decode_items(item, count, input),
+            Shape::Tuple(elems) => self.decode_tuple(elems, input),
+            Shape::Map(key, item) => self.decode_map(key, item, input),
             Shape::Struct(this, fields) => {
                 self.enclosing.push(this);
                 let done = self.decode_fields(fields, input);
                 self.enclosing.pop();
-                done?
+                done
             }
             Shape::Enum(this, variants) => {
                 self.enclosing.push(this);
                 let done = self.decode_variant(variants, input);
                 self.enclosing.pop();
-                done?
+                done
             }
             Shape::Recursive(name) => {
                 let this = self.resolve(&name)?;
-                self.decode(this, input)?
+                self.decode(this, input)
             }
-            Shape::Refused(reason) => return Err(reason),
-        })
+            Shape::Refused(reason) => Err(reason),
+            leaf => decode_leaf(&leaf, input),
+        }
     }
 
-    fn decode_str(&mut self, input: &mut &[u8]) -> Result<String, String> {
+    /// `count` values of `item`, as an array.
+    #[inline(never)]
+    fn decode_items(
+        &mut self,
+        item: &'a TypeLayout,
+        count: usize,
+        input: &mut &[u8],
+    ) -> Result<Value, String> {
+        // Reserve no more than the bytes left could fill.
+        let mut values = Vec::with_capacity(count.min(input.len()));
+        for _ in 0..count {
+            values.push(self.decode(item, input)?);
+        }
+        Ok(Value::Array(values))
+    }
+
+    #[inline(never)]
+    fn decode_tuple(
+        &mut self,
+        elems: &'a [&'static TypeLayout],
+        input: &mut &[u8],
+    ) -> Result<Value, String> {
+        elems
+            .iter()
+            .map(|elem| self.decode(elem, input))
+            .collect::<Result<_, _>>()
+            .map(Value::Array)
+    }
+
+    #[inline(never)]
+    fn decode_result(
+        &mut self,
+        ok: &'a TypeLayout,
+        err: &'a TypeLayout,
+        input: &mut &[u8],
+    ) -> Result<Value, String> {
+        let (name, layout) = match read_varint(input, 32)? {
+            0 => ("Ok", ok),
+            1 => ("Err", err),
+            other => return Err(format!("{other} is not a Result variant")),
+        };
+        let mut map = Map::new();
+        map.insert(name.to_owned(), self.decode(layout, input)?);
+        Ok(Value::Object(map))
+    }
+
+    #[inline(never)]
+    fn decode_map(
+        &mut self,
+        key: &'a TypeLayout,
+        item: &'a TypeLayout,
+        input: &mut &[u8],
+    ) -> Result<Value, String> {
         let len = read_len(input)?;
-        let raw = take(input, len)?;
-        String::from_utf8(raw.to_vec()).map_err(|_| "a string that is not UTF-8".to_owned())
+        let mut pairs = Vec::with_capacity(len);
+        for _ in 0..len {
+            pairs.push((self.decode(key, input)?, self.decode(item, input)?));
+        }
+        if !string_keys(key) {
+            return Ok(Value::Array(
+                pairs
+                    .into_iter()
+                    .map(|(key, value)| Value::Array(vec![key, value]))
+                    .collect(),
+            ));
+        }
+        let mut map = Map::new();
+        for (key, value) in pairs {
+            let name = match key {
+                Value::String(name) => name,
+                other => other.to_string(),
+            };
+            map.insert(name, value);
+        }
+        Ok(Value::Object(map))
     }
 
     fn decode_fields(
@@ -807,4 +746,116 @@ impl<'a> Walk<'a> {
         map.insert(name, self.decode_fields(fields, input)?);
         Ok(Value::Object(map))
     }
+}
+
+/// Writes a value of a leaf shape (a number, `bool`, `char`, `()`, a
+/// string): out of line, so that the frames of the recursive walk stay
+/// small.
+#[inline(never)]
+fn encode_leaf(shape: &Shape<'_>, value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    match shape {
+        &Shape::Integer { signed, bits } => {
+            let number = integer_of(value, signed, bits)?;
+            match (signed, bits) {
+                (_, 8) => out.push(number as u8),
+                (true, _) => varint(((number << 1) ^ (number >> 127)) as u128, out),
+                (false, _) => varint(number as u128, out),
+            }
+        }
+        &Shape::Float(bits) => {
+            let Some(number) = value.as_f64() else {
+                return Err(expected("a number", value));
+            };
+            if bits == 32 {
+                out.extend_from_slice(&(number as f32).to_le_bytes());
+            } else {
+                out.extend_from_slice(&number.to_le_bytes());
+            }
+        }
+        Shape::Bool => match value {
+            Value::Bool(flag) => out.push(u8::from(*flag)),
+            _ => return Err(expected("a boolean", value)),
+        },
+        Shape::Char => {
+            let mut chars = value.as_str().map(str::chars);
+            match chars.as_mut().map(|chars| (chars.next(), chars.next())) {
+                Some((Some(c), None)) => {
+                    let mut buffer = [0; 4];
+                    let utf8 = c.encode_utf8(&mut buffer);
+                    varint(utf8.len() as u128, out);
+                    out.extend_from_slice(utf8.as_bytes());
+                }
+                _ => return Err(expected("a string of one character", value)),
+            }
+        }
+        Shape::Unit if !value.is_null() => return Err(expected("null", value)),
+        Shape::Str => match value {
+            Value::String(text) => {
+                varint(text.len() as u128, out);
+                out.extend_from_slice(text.as_bytes());
+            }
+            _ => return Err(expected("a string", value)),
+        },
+        // Containers are walked by `Walk::encode_shape`.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Reads a value of a leaf shape, out of line like [`encode_leaf`].
+#[inline(never)]
+fn decode_leaf(shape: &Shape<'_>, input: &mut &[u8]) -> Result<Value, String> {
+    Ok(match shape {
+        &Shape::Integer { signed, bits } => {
+            let number = if bits == 8 {
+                let byte = take(input, 1)?[0];
+                if signed {
+                    i128::from(byte as i8)
+                } else {
+                    i128::from(byte)
+                }
+            } else {
+                let raw = read_varint(input, bits)?;
+                if signed {
+                    ((raw >> 1) as i128) ^ -((raw & 1) as i128)
+                } else {
+                    raw as i128
+                }
+            };
+            number_value(number, signed)
+        }
+        Shape::Float(32) => {
+            let raw = take(input, 4)?;
+            let number = f32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+            Number::from_f64(f64::from(number)).map_or(Value::Null, Value::Number)
+        }
+        Shape::Float(_) => {
+            let raw = take(input, 8)?;
+            let mut array = [0; 8];
+            array.copy_from_slice(raw);
+            Number::from_f64(f64::from_le_bytes(array)).map_or(Value::Null, Value::Number)
+        }
+        Shape::Bool => match take(input, 1)?[0] {
+            0 => Value::Bool(false),
+            1 => Value::Bool(true),
+            other => return Err(format!("{other} is not a bool")),
+        },
+        Shape::Char => {
+            let text = decode_str(input)?;
+            if text.chars().count() != 1 {
+                return Err(format!("{text:?} is not one char"));
+            }
+            Value::String(text)
+        }
+        Shape::Unit => Value::Null,
+        Shape::Str => Value::String(decode_str(input)?),
+        // Containers are walked by `Walk::decode_shape`.
+        _ => Value::Null,
+    })
+}
+
+fn decode_str(input: &mut &[u8]) -> Result<String, String> {
+    let len = read_len(input)?;
+    let raw = take(input, len)?;
+    String::from_utf8(raw.to_vec()).map_err(|_| "a string that is not UTF-8".to_owned())
 }
