@@ -20,7 +20,9 @@ use crate::wire::{DispatchEntry, DispatchStatus, json};
 /// One implementation's instance, called by method name with JSON values
 /// through the library's dispatch entry. Made by
 /// [`PluginLibrary::invoker`]; the instance lives, with its state, as long
-/// as this value, and keeps the library loaded.
+/// as this value, and keeps the library loaded. It stays on the thread
+/// that made it (it is not `Send`): the host cannot tell from the canary
+/// alone whether the implementation may move between threads.
 ///
 /// ```no_run
 /// use plugin_interface::PluginLibrary;
