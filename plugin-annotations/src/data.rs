@@ -282,8 +282,11 @@ fn structure(input: &DeriveInput, data: &Fields) -> TokenStream {
         quote!(&#private::TypeLayout::native::<#ident>(#name, #native_fields, &[], &[]))
     };
     let plain = plain(input, &fields);
+    let wire = wire_struct(ident, &fields, &bounds, data);
     quote! {
         #abi_struct
+
+        #wire
 
         // SAFETY: the boundary form is `#[repr(C)]`, made of the fields'
         // boundary forms, each lowered and lifted by its own `PluginData`;
@@ -406,6 +409,7 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
             }
         });
     }
+    let wire = wire_enum(ident, data, &bounds);
     let hidden = quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types, non_snake_case, missing_debug_implementations, missing_docs, unreachable_pub)]
@@ -416,6 +420,8 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
         quote!(match self.tag { #(#drops)* _ => {} })
     };
     quote! {
+        #wire
+
         #(#variant_structs)*
 
         #hidden
@@ -467,6 +473,174 @@ fn enumeration(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
                 match __abi.tag {
                     #(#lifts)*
                     __tag => ::core::result::Result::Err(#private::Invalid::tag(#name, __tag, #count)),
+                }
+            }
+        }
+    }
+}
+
+/// Nested tuples of at most 16 items each (serde's largest tuple), so
+/// that any number of fields reads and writes as one sequence: postcard
+/// writes a tuple as its items, nesting leaves no trace.
+fn nest(items: Vec<TokenStream>) -> TokenStream {
+    if items.len() <= 16 {
+        return quote!((#(#items,)*));
+    }
+    let chunks = items.chunks(16).map(|chunk| nest(chunk.to_vec())).collect();
+    nest(chunks)
+}
+
+/// The fields as one nested tuple of `Ser`s, their pattern of `De`s and
+/// its type.
+fn wire_parts(fields: &[Field<'_>]) -> (TokenStream, TokenStream, TokenStream) {
+    let private = Private;
+    let sers = fields
+        .iter()
+        .map(|field| {
+            let local = &field.local;
+            quote!(#private::Ser(#local))
+        })
+        .collect();
+    let des = fields
+        .iter()
+        .map(|field| {
+            let local = &field.local;
+            quote!(#private::De(#local))
+        })
+        .collect();
+    let types = fields
+        .iter()
+        .map(|field| {
+            let ty = field.ty;
+            quote!(#private::De<#ty>)
+        })
+        .collect();
+    (nest(sers), nest(des), nest(types))
+}
+
+/// The value of `path` from the fields' locals.
+fn built(path: TokenStream, fields: &[Field<'_>], unit: TokenStream) -> TokenStream {
+    if fields.is_empty() {
+        return quote!(#path #unit);
+    }
+    let values = fields.iter().map(|field| {
+        let (member, local) = (&field.member, &field.local);
+        quote!(#member: #local)
+    });
+    quote!(#path { #(#values),* })
+}
+
+fn unit_of(fields: &Fields) -> TokenStream {
+    match fields {
+        Fields::Unit => TokenStream::new(),
+        Fields::Unnamed(_) => quote!(()),
+        Fields::Named(_) => quote!({}),
+    }
+}
+
+/// `Wire` for a struct: its fields in order.
+fn wire_struct(
+    ident: &Ident,
+    fields: &[Field<'_>],
+    bounds: &TokenStream,
+    data: &Fields,
+) -> TokenStream {
+    let private = Private;
+    let unit = unit_of(data);
+    let this = pattern(quote!(#ident), fields, unit.clone());
+    let (sers, des, types) = wire_parts(fields);
+    let value = built(quote!(#ident), fields, unit);
+    quote! {
+        impl #private::Wire for #ident #bounds {
+            fn wire_encode<__S: #private::Serializer>(
+                &self,
+                __serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                let #this = self;
+                #private::Serialize::serialize(&#sers, __serializer)
+            }
+
+            fn wire_decode<'__de, __D: #private::Deserializer<'__de>>(
+                __deserializer: __D,
+            ) -> ::core::result::Result<Self, __D::Error> {
+                let #des: #types = #private::Deserialize::deserialize(__deserializer)?;
+                ::core::result::Result::Ok(#value)
+            }
+        }
+    }
+}
+
+/// `Wire` for an enum: the variant's index, then its fields.
+fn wire_enum(ident: &Ident, data: &syn::DataEnum, bounds: &TokenStream) -> TokenStream {
+    let private = Private;
+    let name = ident.to_string();
+    let count = data.variants.len();
+    let names = data
+        .variants
+        .iter()
+        .map(|variant| variant.ident.to_string());
+    let mut encodes = Vec::new();
+    let mut decodes = Vec::new();
+    for (index, variant) in data.variants.iter().enumerate() {
+        let tag = index as u32;
+        let variant_ident = &variant.ident;
+        let variant_name = variant_ident.to_string();
+        let fields = fields(&variant.fields);
+        let unit = unit_of(&variant.fields);
+        let this = pattern(quote!(#ident::#variant_ident), &fields, unit.clone());
+        let value = built(quote!(#ident::#variant_ident), &fields, unit);
+        if fields.is_empty() {
+            encodes.push(quote! {
+                #this => __serializer.serialize_unit_variant(#name, #tag, #variant_name),
+            });
+            decodes.push(quote! {
+                #tag => {
+                    #private::VariantAccess::unit_variant(__access)?;
+                    ::core::result::Result::Ok(#value)
+                }
+            });
+            continue;
+        }
+        let (sers, des, types) = wire_parts(&fields);
+        encodes.push(quote! {
+            #this => __serializer.serialize_newtype_variant(#name, #tag, #variant_name, &#sers),
+        });
+        decodes.push(quote! {
+            #tag => {
+                let #des: #types = #private::VariantAccess::newtype_variant(__access)?;
+                ::core::result::Result::Ok(#value)
+            }
+        });
+    }
+    quote! {
+        impl #private::Wire for #ident #bounds {
+            fn wire_encode<__S: #private::Serializer>(
+                &self,
+                __serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                match self {
+                    #(#encodes)*
+                }
+            }
+
+            fn wire_decode<'__de, __D: #private::Deserializer<'__de>>(
+                __deserializer: __D,
+            ) -> ::core::result::Result<Self, __D::Error> {
+                #private::decode_enum::<Self, __D>(__deserializer)
+            }
+        }
+
+        impl #private::WireEnum for #ident #bounds {
+            const NAME: &'static str = #name;
+            const VARIANTS: &'static [&'static str] = &[#(#names),*];
+
+            fn wire_variant<'__de, __A: #private::VariantAccess<'__de>>(
+                __index: u32,
+                __access: __A,
+            ) -> ::core::result::Result<Self, __A::Error> {
+                match __index {
+                    #(#decodes)*
+                    _ => ::core::result::Result::Err(#private::unknown_variant(#name, __index, #count)),
                 }
             }
         }

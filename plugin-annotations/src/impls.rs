@@ -120,6 +120,7 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
     let entry = type_ident.to_string();
     let maker = format_ident!("{}", plugin_symbols::register(&trait_name, &entry));
     let unmaker = format_ident!("{}", plugin_symbols::unregister(&trait_name, &entry));
+    let dispatch = format_ident!("{}", plugin_symbols::dispatch(&trait_name, &entry));
     let self_ty = &item.self_ty;
     // A constructor may take the context and may fail; `Constructor`
     // tells its shapes apart, and an error lands on the path.
@@ -212,6 +213,23 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
             unsafe extern "C" fn #unmaker(registration: *mut #private::Registration) {
                 // SAFETY: The caller gives back a registration made by the maker above.
                 unsafe { <__Export as #private::Export>::unmake(registration) }
+            }
+
+            #[allow(non_snake_case)]
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn #dispatch(
+                instance: *mut #private::c_void,
+                method: u32,
+                args: *const u8,
+                args_len: usize,
+                sink: *mut #private::c_void,
+                write: #private::DispatchSink,
+            ) -> u32 {
+                // SAFETY: the caller passes an instance the maker above
+                // made, the argument bytes, and its own sink.
+                unsafe {
+                    <__Export as #private::Export>::dispatch(instance, method, args, args_len, sink, write)
+                }
             }
 
             #private::inventory::submit! {

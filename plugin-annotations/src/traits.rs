@@ -67,6 +67,11 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         quote!(#method: #vtable::#shim::<__T>)
     });
     let descriptors = model.methods.iter().map(|m| method_descriptor(m));
+    let dispatch_arms = model
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(index, m)| respan(dispatch_arm(m, index, ident), m.blame()));
     let try_methods = model
         .methods
         .iter()
@@ -151,6 +156,7 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         }
     });
     let dyn_name = format!("dyn {name}");
+    let box_name = format!("a `Box<dyn {name}>` object");
     let borrow_checks = model
         .methods
         .iter()
@@ -205,6 +211,17 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             fn host_info() -> &'static #private::PluginInfo {
                 static INFO: #private::OnceLock<#private::PluginInfo> = #private::OnceLock::new();
                 #private::host_info(&INFO, <dyn #ident as #private::PluginInterface>::DESCRIPTOR)
+            }
+        }
+
+        // Objects are called in process only.
+        impl #private::Wire for #private::Box<dyn #ident> {
+            fn wire_encode<__S: #private::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
+                #private::refuse_encode::<__S>(#box_name)
+            }
+
+            fn wire_decode<'__de, __D: #private::Deserializer<'__de>>(_: __D) -> ::core::result::Result<Self, __D::Error> {
+                #private::refuse_decode::<__D, Self>(#box_name)
             }
         }
 
@@ -285,6 +302,18 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
                 __prefix: #private::vtable_prefix::<#vtable, __T>(#method_count),
                 #(#slots,)*
             };
+
+            #[allow(unused_mut, unused_variables, clippy::needless_borrow)]
+            unsafe fn dispatch(
+                __this: *mut #private::c_void,
+                __method: u32,
+                __args: &[u8],
+            ) -> ::core::result::Result<#private::Vec<u8>, #private::DispatchError> {
+                match __method {
+                    #(#dispatch_arms)*
+                    _ => ::core::result::Result::Err(#private::DispatchError::NoSuchMethod(__method)),
+                }
+            }
         }
 
         // SAFETY: `VTable` is the generated `#[repr(C)]` vtable, described
@@ -528,6 +557,76 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident) -> TokenStream {
             // vtable, and the caller lowered the arguments from the same
             // interface.
             unsafe { #private::call(|| #body) }
+        }
+    }
+}
+
+/// The method's arm of the serialised path: decode each argument as its
+/// owned form, call, encode the result. A method that lends an object or
+/// a closure is refused, naming the parameter.
+fn dispatch_arm(method: &Method<'_>, index: usize, trait_ident: &syn::Ident) -> TokenStream {
+    let private = Private;
+    let index = index as u32;
+    let ident = method.ident;
+    let refused = method.args.iter().find_map(|arg| match &arg.kind {
+        ArgKind::Object { .. } => Some(format!(
+            "parameter `{}`: a lent object (`&dyn Trait`) does not cross the serialised path",
+            arg.ident
+        )),
+        ArgKind::Closure(_) => Some(format!(
+            "parameter `{}`: a lent closure does not cross the serialised path",
+            arg.ident
+        )),
+        _ => None,
+    });
+    if let Some(reason) = refused {
+        return quote! {
+            #index => ::core::result::Result::Err(#private::DispatchError::refused(#reason)),
+        };
+    }
+    let reads = method.args.iter().map(|arg| {
+        let name = &arg.ident;
+        let text = name.to_string();
+        let ty = match &arg.kind {
+            ArgKind::Str => quote!(#private::String),
+            ArgKind::Slice(elem) => quote!(#private::Vec<#elem>),
+            ArgKind::Ref(ty) | ArgKind::Owned(ty) => quote!(#ty),
+            ArgKind::Object { .. } | ArgKind::Closure(_) => TokenStream::new(),
+        };
+        let read = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_argument);
+        quote!(let #name: #ty = #read(&mut __reader, #text)?;)
+    });
+    let values = method.args.iter().map(|arg| {
+        let name = &arg.ident;
+        match &arg.kind {
+            ArgKind::Owned(_) => quote!(#name),
+            _ => quote!(&#name),
+        }
+    });
+    let instance = if method.mutable {
+        quote!(#private::instance_mut::<__T>(__this))
+    } else {
+        quote!(#private::instance::<__T>(__this))
+    };
+    let call = quote! {
+        // SAFETY: per the contract, a live instance of `__T`, not
+        // borrowed elsewhere.
+        <__T as #trait_ident>::#ident(unsafe { #instance }, #(#values),*)
+    };
+    let result = match &method.ret {
+        RetKind::Unit => quote!({ #call; ::core::result::Result::Ok(#private::Vec::new()) }),
+        RetKind::Str => quote!(#private::encode_str(#call)),
+        RetKind::Owned(ty) => {
+            let encode = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_result);
+            quote!(#encode(&#call))
+        }
+    };
+    quote! {
+        #index => {
+            let mut __reader = #private::ArgReader::new(__args);
+            #(#reads)*
+            __reader.finish()?;
+            #result
         }
     }
 }

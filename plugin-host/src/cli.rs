@@ -87,6 +87,31 @@ pub enum Command {
         trust: Trust,
     },
 
+    /// Calls one method of a library by name and prints its result as
+    /// JSON.
+    ///
+    /// Each ARG is a JSON value (`3`, `"text"`, `{"Rect": [2.0, 3.0]}`);
+    /// where the parameter takes a string, the bare text is that string.
+    /// The library's only implementation of the trait is made for the
+    /// call. Arguments are checked against the method's layouts before
+    /// any code of the library runs.
+    Call {
+        /// The library file.
+        #[arg(value_name = "LIB")]
+        library: PathBuf,
+
+        /// The method, as `Trait.method`.
+        #[arg(value_name = "Trait.method")]
+        method: String,
+
+        /// The arguments, one per parameter.
+        #[arg(value_name = "ARG", allow_hyphen_values = true)]
+        args: Vec<String>,
+
+        #[command(flatten)]
+        trust: Trust,
+    },
+
     /// Watches a directory: loads each `Greeter` plugin library once its
     /// file has settled, reloads it when its content changes, unloads it
     /// when it is deleted, and prints one line per event, until Ctrl-C (or

@@ -1,12 +1,13 @@
 //! `plugin-host`: a command-line host for plugin libraries built with
 //! `plugin-interface`. It lists, inspects and checks libraries of any
-//! trait, and runs `Greeter` plugins, once or as the files of a directory
-//! change.
+//! trait, runs `Greeter` plugins, once or as the files of a directory
+//! change, and calls any method of a library by name.
 //!
 //! Without arguments it builds the example plugins of this workspace and
 //! runs them. Exit codes: 0 on success, 1 when a plugin (or the build of
 //! the examples) failed, 2 for usage errors.
 
+mod call;
 mod check;
 mod cli;
 mod describe;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
             Command::List { trust, .. }
             | Command::Inspect { trust, .. }
             | Command::Check { trust, .. }
+            | Command::Call { trust, .. }
             | Command::Run { trust, .. }
             | Command::Watch { trust, .. },
         ) => trust.options(),
@@ -53,6 +55,12 @@ fn main() -> ExitCode {
         Some(Command::Check {
             libraries, detail, ..
         }) => check::check(&libraries, detail, &options),
+        Some(Command::Call {
+            library,
+            method,
+            args,
+            ..
+        }) => call::call(&library, &method, &args, &options),
         Some(Command::Run {
             manifest: Some(manifest),
             name,

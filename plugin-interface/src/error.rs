@@ -459,6 +459,85 @@ pub enum PluginError {
         what: String,
     },
 
+    /// `invoke` named a method the trait does not have.
+    #[error(
+        "{}: {trait_name} has no method `{method}` (it has: {})",
+        library.display(),
+        list(available)
+    )]
+    MethodNotFound {
+        /// The library.
+        library: PathBuf,
+        /// The trait.
+        trait_name: String,
+        /// The method asked for.
+        method: String,
+        /// The trait's methods, in declaration order.
+        available: Vec<String>,
+    },
+
+    /// `invoke` got more or fewer arguments than the method takes.
+    #[error(
+        "{}: {method} takes {expected} argument(s) ({}), {found} given",
+        library.display(),
+        list(parameters)
+    )]
+    WrongArity {
+        /// The library.
+        library: PathBuf,
+        /// The method, as `Trait::method`.
+        method: String,
+        /// How many it takes.
+        expected: usize,
+        /// How many were given.
+        found: usize,
+        /// The parameters' names.
+        parameters: Vec<String>,
+    },
+
+    /// An `invoke` argument is not a value of its parameter's type.
+    #[error("{}: {method}: argument `{parameter}`: {reason}", library.display())]
+    InvalidArgument {
+        /// The library.
+        library: PathBuf,
+        /// The method, as `Trait::method`.
+        method: String,
+        /// The parameter's name.
+        parameter: String,
+        /// Its type as it crosses, where in the value and what was expected.
+        reason: String,
+    },
+
+    /// The method takes or returns what the serialised path does not carry
+    /// (a lent object or closure, a `Box<dyn Trait>`): it is called in
+    /// process only.
+    #[error(
+        "{}: {method} cannot be called by name: {parameter}: {reason}",
+        library.display()
+    )]
+    NotSerialisable {
+        /// The library.
+        library: PathBuf,
+        /// The method, as `Trait::method`.
+        method: String,
+        /// The parameter (``argument `x` ``) or `the return value`.
+        parameter: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The library's dispatch entry refused a call the host had checked:
+    /// its arguments did not decode there, or its result did not encode.
+    #[error("{}: {method}: the serialised call failed: {reason}", library.display())]
+    DispatchFailed {
+        /// The library.
+        library: PathBuf,
+        /// The method, as `Trait::method`.
+        method: String,
+        /// What the library reported.
+        reason: String,
+    },
+
     /// Calls into the library did not finish within the drain timeout; the
     /// library was not unloaded and keeps serving.
     #[error(
@@ -750,6 +829,11 @@ impl PluginError {
             | Self::Unloaded { library, .. }
             | Self::InvalidValue { library, .. }
             | Self::Busy { library, .. }
+            | Self::MethodNotFound { library, .. }
+            | Self::WrongArity { library, .. }
+            | Self::InvalidArgument { library, .. }
+            | Self::NotSerialisable { library, .. }
+            | Self::DispatchFailed { library, .. }
             | Self::AlreadyLoaded { library }
             | Self::NotLoaded { library }
             | Self::StateRefused { library, .. } => library,

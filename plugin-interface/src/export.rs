@@ -171,7 +171,7 @@ fn message_of(payload: &(dyn core::any::Any + Send)) -> String {
 
 /// The message of a caught panic. Dropping the payload may itself panic;
 /// such a payload is leaked instead.
-fn panic_message(payload: Payload) -> String {
+pub(crate) fn panic_message(payload: Payload) -> String {
     let message = message_of(&*payload);
     drop_payload(payload);
     message
@@ -513,6 +513,29 @@ pub trait Export {
     unsafe fn unmake(registration: *mut Registration) {
         // SAFETY: forwarded from the caller.
         unsafe { unmake::<Self::Interface>(registration) }
+    }
+
+    /// The body of `plugin_dispatch_<Trait>_<Type>_v1`: the serialised
+    /// path (see [`DispatchEntry`](crate::wire::DispatchEntry)).
+    ///
+    /// # Safety
+    ///
+    /// As for [`dispatch`](crate::wire::dispatch), with an instance that
+    /// [`make`](Export::make) made.
+    unsafe fn dispatch(
+        instance: *mut c_void,
+        method: u32,
+        args: *const u8,
+        args_len: usize,
+        sink: *mut c_void,
+        write: crate::wire::DispatchSink,
+    ) -> u32 {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            crate::wire::dispatch::<Self::Interface, Self::Type>(
+                instance, method, args, args_len, sink, write,
+            )
+        }
     }
 }
 

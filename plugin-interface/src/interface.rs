@@ -60,4 +60,20 @@ pub unsafe trait PluginInterface: 'static {
 pub unsafe trait VTableFor<T>: PluginInterface {
     /// The vtable, a static in the library that implements the trait.
     const VTABLE: &'static Self::VTable;
+
+    /// Calls the method at `method` (its index in the trait's descriptor)
+    /// of `instance` with the encoded arguments `args`, and encodes its
+    /// result: the serialised path, which the exported
+    /// `plugin_dispatch_<Trait>_<Type>_v1` runs inside `catch_unwind`.
+    ///
+    /// # Safety
+    ///
+    /// `instance` must be the live instance of a registration made for
+    /// `T`, not borrowed elsewhere while the call runs.
+    #[doc(hidden)]
+    unsafe fn dispatch(
+        instance: *mut core::ffi::c_void,
+        method: u32,
+        args: &[u8],
+    ) -> Result<Vec<u8>, crate::wire::DispatchError>;
 }

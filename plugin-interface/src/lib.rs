@@ -156,6 +156,25 @@
 //! older plugin lacks, a returned value this side refuses), and `?` turns
 //! it into the [`PluginError`] variant of the same name and message.
 //!
+//! # Calling by name
+//!
+//! Each implementation also exports a serialised path,
+//! `plugin_dispatch_<Trait>_<Type>_v1`: a method index and its arguments
+//! as postcard bytes in, the encoded result (or a panic message) out.
+//! [`PluginLibrary::invoke`] (feature `host`) calls any method by name
+//! with `serde_json` values, checked against the method's layouts before
+//! any plugin code runs; [`wire`] says how each carried type is encoded
+//! and how JSON maps to it.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), plugin_interface::PluginError> {
+//! let library = plugin_interface::PluginLibrary::open("target/debug/libenglish_plugin.so")?;
+//! let greeting = library.invoke("Greeter", "greet", &[serde_json::json!("world")])?;
+//! assert_eq!(greeting, "Hello, world!");
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Trust
 //!
 //! Plugins are native code running in the host process. The canary and
@@ -181,6 +200,7 @@ mod proxy;
 mod registrations;
 pub mod repr;
 mod state;
+pub mod wire;
 
 #[cfg(feature = "host")]
 mod loader;
@@ -227,10 +247,10 @@ pub use toml::value::Datetime;
 pub use libloading;
 #[cfg(feature = "host")]
 pub use loader::{
-    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, LoadOptions, LoadReport,
-    MethodInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo, TrustedList, UnloadOutcome,
-    UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter, get_unmaker_counter_for,
-    load_plugins, load_plugins_with, scan_directory,
+    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, Invoker, LoadOptions,
+    LoadReport, MethodInfo, ParameterInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo,
+    TrustedList, UnloadOutcome, UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter,
+    get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };
 #[cfg(feature = "host")]
 pub use manager::{ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome};

@@ -39,6 +39,12 @@ pub use crate::lifecycle::{
 pub use crate::proxy::{PluginInfo, RawProxy};
 pub use crate::registrations::{LibrarySymbols, unload_registrations};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
+pub use crate::wire::{
+    ArgReader, De, DispatchError, DispatchSink, Ser, Wire, WireEnum, decode_enum, dispatch,
+    encode_result, encode_str, refuse_decode, refuse_encode, unknown_variant,
+};
+pub use serde::de::VariantAccess;
+pub use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as
 /// implementations for the crate's `PluginAggregates` marker. Named for

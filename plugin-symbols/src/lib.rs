@@ -88,6 +88,13 @@ pub fn load_state(trait_name: &str, type_name: &str) -> String {
     format!("plugin_load_state_{trait_name}_{type_name}_v{SYMBOL_VERSION}")
 }
 
+/// The serialised path of one implementation:
+/// `plugin_dispatch_<Trait>_<Type>_v1` takes a method index and its
+/// encoded arguments and hands back the encoded result.
+pub fn dispatch(trait_name: &str, type_name: &str) -> String {
+    format!("plugin_dispatch_{trait_name}_{type_name}_v{SYMBOL_VERSION}")
+}
+
 /// `name` with a trailing NUL, as `dlsym` wants it.
 pub fn c_name(name: &str) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(name.len() + 1);
@@ -109,6 +116,10 @@ mod tests {
         assert_eq!(
             unregister("Greeter", "English"),
             "plugin_unregister_Greeter_English_v1"
+        );
+        assert_eq!(
+            dispatch("Greeter", "English"),
+            "plugin_dispatch_Greeter_English_v1"
         );
     }
 

@@ -58,6 +58,9 @@ use crate::proxy::PluginInfo;
 ///
 /// # Safety
 ///
+/// Every `PluginData` type also implements [`Wire`](crate::wire::Wire),
+/// its encoding on the serialised path (`PluginLibrary::invoke`).
+///
 /// `Abi` must be `#[repr(C)]` data whose layout `LAYOUT` describes, and
 /// `NATIVE` must describe `Self` as it is in memory (with the compiler's
 /// version wherever the compiler chose the layout). `lift` must accept any
@@ -68,7 +71,7 @@ use crate::proxy::PluginInfo;
     label = "not carried by plugin methods",
     note = "plugin methods carry integers, floats, `bool`, `char`, `String`, tuples, arrays, `Vec`, `Option`, `Result`, `Box`, `HashMap`, `BTreeMap`, `HashSet`, `BTreeSet` of carried types, types that derive `PluginData`, and `Box<dyn Trait>` / `Arc<dyn Trait>` of `#[plugin_trait]` traits"
 )]
-pub unsafe trait PluginData: Sized + 'static {
+pub unsafe trait PluginData: Sized + crate::wire::Wire + 'static {
     /// The `#[repr(C)]` form that crosses.
     type Abi: 'static;
 
@@ -98,6 +101,23 @@ pub unsafe trait PluginData: Sized + 'static {
     /// the layout check established), passed by a live library; `cx` says
     /// whether its buffers come from this side's allocator.
     unsafe fn lift(abi: Self::Abi, cx: &Lift<'_>) -> Result<Self, Invalid>;
+
+    /// The next argument of a dispatched call (the serialised path).
+    /// Named through `<T as PluginData>` by generated code, so that a type
+    /// that is not carried gives the error every other use of it gives.
+    #[doc(hidden)]
+    fn wire_argument(
+        reader: &mut crate::wire::ArgReader<'_>,
+        name: &str,
+    ) -> Result<Self, crate::wire::DispatchError> {
+        reader.next::<Self>(name)
+    }
+
+    /// The encoded result of a dispatched call.
+    #[doc(hidden)]
+    fn wire_result(&self) -> Result<Vec<u8>, crate::wire::DispatchError> {
+        crate::wire::encode_result(self)
+    }
 }
 
 /// Where values being lowered go: the library a proxy call goes to, or the

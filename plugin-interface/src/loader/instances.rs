@@ -16,7 +16,7 @@ use crate::registrations::LibrarySymbols;
 
 /// Instances made by one call into a library, freed together when the last
 /// proxy of the group is dropped. Holds the library open until then.
-struct Group {
+pub(crate) struct Group {
     /// Keeps the library mapped until the instances are freed.
     _library: PluginLibrary,
     made: Made,
@@ -188,6 +188,24 @@ impl PluginLibrary {
                 available: entries.into_iter().map(|info| info.entry).collect(),
             });
         }
+        let (group, registration) = self.make_registration(trait_name, entry)?;
+        let bad = |reason: String| PluginError::BadRegistration {
+            library: self.path().to_path_buf(),
+            symbol: plugin_symbols::register(trait_name, entry),
+            reason,
+        };
+        // SAFETY: non-null, made by the maker, owned by `group`.
+        unsafe { target::<I>(self, slots, &group, registration) }.map_err(bad)
+    }
+
+    /// Makes one instance of `entry` through its maker and returns it with
+    /// the group that frees it (through its unmaker) when dropped. The
+    /// entry must be listed by the library's factories.
+    pub(crate) fn make_registration(
+        &self,
+        trait_name: &str,
+        entry: &str,
+    ) -> Result<(Arc<Group>, *mut Registration), PluginError> {
         let maker_symbol = plugin_symbols::register(trait_name, entry);
         // SAFETY: the canary matched this framework's epoch, whose per-impl
         // makers and unmakers have these types.
@@ -236,8 +254,7 @@ impl PluginLibrary {
                 unmaker,
             },
         });
-        // SAFETY: non-null, made by the maker, owned by `group`.
-        unsafe { target::<I>(self, slots, &group, registration) }.map_err(bad)
+        Ok((group, registration))
     }
 }
 

@@ -1,0 +1,376 @@
+//! Calling any method of a library by name, with JSON values, through the
+//! serialised path (`plugin_dispatch_<Trait>_<Type>_v1`).
+
+use core::ffi::c_void;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::abi::{MethodDescriptor, TraitDescriptor};
+use crate::error::PluginError;
+use crate::layout::{bytes, items};
+use crate::lifecycle::KnownInterface;
+use crate::loader::compat;
+use crate::loader::instances::Group;
+use crate::loader::library::PluginLibrary;
+use crate::registrations::LibrarySymbols;
+use crate::wire::{DispatchEntry, DispatchStatus, json};
+
+/// One implementation's instance, called by method name with JSON values
+/// through the library's dispatch entry. Made by
+/// [`PluginLibrary::invoker`]; the instance lives, with its state, as long
+/// as this value, and keeps the library loaded. It stays on the thread
+/// that made it (it is not `Send`): the host cannot tell from the canary
+/// alone whether the implementation may move between threads.
+///
+/// ```no_run
+/// use plugin_interface::PluginLibrary;
+/// use serde_json::json;
+/// # fn main() -> Result<(), plugin_interface::PluginError> {
+/// let library = PluginLibrary::open("target/debug/libenglish_plugin.so")?;
+/// let mut english = library.invoker("Greeter", Some("English"))?;
+/// assert_eq!(english.invoke("greet", &[json!("world")])?, json!("Hello, world!"));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Invoker {
+    library: PluginLibrary,
+    trait_name: String,
+    entry: String,
+    /// Frees the instance when dropped.
+    _owner: Arc<Group>,
+    instance: *mut c_void,
+    dispatch: DispatchEntry,
+}
+
+/// One parameter of a method, as [`PluginLibrary::parameters`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterInfo {
+    /// Its name in the trait.
+    pub name: String,
+    /// Its type as it crosses, e.g. `RStr`, `RVec<RString>`, `Person`.
+    pub ty: String,
+    /// Whether it takes a string (`&str`, `String`, `char`), which a
+    /// command line may pass without JSON quotes.
+    pub text: bool,
+}
+
+/// A call checked against the plugin's descriptor and encoded.
+struct Prepared<'a> {
+    index: u32,
+    method: &'a MethodDescriptor,
+    args: Vec<u8>,
+}
+
+impl PluginLibrary {
+    /// Calls `method` of the library's implementation of `trait_name`
+    /// with `args`, one JSON value per parameter, and returns the result
+    /// as JSON (see [`wire`](crate::wire) for how JSON maps to values).
+    /// The call runs on a fresh instance, made before and freed after it;
+    /// [`invoker`](Self::invoker) keeps one. A library with several
+    /// implementations of the trait is refused: name one with `invoker`.
+    ///
+    /// Nothing of the library runs before the arguments are checked
+    /// against the method's layouts in its canary: an unknown trait or
+    /// method, a wrong number of arguments, a value of the wrong type or
+    /// a method the serialised path does not carry is refused with a
+    /// [`PluginError`] naming the library, the method and the parameter.
+    /// When the host links the same interface, the plugin's descriptor is
+    /// first compared with the host's, as for a typed proxy.
+    ///
+    /// ```no_run
+    /// use plugin_interface::PluginLibrary;
+    /// use serde_json::json;
+    /// # fn main() -> Result<(), plugin_interface::PluginError> {
+    /// let library = PluginLibrary::open("target/debug/libenglish_plugin.so")?;
+    /// let greeting = library.invoke("Greeter", "greet", &[json!("world")])?;
+    /// assert_eq!(greeting, json!("Hello, world!"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn invoke(
+        &self,
+        trait_name: &str,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, PluginError> {
+        let descriptor = self.checked_descriptor(trait_name)?;
+        let prepared = self.prepare(descriptor, method, args)?;
+        let mut invoker = self.invoker(trait_name, None)?;
+        invoker.call(prepared)
+    }
+
+    /// The parameters of `method` of `trait_name`, from the library's
+    /// canary, in order.
+    pub fn parameters(
+        &self,
+        trait_name: &str,
+        method: &str,
+    ) -> Result<Vec<ParameterInfo>, PluginError> {
+        let descriptor = self.descriptor(trait_name)?;
+        let (_, found) = self.method(descriptor, method)?;
+        Ok(items(&found.args)
+            .iter()
+            .map(|arg| ParameterInfo {
+                name: String::from_utf8_lossy(bytes(arg.name)).into_owned(),
+                ty: arg.ty.display_name(),
+                text: json::takes_text(arg.ty),
+            })
+            .collect())
+    }
+
+    /// Makes an instance of `entry` (the implementing type's name; `None`
+    /// for the library's only implementation of `trait_name`) to call by
+    /// method name.
+    pub fn invoker(&self, trait_name: &str, entry: Option<&str>) -> Result<Invoker, PluginError> {
+        self.checked_descriptor(trait_name)?;
+        let entries: Vec<String> = self
+            .entries(trait_name)?
+            .into_iter()
+            .map(|info| info.entry)
+            .collect();
+        let entry = match entry {
+            Some(entry) if entries.iter().any(|known| known == entry) => entry.to_owned(),
+            None if entries.len() == 1 => entries[0].clone(),
+            _ => {
+                return Err(PluginError::EntryNotFound {
+                    library: self.path().to_path_buf(),
+                    trait_name: trait_name.to_owned(),
+                    entry: entry.unwrap_or("(none named)").to_owned(),
+                    available: entries,
+                });
+            }
+        };
+        // SAFETY: the canary matched this framework's epoch, whose
+        // dispatch entries have this type.
+        let dispatch: DispatchEntry =
+            unsafe { self.function(&plugin_symbols::dispatch(trait_name, &entry)) }?;
+        let (owner, registration) = self.make_registration(trait_name, &entry)?;
+        // SAFETY: a non-null registration the maker made, owned by `owner`.
+        let registration = unsafe { &*registration };
+        if registration.trait_name.as_str() != trait_name || registration.instance.is_null() {
+            return Err(PluginError::BadRegistration {
+                library: self.path().to_path_buf(),
+                symbol: plugin_symbols::register(trait_name, &entry),
+                reason: format!(
+                    "registration of trait `{}` with a {} instance",
+                    registration.trait_name.as_str(),
+                    if registration.instance.is_null() {
+                        "null"
+                    } else {
+                        "live"
+                    }
+                ),
+            });
+        }
+        Ok(Invoker {
+            library: self.clone(),
+            trait_name: trait_name.to_owned(),
+            entry,
+            instance: registration.instance,
+            _owner: owner,
+            dispatch,
+        })
+    }
+
+    /// The plugin's descriptor of `trait_name`, compared with the host's
+    /// when the host links an interface of that name and crate.
+    fn checked_descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
+        let plugin = self.descriptor(trait_name)?;
+        for known in inventory::iter::<KnownInterface> {
+            let host = known.descriptor;
+            if host.name.as_str() == trait_name
+                && host.interface_crate.as_str() == plugin.interface_crate.as_str()
+            {
+                compat::check(self.path(), host, plugin)?;
+            }
+        }
+        Ok(plugin)
+    }
+
+    /// The index and descriptor of `method` in `descriptor`.
+    fn method<'a>(
+        &self,
+        descriptor: &'a TraitDescriptor,
+        method: &str,
+    ) -> Result<(usize, &'a MethodDescriptor), PluginError> {
+        let methods = items(&descriptor.methods);
+        methods
+            .iter()
+            .enumerate()
+            .find(|(_, known)| known.name.as_str() == method)
+            .ok_or_else(|| PluginError::MethodNotFound {
+                library: self.path().to_path_buf(),
+                trait_name: descriptor.name.as_str().to_owned(),
+                method: method.to_owned(),
+                available: methods
+                    .iter()
+                    .map(|known| known.name.as_str().to_owned())
+                    .collect(),
+            })
+    }
+
+    /// Checks `args` against `method` of `descriptor` and encodes them.
+    fn prepare<'a>(
+        &self,
+        descriptor: &'a TraitDescriptor,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Prepared<'a>, PluginError> {
+        let trait_name = descriptor.name.as_str();
+        let (index, found) = self.method(descriptor, method)?;
+        let parameters = items(&found.args);
+        let name =
+            |arg: &crate::layout::ArgLayout| String::from_utf8_lossy(bytes(arg.name)).into_owned();
+        let full = format!("{trait_name}::{method}");
+        let refused = |parameter: String, reason: String| PluginError::NotSerialisable {
+            library: self.path().to_path_buf(),
+            method: full.clone(),
+            parameter,
+            reason,
+        };
+        for parameter in parameters {
+            if let Some(reason) = json::refusal(parameter.ty) {
+                return Err(refused(format!("argument `{}`", name(parameter)), reason));
+            }
+        }
+        if let Some(reason) = json::refusal(found.ret) {
+            return Err(refused("the return value".to_owned(), reason));
+        }
+        if parameters.len() != args.len() {
+            return Err(PluginError::WrongArity {
+                library: self.path().to_path_buf(),
+                method: full,
+                expected: parameters.len(),
+                found: args.len(),
+                parameters: parameters.iter().map(name).collect(),
+            });
+        }
+        let mut encoded = Vec::new();
+        for (parameter, value) in parameters.iter().zip(args) {
+            json::encode(parameter.ty, value, &mut encoded).map_err(|reason| {
+                PluginError::InvalidArgument {
+                    library: self.path().to_path_buf(),
+                    method: full.clone(),
+                    parameter: name(parameter),
+                    reason: format!("{}: {reason}", parameter.ty.display_name()),
+                }
+            })?;
+        }
+        Ok(Prepared {
+            index: index as u32,
+            method: found,
+            args: encoded,
+        })
+    }
+}
+
+impl Invoker {
+    /// Calls `method` with `args`, one JSON value per parameter, checked
+    /// as [`PluginLibrary::invoke`] checks them, and returns the result as
+    /// JSON. A panic in the method is [`PluginError::Panicked`].
+    pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Value, PluginError> {
+        let library = self.library.clone();
+        let descriptor = library.descriptor(&self.trait_name)?;
+        let prepared = library.prepare(descriptor, method, args)?;
+        self.call(prepared)
+    }
+
+    /// The implementation this instance is of.
+    pub fn entry(&self) -> &str {
+        &self.entry
+    }
+
+    fn call(&mut self, prepared: Prepared<'_>) -> Result<Value, PluginError> {
+        let method = prepared.method.name.as_str().to_owned();
+        let mut out: Vec<u8> = Vec::new();
+        // SAFETY: the instance is the live registration's, which `&mut
+        // self` lends to no one else; the argument bytes live for the
+        // call; `collect` copies what it is given into `out`, which
+        // lives for the call.
+        let status = unsafe {
+            (self.dispatch)(
+                self.instance,
+                prepared.index,
+                prepared.args.as_ptr(),
+                prepared.args.len(),
+                (&raw mut out).cast::<c_void>(),
+                collect,
+            )
+        };
+        let library = self.library.path().to_path_buf();
+        let trait_name = self.trait_name.clone();
+        let message = || String::from_utf8_lossy(&out).into_owned();
+        match DispatchStatus::from_u32(status) {
+            Some(DispatchStatus::Returned) => {
+                let mut rest = &out[..];
+                let value = json::decode(prepared.method.ret, &mut rest).and_then(|value| {
+                    if rest.is_empty() {
+                        Ok(value)
+                    } else {
+                        Err(format!("{} bytes left over after the value", rest.len()))
+                    }
+                });
+                value.map_err(|what| PluginError::InvalidValue {
+                    library,
+                    trait_name,
+                    method,
+                    what,
+                })
+            }
+            Some(DispatchStatus::Panicked) => Err(PluginError::Panicked {
+                library,
+                trait_name,
+                method,
+                message: message(),
+            }),
+            Some(DispatchStatus::Refused) => Err(PluginError::NotSerialisable {
+                library,
+                method: format!("{trait_name}::{method}"),
+                parameter: "a parameter".to_owned(),
+                reason: message(),
+            }),
+            Some(
+                DispatchStatus::NoSuchMethod
+                | DispatchStatus::BadArguments
+                | DispatchStatus::BadResult,
+            )
+            | None => Err(PluginError::DispatchFailed {
+                library,
+                method: format!("{trait_name}::{method}"),
+                reason: format!("status {status}: {}", message()),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Invoker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invoker")
+            .field("library", &self.library.path())
+            .field("trait_name", &self.trait_name)
+            .field("entry", &self.entry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The host's sink: copies the library's bytes into host memory.
+///
+/// # Safety
+///
+/// `sink` must be a `*mut Vec<u8>` live for the call, and `bytes` point to
+/// `len` readable bytes (or `len` be 0).
+unsafe extern "C" fn collect(sink: *mut c_void, bytes: *const u8, len: usize) {
+    if len == 0 {
+        return;
+    }
+    // SAFETY: per the contract.
+    let (out, bytes) = unsafe {
+        (
+            &mut *sink.cast::<Vec<u8>>(),
+            core::slice::from_raw_parts(bytes, len),
+        )
+    };
+    out.extend_from_slice(bytes);
+}
