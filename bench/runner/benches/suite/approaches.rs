@@ -15,6 +15,7 @@ use bench_ours_interface::{Bench, BenchProxy, BenchVTable};
 use bench_stabby_interface::{BenchStabbyDyn, MakeBench as StabbyMake};
 use libloading::Library;
 use plugin_interface::abi::{PanicSlot, RegisterAll, RegistrationArray, UnregisterAll};
+use plugin_interface::repr::{RSlice as BoundarySlice, RStr as BoundaryStr};
 use plugin_interface::{PluginAllocator, PluginLibrary, PluginManager, load_plugins};
 use stabby::libloading::StabbyLibrary;
 
@@ -400,26 +401,26 @@ impl OursInlineSlot {
         unsafe { returned.value.assume_init() }
     }
 
-    /// `greet`, copied into a host `String` as the framework does.
+    /// `greet`, checked and adopted into a `String` as the framework does.
     #[inline]
     pub fn greet(&self, name: &str) -> String {
         // SAFETY: as for `add`; `name` lives for the call.
-        let returned = unsafe { (self.vtable.greet)(self.instance, RStr::from(name)) };
+        let returned = unsafe { (self.vtable.greet)(self.instance, BoundaryStr::new(name)) };
         if !returned.failure.is_null() {
             failed("greet");
         }
         // SAFETY: as for `add`.
         let value = unsafe { returned.value.assume_init() };
-        let copy = value.as_str().to_owned();
-        drop(value);
-        copy
+        value
+            .into_string()
+            .unwrap_or_else(|_| panic!("greet returned a string that is not UTF-8"))
     }
 
     /// `sum`.
     #[inline]
     pub fn sum(&self, xs: &[u64]) -> u64 {
         // SAFETY: as for `add`; `xs` lives for the call.
-        let returned = unsafe { (self.vtable.sum)(self.instance, RSlice::from_slice(xs)) };
+        let returned = unsafe { (self.vtable.sum)(self.instance, BoundarySlice::from_slice(xs)) };
         if !returned.failure.is_null() {
             failed("sum");
         }
