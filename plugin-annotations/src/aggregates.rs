@@ -177,14 +177,22 @@ fn generate(valid: &Valid) -> TokenStream {
         quote!(impl #private::Lists<#interface> for add_plugin_aggregates_at_the_crate_root::PluginAggregates {})
     });
     quote! {
-        /// Where `#[plugin_impl]` looks for this crate's aggregates; named
-        /// for the error a crate without `#[plugin_aggregates]` gets.
+        /// Where `#[plugin_impl]` looks for this crate's aggregates (a
+        /// crate without it finds the framework's fallback, which says to
+        /// add `#[plugin_aggregates]`).
         #[doc(hidden)]
+        #[allow(dead_code, unreachable_pub)]
         pub(crate) mod add_plugin_aggregates_at_the_crate_root {
             /// Marks the traits this crate aggregates; `#[plugin_impl]`
             /// checks its trait is one of them.
-            #[allow(missing_debug_implementations, dead_code)]
+            #[allow(missing_debug_implementations)]
             pub(crate) struct PluginAggregates;
+            /// The crate has `#[plugin_aggregates]`.
+            pub(crate) const PRESENT: bool = true;
+            /// What lists the traits.
+            pub(crate) type Listing = PluginAggregates;
+            /// The marker, for every implementation's entry check.
+            pub(crate) type Anchor<T> = <T as #private::Replace<PluginAggregates>>::With;
         }
 
         #(#listed)*

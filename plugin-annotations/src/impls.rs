@@ -160,10 +160,13 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
         "#[plugin_impl({trait_name})]: name the trait by its declared name; it is exported under that name"
     );
     let interface = quote_spanned!(trait_path.span()=> dyn #trait_path);
-    // Only the name takes the trait's span, so an error lands on the trait
-    // and `crate::` stays the macro's (no `unused_qualifications`).
+    // Found through a glob import of the crate root, shadowing the
+    // framework's fallback (see `__private::without_aggregates`). Only the
+    // name takes the trait's span, so that errors land on the trait.
     let module = syn::Ident::new("add_plugin_aggregates_at_the_crate_root", trait_path.span());
-    let aggregates = quote!(crate::#module::PluginAggregates);
+    let missing = format!(
+        "this crate has no `#[plugin_aggregates(...)]`: add `#[plugin_aggregates({trait_name})]` to one item at the crate root"
+    );
     let entry_id = fnv1a(format!("{trait_name}/{entry}").as_bytes());
     let state = args
         .state
@@ -188,18 +191,31 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
                 #name_check,
             );
 
-            // `#[plugin_aggregates(...)]`, on an item at the crate root,
-            // must list the trait. The check is named for the error it
-            // gives.
-            const fn plugin_aggregates_must_list_the_trait<
-                C: #private::Lists<I>,
-                I: ?::core::marker::Sized,
-            >() {
-            }
-            plugin_aggregates_must_list_the_trait::<#aggregates, #interface>();
+            type __PluginInterface<'a> = #interface + 'a;
 
-            // One export per trait and type name in the crate.
-            impl ::plugin_interface::EachEntryExportedOnce<#entry_id> for #aggregates {}
+            #[allow(unused_imports, clippy::wildcard_imports)]
+            use #private::without_aggregates::*;
+            {
+                #[allow(unused_imports, clippy::wildcard_imports)]
+                use crate::*;
+
+                // `#[plugin_aggregates(...)]`, on an item at the crate
+                // root, must exist and list the trait. The check is named
+                // for the error it gives.
+                ::core::assert!(#module::PRESENT, #missing);
+                const fn plugin_aggregates_must_list_the_trait<
+                    C: #private::Lists<I>,
+                    I: ?::core::marker::Sized,
+                >() {
+                }
+                plugin_aggregates_must_list_the_trait::<#module::Listing, __PluginInterface<'_>>();
+
+                // One export per trait and type name in the crate.
+                impl ::plugin_interface::EachEntryExportedOnce<#entry_id, #module::Anchor<__Export>>
+                    for #module::Anchor<__Export>
+                {
+                }
+            }
 
             #[allow(non_snake_case)]
             #[unsafe(no_mangle)]

@@ -59,9 +59,48 @@ pub trait Lists<I: ?Sized> {}
 
 /// One implementation per trait and type name in a crate: two
 /// `#[plugin_impl]`s exporting the same entry implement this twice, with
-/// the same `ID` (a hash of trait and type name), and conflict. Named for
-/// what that compile error says.
-pub trait EachEntryExportedOnce<const ID: u64> {}
+/// the same `ID` (a hash of trait and type name), for the crate's
+/// `PluginAggregates`, and conflict. Named for what that compile error
+/// says. (`A` is the same marker: naming it as a parameter keeps the
+/// implementation local when a crate lacks `#[plugin_aggregates]`.)
+pub trait EachEntryExportedOnce<const ID: u64, A: ?Sized> {}
+
+/// `X`, whatever `Self` is: lets the alias `Anchor<T>` of a crate's
+/// aggregates module name its marker while taking the parameter the
+/// fallback's `Anchor<T>` needs.
+pub trait Replace<X: ?Sized> {
+    /// `X`.
+    type With: ?Sized;
+}
+
+impl<T: ?Sized, X: ?Sized> Replace<X> for T {
+    type With = X;
+}
+
+/// What `#[plugin_impl]` finds in a crate without `#[plugin_aggregates]`.
+/// Its checks look the crate's aggregates module up through a glob import
+/// of the crate root, inside a glob import of this module: the crate's
+/// module shadows this one when it exists, and otherwise this one answers,
+/// so that a missing `#[plugin_aggregates]` is one error that says so
+/// (`PRESENT` is false) instead of an unresolved path.
+pub mod without_aggregates {
+    /// The fallback of a crate's `add_plugin_aggregates_at_the_crate_root`.
+    pub mod add_plugin_aggregates_at_the_crate_root {
+        /// Whether the crate has `#[plugin_aggregates]`: not here.
+        pub const PRESENT: bool = false;
+        /// Lists every trait, so that only `PRESENT` fails.
+        pub type Listing = super::ListsEveryTrait;
+        /// The implementation's own type, so that the entry check stays
+        /// local to the crate and conflicts with nothing.
+        pub type Anchor<T> = T;
+    }
+
+    /// Lists every trait (see [`add_plugin_aggregates_at_the_crate_root::Listing`]).
+    #[derive(Debug)]
+    pub struct ListsEveryTrait;
+
+    impl<I: ?Sized> super::Lists<I> for ListsEveryTrait {}
+}
 
 /// Turns a failed proxy call into a host panic carrying the error message;
 /// what a proxy's trait method does where its `try_` twin returns `Err`.
