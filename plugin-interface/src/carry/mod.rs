@@ -226,20 +226,23 @@ impl fmt::Debug for Lift<'_> {
 
 /// A value the other side sent that this side refuses to build: not
 /// UTF-8, not a `char`, a tag naming no variant, nested too deep.
+///
+/// Two words, so that `Result<String, Invalid>` is the size of a
+/// `String` and a lifted value moves as it is, not through a wider result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid(String);
+pub struct Invalid(Box<str>);
 
 impl Invalid {
     /// A refusal saying what was wrong.
     #[cold]
     pub fn new(what: impl Into<String>) -> Self {
-        Self(what.into())
+        Self(what.into().into_boxed_str())
     }
 
     /// A tag that names no variant of `ty`.
     #[cold]
     pub fn tag(ty: &str, tag: u32, variants: usize) -> Self {
-        Self(format!(
+        Self::new(format!(
             "enum `{ty}`: tag {tag} names no variant (it has {variants})"
         ))
     }

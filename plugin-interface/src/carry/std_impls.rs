@@ -561,4 +561,12 @@ mod tests {
         assert_eq!(size_of::<String>(), size_of::<RString>());
         assert!(!fits_in_place::<[u8; 64], RString>());
     }
+
+    #[test]
+    fn a_lifted_string_moves_in_a_result_no_wider_than_itself() {
+        assert_eq!(
+            size_of::<Result<String, crate::carry::Invalid>>(),
+            size_of::<String>()
+        );
+    }
 }

@@ -85,25 +85,44 @@ impl<T> RVec<T> {
     /// The elements as a `Vec` of this image: the same buffer when this
     /// image's global allocator is the host's, else moved into a new one
     /// and the host's freed.
-    #[inline]
+    #[inline(always)]
     pub fn into_vec(self) -> Vec<T> {
         let mut this = ManuallyDrop::new(self);
-        if shares_host_memory() {
-            // SAFETY: the buffer is the global allocator's (this image's is
-            // the host's), with `capacity` elements of which `len` are
-            // initialised; `self` no longer owns it.
-            return unsafe { Vec::from_raw_parts(this.as_mut_ptr(), this.len, this.capacity) };
-        }
-        let mut vec = Vec::with_capacity(this.len);
+        let (ptr, capacity) = if shares_host_memory() {
+            (this.as_mut_ptr(), this.capacity)
+        } else {
+            // SAFETY: `this` is not used afterwards.
+            unsafe { this.move_to_own() }
+        };
+        // SAFETY: the buffer is the global allocator's (adopted: this
+        // image's is the host's; or moved into this image's own), with
+        // `capacity` elements of which `len` are initialised, and nothing
+        // else owns it.
+        unsafe { Vec::from_raw_parts(ptr, this.len, capacity) }
+    }
+
+    /// Moves the elements into a new buffer of this image's own allocator
+    /// and frees the host's: the way of a library that keeps its own
+    /// allocator, out of the adopting path's way. Returns the new buffer
+    /// and its capacity, as scalars, so that the adopting path keeps its
+    /// values in registers.
+    ///
+    /// # Safety
+    ///
+    /// `self` must not be used afterwards (its elements have moved, its
+    /// buffer is freed).
+    #[cold]
+    #[inline(never)]
+    unsafe fn move_to_own(&mut self) -> (*mut T, usize) {
+        let mut vec = ManuallyDrop::new(Vec::<T>::with_capacity(self.len));
         // SAFETY: the `len` elements move into a fresh buffer of at least
         // that capacity; the host's buffer is then freed without dropping
         // them.
         unsafe {
-            core::ptr::copy_nonoverlapping(this.as_ptr(), vec.as_mut_ptr(), this.len);
-            vec.set_len(this.len);
-            this.free_buffer();
+            core::ptr::copy_nonoverlapping(self.as_ptr(), vec.as_mut_ptr(), self.len);
+            self.free_buffer();
         }
-        vec
+        (vec.as_mut_ptr(), vec.capacity())
     }
 
     /// Frees the buffer without dropping the elements.
@@ -129,18 +148,43 @@ impl<T> Default for RVec<T> {
 impl<T> From<Vec<T>> for RVec<T> {
     /// The same buffer when this image's global allocator is the host's,
     /// else the elements moved into the host's memory.
-    #[inline]
+    #[inline(always)]
     fn from(vec: Vec<T>) -> Self {
         let mut vec = ManuallyDrop::new(vec);
-        if shares_host_memory() {
-            return Self {
-                // SAFETY: a `Vec`'s pointer is never null.
-                ptr: unsafe { NonNull::new_unchecked(vec.as_mut_ptr()) },
-                len: vec.len(),
-                capacity: vec.capacity(),
-                _owns: PhantomData,
-            };
+        let len = vec.len();
+        let (ptr, capacity) = if shares_host_memory() {
+            // SAFETY: a `Vec`'s pointer is never null.
+            (
+                unsafe { NonNull::new_unchecked(vec.as_mut_ptr()) },
+                vec.capacity(),
+            )
+        } else {
+            // SAFETY: `vec` is not used afterwards.
+            unsafe { Self::move_to_host(&mut vec) }
+        };
+        Self {
+            ptr,
+            len,
+            capacity,
+            _owns: PhantomData,
         }
+    }
+}
+
+impl<T> RVec<T> {
+    /// Moves the elements of `vec`, a vector of this image's own
+    /// allocator, into the host's memory and frees `vec`'s buffer: the way
+    /// of a library that keeps its own allocator, out of the adopting
+    /// path's way. Returns the new buffer and its capacity, as scalars, so
+    /// that the adopting path keeps its values in registers.
+    ///
+    /// # Safety
+    ///
+    /// `vec` must not be used afterwards (its elements have moved, its
+    /// buffer is freed).
+    #[cold]
+    #[inline(never)]
+    unsafe fn move_to_host(vec: &mut ManuallyDrop<Vec<T>>) -> (NonNull<T>, usize) {
         let len = vec.len();
         let mut moved = Self {
             ptr: NonNull::dangling(),
@@ -158,11 +202,11 @@ impl<T> From<Vec<T>> for RVec<T> {
         // of them; the old buffer is then freed without dropping them.
         unsafe {
             core::ptr::copy_nonoverlapping(vec.as_ptr(), moved.ptr.as_ptr(), len);
-            moved.len = len;
             vec.set_len(0);
-            ManuallyDrop::drop(&mut vec);
+            ManuallyDrop::drop(vec);
         }
-        moved
+        let moved = ManuallyDrop::new(moved);
+        (moved.ptr, moved.capacity)
     }
 }
 
@@ -259,7 +303,7 @@ impl RString {
 }
 
 impl From<String> for RString {
-    #[inline]
+    #[inline(always)]
     fn from(text: String) -> Self {
         Self(RVec::from(text.into_bytes()))
     }
