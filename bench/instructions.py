@@ -13,7 +13,8 @@ import subprocess
 import sys
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
-APPROACHES = ["baseline", "c_abi", "c_abi_string", "abi_stable", "stabby",
+APPROACHES = ["baseline", "c_abi", "c_abi_string", "abi_stable",
+              "abi_stable_string", "stabby",
               "ours", "ours_try", "ours_manager", "ours_inline_slot",
               "ours_shared", "ours_shared_manager"]
 METHODS = ["add", "greet", "sum"]
@@ -36,7 +37,7 @@ print("|---|" + "---:|" * len(METHODS))
 for approach in APPROACHES:
     cells = []
     for method in METHODS:
-        if approach == "c_abi_string" and method != "greet":
+        if approach in ("c_abi_string", "abi_stable_string") and method != "greet":
             cells.append("–")
             continue
         one, two = collected(approach, method, N), collected(approach, method, 2 * N)

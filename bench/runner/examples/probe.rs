@@ -7,7 +7,8 @@
 //! # (Ir of the second - Ir of the first) / 100000 = instructions per call
 //! ```
 //!
-//! Approaches: `baseline`, `c_abi`, `c_abi_string`, `abi_stable`, `stabby`,
+//! Approaches: `baseline`, `c_abi`, `c_abi_string`, `abi_stable`,
+//! `abi_stable_string` (`greet` only), `stabby`,
 //! `ours`, `ours_try`, `ours_manager` (a proxy from a `PluginManager`),
 //! `ours_inline_slot`, `ours_shared` and `ours_shared_manager` (the plugin
 //! built with `allocator = host`); methods: `add`, `greet`, `sum`. Or `load`
@@ -67,6 +68,9 @@ fn main() {
         ("c_abi", "sum") => run!(c_abi.sum(black_box(xs))),
         ("abi_stable", "add") => run!(abi_stable.add(black_box(A), black_box(B))),
         ("abi_stable", "greet") => run!(abi_stable.greet(RStr::from(black_box(NAME)))),
+        ("abi_stable_string", "greet") => {
+            run!(abi_stable.greet(RStr::from(black_box(NAME))).into_string())
+        }
         ("abi_stable", "sum") => run!(abi_stable.sum(RSlice::from_slice(black_box(xs)))),
         ("stabby", "add") => run!(stabby.add(black_box(A), black_box(B))),
         ("stabby", "greet") => run!(stabby.greet(black_box(NAME).into())),

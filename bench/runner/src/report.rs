@@ -64,7 +64,7 @@ const fn call(group: &'static str, id: &'static str, label: &'static str) -> Ent
 }
 
 /// The approaches of the per-call table, as (id, label), in row order.
-pub const APPROACHES: [(&str, &str); 11] = [
+pub const APPROACHES: [(&str, &str); 12] = [
     ("baseline", "baseline: host `&dyn Trait`"),
     ("c_abi", "hand-written C ABI (greeting as ptr/len/cap)"),
     (
@@ -72,6 +72,10 @@ pub const APPROACHES: [(&str, &str); 11] = [
         "hand-written C ABI, greeting copied into a host `String`",
     ),
     ("abi_stable", "abi_stable 0.11 `#[sabi_trait]` (`RString`)"),
+    (
+        "abi_stable_string",
+        "abi_stable 0.11, greeting converted into a host `String`",
+    ),
     ("stabby", "stabby 72 `dynptr!` (`stabby::string::String`)"),
     ("ours", "ours, `allocator = own`: proxy (greeting copied)"),
     (
@@ -104,7 +108,7 @@ pub fn catalogue() -> Vec<Entry> {
     let mut entries = Vec::new();
     for method in METHODS {
         for (id, label) in APPROACHES {
-            if id == "c_abi_string" && method != "greet" {
+            if (id == "c_abi_string" || id == "abi_stable_string") && method != "greet" {
                 continue;
             }
             entries.push(call(method, id, label));
@@ -622,6 +626,7 @@ fn short_label(id: &str) -> &'static str {
         "c_abi" => "C ABI",
         "c_abi_string" => "C ABI, host String",
         "abi_stable" => "abi_stable",
+        "abi_stable_string" => "abi_stable, host String",
         "stabby" => "stabby",
         "ours" => "ours, own alloc",
         "ours_try" => "ours (try_)",

@@ -152,7 +152,10 @@ unsafe impl PluginData for String {
 #[inline(always)]
 fn lift_string(value: RString) -> Result<String, Invalid> {
     let bytes = value.as_bytes();
-    // Short strings are mostly ASCII, which is checked a word at a time.
+    // Mostly ASCII, which the standard library checks a word at a time in
+    // long texts and byte by byte in short ones. Short texts were mostly
+    // just written piece by piece, and a word load that spans several
+    // recent narrower stores waits for them: the byte loop is faster there.
     if !bytes.is_ascii() && core::str::from_utf8(bytes).is_err() {
         return Err(not_utf8(bytes.len()));
     }

@@ -85,44 +85,25 @@ impl<T> RVec<T> {
     /// The elements as a `Vec` of this image: the same buffer when this
     /// image's global allocator is the host's, else moved into a new one
     /// and the host's freed.
-    #[inline(always)]
+    #[inline]
     pub fn into_vec(self) -> Vec<T> {
         let mut this = ManuallyDrop::new(self);
-        let (ptr, capacity) = if shares_host_memory() {
-            (this.as_mut_ptr(), this.capacity)
-        } else {
-            // SAFETY: `this` is not used afterwards.
-            unsafe { this.move_to_own() }
-        };
-        // SAFETY: the buffer is the global allocator's (adopted: this
-        // image's is the host's; or moved into this image's own), with
-        // `capacity` elements of which `len` are initialised, and nothing
-        // else owns it.
-        unsafe { Vec::from_raw_parts(ptr, this.len, capacity) }
-    }
-
-    /// Moves the elements into a new buffer of this image's own allocator
-    /// and frees the host's: the way of a library that keeps its own
-    /// allocator, out of the adopting path's way. Returns the new buffer
-    /// and its capacity, as scalars, so that the adopting path keeps its
-    /// values in registers.
-    ///
-    /// # Safety
-    ///
-    /// `self` must not be used afterwards (its elements have moved, its
-    /// buffer is freed).
-    #[cold]
-    #[inline(never)]
-    unsafe fn move_to_own(&mut self) -> (*mut T, usize) {
-        let mut vec = ManuallyDrop::new(Vec::<T>::with_capacity(self.len));
+        if shares_host_memory() {
+            // SAFETY: the buffer is the global allocator's (this image's is
+            // the host's), with `capacity` elements of which `len` are
+            // initialised; `self` no longer owns it.
+            return unsafe { Vec::from_raw_parts(this.as_mut_ptr(), this.len, this.capacity) };
+        }
+        let mut vec = Vec::with_capacity(this.len);
         // SAFETY: the `len` elements move into a fresh buffer of at least
         // that capacity; the host's buffer is then freed without dropping
         // them.
         unsafe {
-            core::ptr::copy_nonoverlapping(self.as_ptr(), vec.as_mut_ptr(), self.len);
-            self.free_buffer();
+            core::ptr::copy_nonoverlapping(this.as_ptr(), vec.as_mut_ptr(), this.len);
+            vec.set_len(this.len);
+            this.free_buffer();
         }
-        (vec.as_mut_ptr(), vec.capacity())
+        vec
     }
 
     /// Frees the buffer without dropping the elements.

@@ -172,6 +172,22 @@ fn given_host_objects_are_kept_and_dropped_by_the_plugin() {
 }
 
 #[test]
+fn a_returned_object_keeps_its_parent_and_what_the_parent_holds() {
+    let zoo = zoo();
+    let services = HostServices::default();
+    let drops = Arc::clone(&services.drops);
+    zoo.attach(Box::new(services));
+    let child = zoo.child("junior");
+    drop(zoo);
+    // The parent instance lives on with its child, and so do the host's
+    // services it holds.
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    assert_eq!(child.name(), "junior");
+    drop(child);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn closures_are_called_back_until_they_stop() {
     let zoo = zoo();
     let mut seen = Vec::new();
