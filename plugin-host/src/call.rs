@@ -3,22 +3,72 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use plugin_interface::{LoadOptions, PluginError, PluginLibrary};
+use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
+use plugin_interface::{LoadOptions, ParameterInfo, PluginError, PluginLibrary};
 use serde_json::Value;
 
 use crate::describe::{self, Status};
 
-/// Opens `library`, calls `target` (`Trait.method`) on its only
-/// implementation of the trait with `args`, and prints the result as JSON
-/// on stdout; an error is one line on stderr and exit code 1. Each ARG is
-/// JSON, or, where the parameter takes a string, may be the bare string.
-pub fn call(library: &Path, target: &str, args: &[String], options: &LoadOptions) -> ExitCode {
+/// Opens `library` (in a worker process with `isolate`), calls `target`
+/// (`Trait.method`) on its only implementation of the trait with `args`,
+/// and prints the result as JSON on stdout; an error is one line on
+/// stderr and exit code 1. Each ARG is JSON, or, where the parameter takes
+/// a string, may be the bare string.
+pub fn call(
+    library: &Path,
+    target: &str,
+    args: &[String],
+    options: &LoadOptions,
+    isolate: Option<WorkerOptions>,
+) -> ExitCode {
     let mut status = Status::default();
-    match outcome(library, target, args, options) {
+    match outcome(library, target, args, options, isolate.as_ref()) {
         Ok(value) => println!("{value}"),
         Err(error) => status.fail(error),
     }
     status.exit_code()
+}
+
+/// The library a call goes to: loaded here, or served by a worker.
+enum Library {
+    Here(PluginLibrary),
+    Worker(Box<WorkerLibrary>),
+}
+
+impl Library {
+    fn open(
+        path: &Path,
+        options: &LoadOptions,
+        isolate: Option<&WorkerOptions>,
+    ) -> Result<Self, PluginError> {
+        match isolate {
+            Some(worker) => WorkerLibrary::spawn(path, options, worker)
+                .map(|library| Self::Worker(Box::new(library))),
+            None => PluginLibrary::open_with(path, options).map(Self::Here),
+        }
+    }
+
+    fn parameters(
+        &self,
+        trait_name: &str,
+        method: &str,
+    ) -> Result<Vec<ParameterInfo>, PluginError> {
+        match self {
+            Self::Here(library) => library.parameters(trait_name, method),
+            Self::Worker(library) => library.parameters(trait_name, method),
+        }
+    }
+
+    fn invoke(&self, trait_name: &str, method: &str, args: &[Value]) -> Result<Value, PluginError> {
+        match self {
+            Self::Here(library) => {
+                let value = library.invoke(trait_name, method, args);
+                library.flush_output();
+                value
+            }
+            Self::Worker(library) => library.invoke(trait_name, method, args),
+        }
+    }
 }
 
 fn outcome(
@@ -26,6 +76,7 @@ fn outcome(
     target: &str,
     args: &[String],
     options: &LoadOptions,
+    isolate: Option<&WorkerOptions>,
 ) -> Result<Value, String> {
     let Some((trait_name, method)) = target.rsplit_once('.') else {
         return Err(format!(
@@ -33,7 +84,7 @@ fn outcome(
         ));
     };
     let refused = |error: PluginError| describe::refusal(path, error);
-    let library = PluginLibrary::open_with(path, options).map_err(refused)?;
+    let library = Library::open(path, options, isolate).map_err(refused)?;
     let parameters = library.parameters(trait_name, method).map_err(refused)?;
     let values = args
         .iter()
@@ -58,9 +109,5 @@ fn outcome(
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let value = library
-        .invoke(trait_name, method, &values)
-        .map_err(refused)?;
-    library.flush_output();
-    Ok(value)
+    library.invoke(trait_name, method, &values).map_err(refused)
 }

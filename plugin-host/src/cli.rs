@@ -1,8 +1,10 @@
 //! The command line, parsed by clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use plugin_interface::isolation::WorkerOptions;
 use plugin_interface::{LoadOptions, PluginError, TrustedList};
 
 /// Lists, inspects, checks and runs plugin libraries.
@@ -76,12 +78,15 @@ pub enum Command {
         /// `kind` and `config`), with the host's guest book as a service,
         /// and print their log records on stderr (`PLUGIN_LOG=debug` for
         /// more).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "isolate")]
         manifest: Option<PathBuf>,
 
         /// Who to greet.
         #[arg(short, long, default_value = crate::run::DEFAULT_NAME)]
         name: String,
+
+        #[command(flatten)]
+        isolate: Isolate,
 
         #[command(flatten)]
         trust: Trust,
@@ -109,6 +114,9 @@ pub enum Command {
         args: Vec<String>,
 
         #[command(flatten)]
+        isolate: Isolate,
+
+        #[command(flatten)]
         trust: Trust,
     },
 
@@ -132,6 +140,51 @@ pub enum Command {
         #[command(flatten)]
         trust: Trust,
     },
+}
+
+/// Running each library in a worker process (`run` and `call`).
+#[derive(Debug, Default, Args)]
+pub struct Isolate {
+    /// Run each library in its own worker process (`plugin-worker`,
+    /// beside this executable): a plugin that crashes, aborts, exits or
+    /// hangs ends its worker and gets one error line, not the host.
+    #[arg(long)]
+    pub isolate: bool,
+
+    /// With --isolate, kill a worker whose call takes longer than TIME
+    /// (`2s`, `500ms`, `1.5s`).
+    #[arg(long, value_name = "TIME", value_parser = duration, requires = "isolate")]
+    pub call_timeout: Option<Duration>,
+}
+
+impl Isolate {
+    /// The worker options these flags ask for, when isolating.
+    pub fn options(&self) -> Option<WorkerOptions> {
+        self.isolate.then(|| {
+            let options = WorkerOptions::default();
+            match self.call_timeout {
+                Some(timeout) => options.call_timeout(timeout),
+                None => options,
+            }
+        })
+    }
+}
+
+/// A duration written as a number and a unit: `2s`, `500ms`, `1.5s`.
+fn duration(text: &str) -> Result<Duration, String> {
+    let (number, scale) = if let Some(number) = text.strip_suffix("ms") {
+        (number, 1e-3)
+    } else if let Some(number) = text.strip_suffix('s') {
+        (number, 1.0)
+    } else {
+        return Err(format!("`{text}`: give a unit, as in `2s` or `500ms`"));
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite() && *value > 0.0)
+        .and_then(|value| Duration::try_from_secs_f64(value * scale).ok())
+        .ok_or_else(|| format!("`{text}`: not a positive duration"))
 }
 
 /// Which library files the host accepts (every command).

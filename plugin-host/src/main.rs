@@ -59,14 +59,23 @@ fn main() -> ExitCode {
             library,
             method,
             args,
+            isolate,
             ..
-        }) => call::call(&library, &method, &args, &options),
+        }) => call::call(&library, &method, &args, &options, isolate.options()),
         Some(Command::Run {
             manifest: Some(manifest),
             name,
             ..
         }) => manifest::run(&manifest, &name, &options),
-        Some(Command::Run { source, name, .. }) => run::run(source.as_deref(), &name, &options),
+        Some(Command::Run {
+            source,
+            name,
+            isolate,
+            ..
+        }) => match isolate.options() {
+            Some(worker) => run::run_isolated(source.as_deref(), &name, &options, &worker),
+            None => run::run(source.as_deref(), &name, &options),
+        },
         Some(Command::Watch {
             dir, debounce_ms, ..
         }) => watch::watch(&dir, debounce_ms, options),

@@ -538,6 +538,49 @@ pub enum PluginError {
         reason: String,
     },
 
+    /// The worker process serving the library (process isolation) died:
+    /// killed by a signal, or exited, while serving `method` or between
+    /// calls.
+    #[error(
+        "{}: the worker process {how}{}",
+        library.display(),
+        method.as_ref().map_or(String::new(), |method| format!(" during {method}"))
+    )]
+    Crashed {
+        /// The library.
+        library: PathBuf,
+        /// What happened, e.g. `was killed by SIGSEGV` or `exited with
+        /// code 3`.
+        how: String,
+        /// The method in progress, as `Trait::method`, if any.
+        method: Option<String>,
+    },
+
+    /// A call to a library in a worker process did not return within the
+    /// call timeout; the worker was killed.
+    #[error(
+        "{}: {method} did not return within {after:?}; its worker process was killed",
+        library.display()
+    )]
+    TimedOut {
+        /// The library.
+        library: PathBuf,
+        /// The method, as `Trait::method`.
+        method: String,
+        /// The timeout.
+        after: std::time::Duration,
+    },
+
+    /// The worker process for a library could not be started, or did not
+    /// speak the framework's protocol.
+    #[error("{}: worker process: {reason}", library.display())]
+    Worker {
+        /// The library.
+        library: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
     /// Calls into the library did not finish within the drain timeout; the
     /// library was not unloaded and keeps serving.
     #[error(
@@ -834,6 +877,9 @@ impl PluginError {
             | Self::InvalidArgument { library, .. }
             | Self::NotSerialisable { library, .. }
             | Self::DispatchFailed { library, .. }
+            | Self::Crashed { library, .. }
+            | Self::TimedOut { library, .. }
+            | Self::Worker { library, .. }
             | Self::AlreadyLoaded { library }
             | Self::NotLoaded { library }
             | Self::StateRefused { library, .. } => library,

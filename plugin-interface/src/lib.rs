@@ -175,12 +175,19 @@
 //! # }
 //! ```
 //!
+//! The same calls can go to a library in its own worker process
+//! ([`isolation::WorkerLibrary`], feature `host`), where a crash, an
+//! abort, an `exit` or a hang ends the worker and comes back as a
+//! [`PluginError`], never ending the host.
+//!
 //! # Trust
 //!
-//! Plugins are native code running in the host process. The canary and
-//! interface checks catch mistakes (a stale build, a library that is not a
-//! plugin, a plugin built against another interface version); they do not
-//! make it safe to load code you do not trust.
+//! Plugins are native code running in the host process, unless a worker
+//! serves them. The canary and interface checks catch mistakes (a stale
+//! build, a library that is not a plugin, a plugin built against another
+//! interface version); they do not make it safe to load code you do not
+//! trust, and a worker process limits what a crash takes down, not what
+//! the plugin's code may do.
 
 // Lets this crate's own tests use the macros with the paths users get.
 #[allow(unused_extern_crates)]
@@ -202,6 +209,8 @@ pub mod repr;
 mod state;
 pub mod wire;
 
+#[cfg(all(feature = "host", unix))]
+pub mod isolation;
 #[cfg(feature = "host")]
 mod loader;
 #[cfg(feature = "host")]

@@ -165,7 +165,7 @@ impl PluginFile {
         compat::check(&self.path, I::DESCRIPTOR, plugin).map(drop)
     }
 
-    fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
+    pub(crate) fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
         descriptor(&self.path, &self.checked, trait_name)
     }
 }

@@ -3,6 +3,7 @@
 
 use core::ffi::c_void;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -57,10 +58,10 @@ pub struct ParameterInfo {
 }
 
 /// A call checked against the plugin's descriptor and encoded.
-struct Prepared<'a> {
-    index: u32,
-    method: &'a MethodDescriptor,
-    args: Vec<u8>,
+pub(crate) struct Prepared<'a> {
+    pub(crate) index: u32,
+    pub(crate) method: &'a MethodDescriptor,
+    pub(crate) args: Vec<u8>,
 }
 
 impl PluginLibrary {
@@ -96,7 +97,7 @@ impl PluginLibrary {
         args: &[Value],
     ) -> Result<Value, PluginError> {
         let descriptor = self.checked_descriptor(trait_name)?;
-        let prepared = self.prepare(descriptor, method, args)?;
+        let prepared = prepare(self.path(), descriptor, method, args)?;
         let mut invoker = self.invoker(trait_name, None)?;
         invoker.call(prepared)
     }
@@ -108,16 +109,7 @@ impl PluginLibrary {
         trait_name: &str,
         method: &str,
     ) -> Result<Vec<ParameterInfo>, PluginError> {
-        let descriptor = self.descriptor(trait_name)?;
-        let (_, found) = self.method(descriptor, method)?;
-        Ok(items(&found.args)
-            .iter()
-            .map(|arg| ParameterInfo {
-                name: String::from_utf8_lossy(bytes(arg.name)).into_owned(),
-                ty: arg.ty.display_name(),
-                text: json::takes_text(arg.ty),
-            })
-            .collect())
+        parameters(self.path(), self.descriptor(trait_name)?, method)
     }
 
     /// Makes an instance of `entry` (the implementing type's name; `None`
@@ -178,91 +170,171 @@ impl PluginLibrary {
     /// when the host links an interface of that name and crate.
     fn checked_descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
         let plugin = self.descriptor(trait_name)?;
-        for known in inventory::iter::<KnownInterface> {
-            let host = known.descriptor;
-            if host.name.as_str() == trait_name
-                && host.interface_crate.as_str() == plugin.interface_crate.as_str()
-            {
-                compat::check(self.path(), host, plugin)?;
-            }
-        }
+        compared_with_host(self.path(), plugin)?;
         Ok(plugin)
     }
+}
 
-    /// The index and descriptor of `method` in `descriptor`.
-    fn method<'a>(
-        &self,
-        descriptor: &'a TraitDescriptor,
-        method: &str,
-    ) -> Result<(usize, &'a MethodDescriptor), PluginError> {
-        let methods = items(&descriptor.methods);
-        methods
-            .iter()
-            .enumerate()
-            .find(|(_, known)| known.name.as_str() == method)
-            .ok_or_else(|| PluginError::MethodNotFound {
-                library: self.path().to_path_buf(),
-                trait_name: descriptor.name.as_str().to_owned(),
-                method: method.to_owned(),
-                available: methods
-                    .iter()
-                    .map(|known| known.name.as_str().to_owned())
-                    .collect(),
-            })
+/// Compares `plugin`, a descriptor of the library at `path`, with the
+/// host's interface of the same name and crate, when the host links one.
+pub(crate) fn compared_with_host(path: &Path, plugin: &TraitDescriptor) -> Result<(), PluginError> {
+    for known in inventory::iter::<KnownInterface> {
+        let host = known.descriptor;
+        if host.name.as_str() == plugin.name.as_str()
+            && host.interface_crate.as_str() == plugin.interface_crate.as_str()
+        {
+            compat::check(path, host, plugin)?;
+        }
     }
+    Ok(())
+}
 
-    /// Checks `args` against `method` of `descriptor` and encodes them.
-    fn prepare<'a>(
-        &self,
-        descriptor: &'a TraitDescriptor,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Prepared<'a>, PluginError> {
-        let trait_name = descriptor.name.as_str();
-        let (index, found) = self.method(descriptor, method)?;
-        let parameters = items(&found.args);
-        let name =
-            |arg: &crate::layout::ArgLayout| String::from_utf8_lossy(bytes(arg.name)).into_owned();
-        let full = format!("{trait_name}::{method}");
-        let refused = |parameter: String, reason: String| PluginError::NotSerialisable {
-            library: self.path().to_path_buf(),
-            method: full.clone(),
-            parameter,
-            reason,
-        };
-        for parameter in parameters {
-            if let Some(reason) = json::refusal(parameter.ty) {
-                return Err(refused(format!("argument `{}`", name(parameter)), reason));
-            }
-        }
-        if let Some(reason) = json::refusal(found.ret) {
-            return Err(refused("the return value".to_owned(), reason));
-        }
-        if parameters.len() != args.len() {
-            return Err(PluginError::WrongArity {
-                library: self.path().to_path_buf(),
-                method: full,
-                expected: parameters.len(),
-                found: args.len(),
-                parameters: parameters.iter().map(name).collect(),
-            });
-        }
-        let mut encoded = Vec::new();
-        for (parameter, value) in parameters.iter().zip(args) {
-            json::encode(parameter.ty, value, &mut encoded).map_err(|reason| {
-                PluginError::InvalidArgument {
-                    library: self.path().to_path_buf(),
-                    method: full.clone(),
-                    parameter: name(parameter),
-                    reason: format!("{}: {reason}", parameter.ty.display_name()),
-                }
-            })?;
-        }
-        Ok(Prepared {
-            index: index as u32,
-            method: found,
-            args: encoded,
+/// The parameters of `method` of `descriptor`, a trait of the library at
+/// `path`, in order.
+pub(crate) fn parameters(
+    path: &Path,
+    descriptor: &TraitDescriptor,
+    method: &str,
+) -> Result<Vec<ParameterInfo>, PluginError> {
+    let (_, found) = find_method(path, descriptor, method)?;
+    Ok(items(&found.args)
+        .iter()
+        .map(|arg| ParameterInfo {
+            name: String::from_utf8_lossy(bytes(arg.name)).into_owned(),
+            ty: arg.ty.display_name(),
+            text: json::takes_text(arg.ty),
         })
+        .collect())
+}
+
+/// The index and descriptor of `method` in `descriptor`.
+fn find_method<'a>(
+    path: &Path,
+    descriptor: &'a TraitDescriptor,
+    method: &str,
+) -> Result<(usize, &'a MethodDescriptor), PluginError> {
+    let methods = items(&descriptor.methods);
+    methods
+        .iter()
+        .enumerate()
+        .find(|(_, known)| known.name.as_str() == method)
+        .ok_or_else(|| PluginError::MethodNotFound {
+            library: path.to_path_buf(),
+            trait_name: descriptor.name.as_str().to_owned(),
+            method: method.to_owned(),
+            available: methods
+                .iter()
+                .map(|known| known.name.as_str().to_owned())
+                .collect(),
+        })
+}
+
+/// Checks `args` against `method` of `descriptor`, a trait of the library
+/// at `path`, and encodes them.
+pub(crate) fn prepare<'a>(
+    path: &Path,
+    descriptor: &'a TraitDescriptor,
+    method: &str,
+    args: &[Value],
+) -> Result<Prepared<'a>, PluginError> {
+    let trait_name = descriptor.name.as_str();
+    let (index, found) = find_method(path, descriptor, method)?;
+    let parameters = items(&found.args);
+    let name =
+        |arg: &crate::layout::ArgLayout| String::from_utf8_lossy(bytes(arg.name)).into_owned();
+    let full = format!("{trait_name}::{method}");
+    let refused = |parameter: String, reason: String| PluginError::NotSerialisable {
+        library: path.to_path_buf(),
+        method: full.clone(),
+        parameter,
+        reason,
+    };
+    for parameter in parameters {
+        if let Some(reason) = json::refusal(parameter.ty) {
+            return Err(refused(format!("argument `{}`", name(parameter)), reason));
+        }
+    }
+    if let Some(reason) = json::refusal(found.ret) {
+        return Err(refused("the return value".to_owned(), reason));
+    }
+    if parameters.len() != args.len() {
+        return Err(PluginError::WrongArity {
+            library: path.to_path_buf(),
+            method: full,
+            expected: parameters.len(),
+            found: args.len(),
+            parameters: parameters.iter().map(name).collect(),
+        });
+    }
+    let mut encoded = Vec::new();
+    for (parameter, value) in parameters.iter().zip(args) {
+        json::encode(parameter.ty, value, &mut encoded).map_err(|reason| {
+            PluginError::InvalidArgument {
+                library: path.to_path_buf(),
+                method: full.clone(),
+                parameter: name(parameter),
+                reason: format!("{}: {reason}", parameter.ty.display_name()),
+            }
+        })?;
+    }
+    Ok(Prepared {
+        index: index as u32,
+        method: found,
+        args: encoded,
+    })
+}
+
+/// What a dispatch entry's `status` and bytes `out` mean for a call of
+/// `method` of `trait_name` in the library at `path`: the result as JSON,
+/// or the error.
+pub(crate) fn outcome(
+    path: &Path,
+    trait_name: &str,
+    method: &MethodDescriptor,
+    status: u32,
+    out: &[u8],
+) -> Result<Value, PluginError> {
+    let library = path.to_path_buf();
+    let trait_name = trait_name.to_owned();
+    let name = method.name.as_str().to_owned();
+    let message = || String::from_utf8_lossy(out).into_owned();
+    match DispatchStatus::from_u32(status) {
+        Some(DispatchStatus::Returned) => {
+            let mut rest = out;
+            let value = json::decode(method.ret, &mut rest).and_then(|value| {
+                if rest.is_empty() {
+                    Ok(value)
+                } else {
+                    Err(format!("{} bytes left over after the value", rest.len()))
+                }
+            });
+            value.map_err(|what| PluginError::InvalidValue {
+                library,
+                trait_name,
+                method: name,
+                what,
+            })
+        }
+        Some(DispatchStatus::Panicked) => Err(PluginError::Panicked {
+            library,
+            trait_name,
+            method: name,
+            message: message(),
+        }),
+        Some(DispatchStatus::Refused) => Err(PluginError::NotSerialisable {
+            library,
+            method: format!("{trait_name}::{name}"),
+            parameter: "a parameter".to_owned(),
+            reason: message(),
+        }),
+        Some(
+            DispatchStatus::NoSuchMethod | DispatchStatus::BadArguments | DispatchStatus::BadResult,
+        )
+        | None => Err(PluginError::DispatchFailed {
+            library,
+            method: format!("{trait_name}::{name}"),
+            reason: format!("status {status}: {}", message()),
+        }),
     }
 }
 
@@ -273,7 +345,7 @@ impl Invoker {
     pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Value, PluginError> {
         let library = self.library.clone();
         let descriptor = library.descriptor(&self.trait_name)?;
-        let prepared = library.prepare(descriptor, method, args)?;
+        let prepared = prepare(library.path(), descriptor, method, args)?;
         self.call(prepared)
     }
 
@@ -283,7 +355,19 @@ impl Invoker {
     }
 
     fn call(&mut self, prepared: Prepared<'_>) -> Result<Value, PluginError> {
-        let method = prepared.method.name.as_str().to_owned();
+        let (status, out) = self.call_raw(prepared.index, &prepared.args);
+        outcome(
+            self.library.path(),
+            &self.trait_name,
+            prepared.method,
+            status,
+            &out,
+        )
+    }
+
+    /// Calls method `index` with the encoded `args` through the dispatch
+    /// entry, and returns its status and bytes, unread.
+    pub(crate) fn call_raw(&mut self, index: u32, args: &[u8]) -> (u32, Vec<u8>) {
         let mut out: Vec<u8> = Vec::new();
         // SAFETY: the instance is the live registration's, which `&mut
         // self` lends to no one else; the argument bytes live for the
@@ -292,56 +376,14 @@ impl Invoker {
         let status = unsafe {
             (self.dispatch)(
                 self.instance,
-                prepared.index,
-                prepared.args.as_ptr(),
-                prepared.args.len(),
+                index,
+                args.as_ptr(),
+                args.len(),
                 (&raw mut out).cast::<c_void>(),
                 collect,
             )
         };
-        let library = self.library.path().to_path_buf();
-        let trait_name = self.trait_name.clone();
-        let message = || String::from_utf8_lossy(&out).into_owned();
-        match DispatchStatus::from_u32(status) {
-            Some(DispatchStatus::Returned) => {
-                let mut rest = &out[..];
-                let value = json::decode(prepared.method.ret, &mut rest).and_then(|value| {
-                    if rest.is_empty() {
-                        Ok(value)
-                    } else {
-                        Err(format!("{} bytes left over after the value", rest.len()))
-                    }
-                });
-                value.map_err(|what| PluginError::InvalidValue {
-                    library,
-                    trait_name,
-                    method,
-                    what,
-                })
-            }
-            Some(DispatchStatus::Panicked) => Err(PluginError::Panicked {
-                library,
-                trait_name,
-                method,
-                message: message(),
-            }),
-            Some(DispatchStatus::Refused) => Err(PluginError::NotSerialisable {
-                library,
-                method: format!("{trait_name}::{method}"),
-                parameter: "a parameter".to_owned(),
-                reason: message(),
-            }),
-            Some(
-                DispatchStatus::NoSuchMethod
-                | DispatchStatus::BadArguments
-                | DispatchStatus::BadResult,
-            )
-            | None => Err(PluginError::DispatchFailed {
-                library,
-                method: format!("{trait_name}::{method}"),
-                reason: format!("status {status}: {}", message()),
-            }),
-        }
+        (status, out)
     }
 }
 

@@ -22,6 +22,7 @@ pub use canary::{CanaryInfo, MethodInfo, TraitInfo};
 pub use checked::PluginFile;
 pub use counter::{UnmakerCounters, get_unmaker_counter, get_unmaker_counter_for};
 pub use invoke::{Invoker, ParameterInfo};
+pub(crate) use invoke::{compared_with_host, outcome, parameters, prepare};
 pub use library::{EntryInfo, PluginLibrary, UnloadReport};
 pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use trust::TrustedList;

@@ -37,6 +37,7 @@ pub const PACKAGES: &[&str] = &[
     "forged-plugin-field",
     "other-greeter-plugin",
     "shop-plugin",
+    "flaky-plugin",
 ];
 
 /// The workspace root.
@@ -149,6 +150,23 @@ pub fn plugin_host() -> &'static Path {
             .bin("plugin-host")
             .run()
             .unwrap_or_else(|e| panic!("building plugin-host failed: {e}"))
+            .path()
+            .to_path_buf()
+    })
+}
+
+/// The `plugin-worker` executable, built (once per process) into
+/// [`target_dir`]; panics with cargo's output when the build fails.
+pub fn plugin_worker() -> &'static Path {
+    static WORKER: OnceLock<PathBuf> = OnceLock::new();
+    WORKER.get_or_init(|| {
+        escargot::CargoBuild::new()
+            .manifest_path(workspace().join("Cargo.toml"))
+            .target_dir(target_dir())
+            .package("plugin-host")
+            .bin("plugin-worker")
+            .run()
+            .unwrap_or_else(|e| panic!("building plugin-worker failed: {e}"))
             .path()
             .to_path_buf()
     })

@@ -1,0 +1,105 @@
+//! Process isolation: a plugin library served by its own worker process,
+//! so that a plugin that aborts, crashes, calls `exit` or loops forever
+//! ends its worker, never the host.
+//!
+//! ```no_run
+//! use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
+//! use plugin_interface::{LoadOptions, PluginError};
+//! use serde_json::json;
+//! use std::time::Duration;
+//!
+//! let options = WorkerOptions::default().call_timeout(Duration::from_secs(2));
+//! let library =
+//!     WorkerLibrary::spawn("plugins/libflaky.so", &LoadOptions::default(), &options)?;
+//! match library.invoke("Greeter", "greet", &[json!("world")]) {
+//!     Ok(greeting) => println!("{greeting}"),
+//!     Err(PluginError::Crashed { how, .. }) => eprintln!("the plugin's worker {how}"),
+//!     Err(PluginError::TimedOut { after, .. }) => eprintln!("no answer within {after:?}"),
+//!     Err(other) => eprintln!("{other}"),
+//! }
+//! # Ok::<(), PluginError>(())
+//! ```
+//!
+//! **The worker** is a small executable whose `main` is
+//! [`worker_main`]: the `plugin-worker` binary of the `plugin-host`
+//! package, or one line in a host application's own package. The host
+//! finds it through [`WorkerOptions::worker`], else the `PLUGIN_WORKER`
+//! environment variable, else as `plugin-worker` beside the running
+//! executable: ship it next to the host binary.
+//!
+//! **What runs where.** The host checks the file from its bytes, as
+//! [`PluginFile`](crate::PluginFile) does, before the worker starts; the
+//! worker opens it with the same checks and refuses it unless its bytes
+//! have the digest the host checked. The worker inherits one end of a
+//! Unix socket pair; requests and answers are length-prefixed postcard
+//! frames, and calls carry the serialised path's bytes (see
+//! [`wire`](crate::wire)), checked against the method's layouts in the
+//! host before they are sent and decoded there after.
+//!
+//! **Failures are values.** A worker that dies gives
+//! [`PluginError::Crashed`](crate::PluginError::Crashed) (the signal or
+//! exit code, and the method in progress); a call past
+//! [`WorkerOptions::call_timeout`] kills it and gives
+//! [`PluginError::TimedOut`](crate::PluginError::TimedOut). A dead
+//! worker's counters are unknown (`None`), never invented. On Linux the
+//! worker also dies with the host (`PR_SET_PDEATHSIG`, tied to the thread
+//! that started it: start workers from a thread that lives as long as
+//! they should), and exits when the host closes its socket.
+//!
+//! Calls go by method name with JSON values; objects and closures do not
+//! cross to a worker, and methods that take or return them are refused
+//! before anything is sent.
+
+mod library;
+mod process;
+mod protocol;
+mod serve;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use library::{WorkerInvoker, WorkerLibrary};
+pub use serve::worker_main;
+
+/// How worker processes are started and watched.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// The worker executable; found as the [module docs](self) say when
+    /// `None`.
+    pub worker: Option<PathBuf>,
+    /// How long a call (and opening the library) may take before the
+    /// worker is killed; no limit when `None`.
+    pub call_timeout: Option<Duration>,
+    /// The worker's address-space limit in bytes (`RLIMIT_AS`).
+    pub memory_limit: Option<u64>,
+    /// The worker's CPU time limit (`RLIMIT_CPU`, whole seconds, at least
+    /// one): past it the worker is killed by `SIGXCPU`.
+    pub cpu_limit: Option<Duration>,
+}
+
+impl WorkerOptions {
+    /// Uses the worker executable at `path`.
+    pub fn worker(mut self, path: impl Into<PathBuf>) -> Self {
+        self.worker = Some(path.into());
+        self
+    }
+
+    /// Kills the worker when a call takes longer than `timeout`.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
+    /// Limits the worker's address space to `bytes`.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Limits the worker's CPU time.
+    pub fn cpu_limit(mut self, limit: Duration) -> Self {
+        self.cpu_limit = Some(limit);
+        self
+    }
+}

@@ -1,0 +1,127 @@
+//! Starting a worker process: the socket it inherits, the parent-death
+//! signal, resource limits; and how its end is told.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use super::WorkerOptions;
+
+/// The descriptor a worker finds its socket at.
+pub(crate) const WORKER_FD: RawFd = 3;
+
+/// Starts `worker` for `library`, with `socket` as its descriptor
+/// [`WORKER_FD`] and the options' limits; `args` are the worker's own
+/// arguments before the library's path.
+pub(crate) fn spawn(
+    worker: &Path,
+    library: &Path,
+    args: &[String],
+    socket: &UnixStream,
+    options: &WorkerOptions,
+) -> io::Result<Child> {
+    let fd = socket.as_raw_fd();
+    // SAFETY: `getpid` has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    let memory = options.memory_limit;
+    let cpu = options.cpu_limit.map(|limit| limit.as_secs().max(1));
+    let mut command = Command::new(worker);
+    command
+        .args(args)
+        .arg(library)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    // SAFETY: the closure runs in the child between `fork` and `exec` and
+    // only makes async-signal-safe calls (`prctl`, `getppid`, `_exit`,
+    // `fcntl`, `dup2`, `setrlimit`), allocating nothing.
+    unsafe {
+        command.pre_exec(move || {
+            // Die with the host: the signal comes when the thread that
+            // started the worker ends, and a host already gone is checked
+            // right after asking for it.
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            let placed = if fd == WORKER_FD {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, WORKER_FD)
+            };
+            if placed < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The CPU limit's hard value is a second past the soft one, so
+            // that the worker ends by the soft limit's SIGXCPU, which says
+            // why, rather than by the hard limit's SIGKILL.
+            for (resource, limit, slack) in
+                [(libc::RLIMIT_AS, memory, 0), (libc::RLIMIT_CPU, cpu, 1)]
+            {
+                if let Some(limit) = limit {
+                    let limit = libc::rlimit {
+                        rlim_cur: limit as libc::rlim_t,
+                        rlim_max: limit.saturating_add(slack) as libc::rlim_t,
+                    };
+                    if libc::setrlimit(resource, &limit) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
+/// How a worker ended, in words: `was killed by SIGSEGV`, `exited with
+/// code 3`.
+pub(crate) fn ended(status: ExitStatus) -> String {
+    if let Some(signal) = status.signal() {
+        return format!("was killed by {}", signal_name(signal));
+    }
+    match status.code() {
+        Some(code) => format!("exited with code {code}"),
+        None => format!("ended ({status})"),
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGINT => "SIGINT",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGSYS => "SIGSYS",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGXCPU => "SIGXCPU (its CPU limit)",
+        other => return format!("signal {other}"),
+    };
+    name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ends_are_told_in_words() {
+        assert_eq!(
+            ended(ExitStatus::from_raw(libc::SIGSEGV)),
+            "was killed by SIGSEGV"
+        );
+        assert_eq!(ended(ExitStatus::from_raw(3 << 8)), "exited with code 3");
+        assert_eq!(ended(ExitStatus::from_raw(64)), "was killed by signal 64");
+    }
+}

@@ -1,0 +1,259 @@
+//! Process isolation: a library served by its own worker process, called
+//! by name, whose crashes, exits and hangs come back as errors while the
+//! host (this test process) goes on.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
+use plugin_interface::{LoadOptions, PluginError};
+use plugin_tests::{plugin_host, plugin_worker, plugins};
+use serde_json::json;
+
+fn options() -> WorkerOptions {
+    WorkerOptions::default()
+        .worker(plugin_worker())
+        .call_timeout(Duration::from_secs(30))
+}
+
+fn spawn_with(package: &str, options: &WorkerOptions) -> WorkerLibrary {
+    WorkerLibrary::spawn(plugins().path(package), &LoadOptions::default(), options)
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn spawn(package: &str) -> WorkerLibrary {
+    spawn_with(package, &options())
+}
+
+/// Whether process `pid` is gone (reaped, or never there).
+fn gone(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as i32, 0) != 0 }
+}
+
+#[test]
+fn a_library_in_a_worker_answers_by_name_and_its_worker_ends_with_it() {
+    let english = spawn("english-plugin");
+    let pid = english.pid();
+    assert_ne!(pid, std::process::id());
+    assert!(english.is_alive());
+    assert_eq!(
+        english
+            .invoke("Greeter", "greet", &[json!("world")])
+            .unwrap(),
+        json!("Hello, world!")
+    );
+    let mut invoker = english.invoker("Greeter", Some("English")).unwrap();
+    assert_eq!(invoker.entry(), "English");
+    assert_eq!(invoker.invoke("name", &[]).unwrap(), json!("english"));
+    assert_eq!(
+        invoker.invoke("greet", &[json!("again")]).unwrap(),
+        json!("Hello, again!")
+    );
+    drop(invoker);
+    // Two instances were made and freed, read from the live worker.
+    assert_eq!(english.counter("Greeter"), Some(2));
+    english.close().unwrap();
+    assert!(gone(pid), "the worker {pid} outlived its library");
+
+    let dropped = spawn("english-plugin");
+    let pid = dropped.pid();
+    drop(dropped);
+    assert!(gone(pid), "the worker {pid} outlived its dropped library");
+}
+
+#[test]
+fn rich_values_cross_to_a_worker_and_back() {
+    let zoo = spawn("zoo-plugin");
+    assert_eq!(
+        zoo.invoke("Zoo", "grow", &[json!({"Rect": [2.0, 3.0]}), json!(2.0)])
+            .unwrap(),
+        json!({"Rect": [4.0, 6.0]})
+    );
+    assert_eq!(
+        zoo.invoke("Zoo", "split", &[json!([7, "seven"])]).unwrap(),
+        json!(["seven", 7])
+    );
+}
+
+#[test]
+fn a_worker_that_dies_is_a_crash_naming_the_signal_or_code_and_the_method() {
+    for (target, how) in [
+        ("abort", "was killed by SIGABRT"),
+        ("segv", "was killed by SIGSEGV"),
+        ("exit", "exited with code 3"),
+    ] {
+        let flaky = spawn("flaky-plugin");
+        match flaky.invoke("Greeter", "greet", &[json!(target)]) {
+            Err(PluginError::Crashed {
+                library,
+                how: found,
+                method,
+            }) => {
+                assert_eq!(library, plugins().path("flaky-plugin"));
+                assert_eq!(found, how, "greeting {target}");
+                assert_eq!(method.as_deref(), Some("Greeter::greet"));
+            }
+            other => panic!("greeting {target}: {other:?}"),
+        }
+        assert!(!flaky.is_alive());
+        // A dead worker's counters are unknown, never invented.
+        assert_eq!(flaky.counter("Greeter"), None);
+        let again = flaky.invoke("Greeter", "greet", &[json!("world")]);
+        assert!(
+            matches!(&again, Err(PluginError::Crashed { how: found, .. }) if found == how),
+            "{again:?}"
+        );
+    }
+}
+
+#[test]
+fn a_call_past_its_timeout_kills_the_worker() {
+    let timeout = Duration::from_millis(300);
+    let flaky = spawn_with("flaky-plugin", &options().call_timeout(timeout));
+    let pid = flaky.pid();
+    let started = Instant::now();
+    match flaky.invoke("Greeter", "greet", &[json!("loop")]) {
+        Err(PluginError::TimedOut { method, after, .. }) => {
+            assert_eq!(method, "Greeter::greet");
+            assert_eq!(after, timeout);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() >= timeout);
+    assert!(!flaky.is_alive());
+    assert!(gone(pid), "the hung worker {pid} was not killed");
+}
+
+#[test]
+fn a_cpu_limit_ends_a_worker_that_spins() {
+    let flaky = spawn_with("flaky-plugin", &options().cpu_limit(Duration::from_secs(1)));
+    match flaky.invoke("Greeter", "greet", &[json!("loop")]) {
+        Err(PluginError::Crashed { how, .. }) => {
+            assert_eq!(how, "was killed by SIGXCPU (its CPU limit)");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_panic_is_an_error_and_the_worker_keeps_serving() {
+    let flaky = spawn("flaky-plugin");
+    match flaky.invoke("Greeter", "greet", &[json!("panic")]) {
+        Err(PluginError::Panicked {
+            method, message, ..
+        }) => {
+            assert_eq!(method, "greet");
+            assert_eq!(message, "asked to panic");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(flaky.is_alive());
+    assert_eq!(
+        flaky.invoke("Greeter", "greet", &[json!("world")]).unwrap(),
+        json!("Hi, world!")
+    );
+}
+
+#[test]
+fn the_host_checks_before_the_worker_runs_anything() {
+    let refused = WorkerLibrary::spawn(
+        plugins().path("not-a-plugin"),
+        &LoadOptions::default(),
+        &options(),
+    );
+    assert!(
+        matches!(refused, Err(PluginError::NotAPlugin { .. })),
+        "{refused:?}"
+    );
+    let english = spawn("english-plugin");
+    assert!(matches!(
+        english.invoke("Greeter", "greet", &[]),
+        Err(PluginError::WrongArity {
+            expected: 1,
+            found: 0,
+            ..
+        })
+    ));
+    assert!(matches!(
+        english.invoke("Greeter", "greet", &[json!(3)]),
+        Err(PluginError::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        english.invoker("Greeter", Some("French")),
+        Err(PluginError::EntryNotFound { .. })
+    ));
+    assert!(matches!(
+        english.invoke("Calculator", "add", &[json!(1), json!(2)]),
+        Err(PluginError::TraitNotExported { .. })
+    ));
+    assert!(english.is_alive());
+    assert_eq!(english.counter("Greeter"), Some(0));
+}
+
+#[test]
+fn a_missing_worker_executable_is_an_error_naming_it() {
+    let missing = Path::new("/nonexistent/plugin-worker");
+    let error = WorkerLibrary::spawn(
+        plugins().path("english-plugin"),
+        &LoadOptions::default(),
+        &WorkerOptions::default().worker(missing),
+    )
+    .unwrap_err();
+    assert!(matches!(error, PluginError::Worker { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("/nonexistent/plugin-worker"),
+        "{error}"
+    );
+}
+
+/// The children of process `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|child| child.parse().ok())
+        .collect()
+}
+
+/// Whether process `pid` has ended (gone, or a zombie nobody reaped yet).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn a_worker_dies_with_its_host() {
+    plugin_worker();
+    let mut host = Command::new(plugin_host())
+        .args(["call", "--isolate"])
+        .arg(plugins().path("flaky-plugin"))
+        .args(["Greeter.greet", "loop"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let worker = loop {
+        if let Some(&worker) = children(host.id()).first() {
+            break worker;
+        }
+        assert!(Instant::now() < deadline, "plugin-host started no worker");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ended(worker) {
+        assert!(
+            Instant::now() < deadline,
+            "the worker {worker} outlived its killed host"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
