@@ -83,6 +83,11 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
         .iter()
         .enumerate()
         .map(|(slot, m)| respan(trait_method(m, slot), m.blame()));
+    let remote_methods = model
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(index, m)| respan(remote_method(m, index), m.blame()));
 
     let send = model.send.map(|bound| {
         let check = quote_spanned!(bound.span()=> plugin_traits_must_be_send::<dyn #ident>);
@@ -377,6 +382,14 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
 
             fn __plugin_proxy(&self) -> ::core::option::Option<&#proxy> {
                 ::core::option::Option::Some(self)
+            }
+        }
+
+        // An instance in a worker process (process isolation, in a host
+        // build only): every method crosses the serialised path.
+        #private::if_host! {
+            impl #ident for #private::Remote<dyn #ident> {
+                #(#remote_methods)*
             }
         }
 
@@ -853,6 +866,78 @@ fn trait_method(method: &Method<'_>, slot: usize) -> TokenStream {
         #[inline]
         fn #ident(#receiver, #(#params),*) #output {
             #call
+        }
+    }
+}
+
+/// The method of an instance in a worker: the arguments encoded as the
+/// dispatch entry reads them (borrowed ones as their owned form), the
+/// result decoded. What does not cross the serialised path (lent objects
+/// and closures, a returned `&str`) fails the call, naming the method.
+fn remote_method(method: &Method<'_>, index: usize) -> TokenStream {
+    let private = Private;
+    let index = index as u32;
+    let ident = method.ident;
+    let name = ident.to_string();
+    let receiver = method.receiver();
+    let params = &method.args;
+    let output = &method.item.sig.output;
+    let names: Vec<_> = method.args.iter().map(|arg| &arg.ident).collect();
+    let refused = method
+        .args
+        .iter()
+        .find_map(|arg| match &arg.kind {
+            ArgKind::Object { .. } => Some("a lent object"),
+            ArgKind::Closure(_) => Some("a lent closure"),
+            _ => None,
+        })
+        .or(matches!(method.ret, RetKind::Str).then_some("a returned `&str`"));
+    let body = match refused {
+        Some(what) => quote! {
+            let _ = (#(&#names,)*);
+            self.__refuse(#name, #what)
+        },
+        None => {
+            // Types are named through `<T as PluginData>`, spanned at the
+            // user's type, as in the dispatch arm: one error per type that
+            // is not carried.
+            let pushes = method.args.iter().map(|arg| {
+                let name = &arg.ident;
+                match &arg.kind {
+                    ArgKind::Str => quote!(__args.str(#name);),
+                    ArgKind::Slice(elem) => {
+                        let append = quote_spanned!(arg.ty.span()=> <#elem as #private::PluginData>::wire_append_slice);
+                        quote!(#append(#name, __args.bytes());)
+                    }
+                    ArgKind::Ref(ty) => {
+                        let append = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_append);
+                        quote!(#append(#name, __args.bytes());)
+                    }
+                    ArgKind::Owned(ty) => {
+                        let append = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_append);
+                        quote!(#append(&#name, __args.bytes());)
+                    }
+                    ArgKind::Object { .. } | ArgKind::Closure(_) => TokenStream::new(),
+                }
+            });
+            let decode = match &method.ret {
+                RetKind::Owned(ty) => {
+                    quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_decode_all)
+                }
+                RetKind::Unit | RetKind::Str => {
+                    quote!(<() as #private::PluginData>::wire_decode_all)
+                }
+            };
+            quote! {
+                let mut __args = #private::RemoteArgs::new();
+                #(#pushes)*
+                self.__call(#index, #name, __args, #decode)
+            }
+        }
+    };
+    quote! {
+        fn #ident(#receiver, #(#params),*) #output {
+            #body
         }
     }
 }

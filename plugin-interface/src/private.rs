@@ -31,6 +31,8 @@ pub use crate::export::{
     rethrow, returned_str, vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
+#[cfg(all(feature = "host", unix))]
+pub use crate::isolation::{Remote, RemoteArgs};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
 pub use crate::lifecycle::{
     Constructor, ContextTable, Fallible, HostTable, KnownInterface, LogRecord, Plain,
@@ -44,6 +46,27 @@ pub use crate::wire::{
     encode_result, encode_str, refuse_decode, refuse_encode, unknown_variant,
 };
 pub use serde::de::VariantAccess;
+
+/// Emits its items in a host build only (feature `host`, on Unix), where
+/// [`Remote`] exists: what `#[plugin_trait]` implements for instances in a
+/// worker process.
+#[cfg(all(feature = "host", unix))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __plugin_if_host {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Emits its items in a host build only (feature `host`, on Unix); this is
+/// not one.
+#[cfg(not(all(feature = "host", unix)))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __plugin_if_host {
+    ($($item:tt)*) => {};
+}
+
+pub use crate::__plugin_if_host as if_host;
 pub use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The traits a plugin crate's `#[plugin_aggregates(...)]` lists, as

@@ -118,6 +118,28 @@ pub unsafe trait PluginData: Sized + crate::wire::Wire + 'static {
     fn wire_result(&self) -> Result<Vec<u8>, crate::wire::DispatchError> {
         crate::wire::encode_result(self)
     }
+
+    /// Appends the value's encoding to `out`: an argument of a call to an
+    /// instance in a worker process. Named through `<T as PluginData>` by
+    /// generated code, like [`wire_argument`](Self::wire_argument).
+    #[doc(hidden)]
+    fn wire_append(&self, out: &mut Vec<u8>) {
+        crate::wire::append(&crate::wire::Ser(self), out);
+    }
+
+    /// Appends the encoding of `items` as a `Vec<Self>`'s: a `&[T]`
+    /// argument of a call to an instance in a worker process.
+    #[doc(hidden)]
+    fn wire_append_slice(items: &[Self], out: &mut Vec<u8>) {
+        crate::wire::append(&crate::wire::SerSlice(items), out);
+    }
+
+    /// The value encoded in all of `bytes`: the result of a call to an
+    /// instance in a worker process.
+    #[doc(hidden)]
+    fn wire_decode_all(bytes: &[u8]) -> Result<Self, String> {
+        crate::wire::decode_all(bytes)
+    }
 }
 
 /// Where values being lowered go: the library a proxy call goes to, or the

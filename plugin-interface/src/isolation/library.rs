@@ -1,12 +1,14 @@
 //! The host's side: a library served by a worker process, called by
 //! method name with JSON values.
 
+use std::any::Any;
 use std::io;
+use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Child;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,12 +16,15 @@ use serde_json::Value;
 use super::WorkerOptions;
 use super::process::{self, ended};
 use super::protocol::{Request, Response, read_frame, write_frame};
+use super::remote::Remote;
 use super::serve::{WorkerArgs, default_worker};
 use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
+use crate::interface::{PluginInterface, VTableFor};
 use crate::loader::{
     LoadOptions, ParameterInfo, PluginFile, compared_with_host, outcome, parameters, prepare,
 };
+use crate::proxy::{Binding, Info, PluginInfo, RawProxy, Target};
 
 /// How long a worker has to open its library when no call timeout is set.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -60,7 +65,16 @@ const CLOSING: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Debug)]
 pub struct WorkerLibrary {
+    link: Arc<Link>,
+}
+
+/// The checked file and the worker serving it, shared by the library, its
+/// invokers and the typed proxies of its instances.
+#[derive(Debug)]
+pub(crate) struct Link {
     file: PluginFile,
+    /// The path as errors and proxies report it.
+    path: Arc<Path>,
     call_timeout: Option<Duration>,
     worker: Mutex<Worker>,
 }
@@ -109,8 +123,9 @@ impl WorkerLibrary {
         let child = process::spawn(&executable, path, &args.to_args(), &theirs, options)
             .map_err(|error| failed(format!("cannot start {}: {error}", executable.display())))?;
         drop(theirs);
-        let library = Self {
+        let link = Link {
             file,
+            path: Arc::from(path),
             call_timeout: options.call_timeout,
             worker: Mutex::new(Worker {
                 child,
@@ -119,8 +134,10 @@ impl WorkerLibrary {
             }),
         };
         let startup = options.call_timeout.unwrap_or(STARTUP);
-        match library.exchange(None, startup, None)? {
-            Response::Ready => Ok(library),
+        match link.exchange(None, startup, None)? {
+            Response::Ready => Ok(Self {
+                link: Arc::new(link),
+            }),
             Response::Refused(message) => Err(failed(format!("refused the library: {message}"))),
             other => Err(failed(format!("answered {other:?} instead of being ready"))),
         }
@@ -128,26 +145,24 @@ impl WorkerLibrary {
 
     /// The path the library was opened from.
     pub fn path(&self) -> &Path {
-        self.file.path()
+        self.link.path()
     }
 
     /// The library as the host checked it: its canary, traits and
     /// implementations.
     pub fn file(&self) -> &PluginFile {
-        &self.file
+        &self.link.file
     }
 
     /// The worker's process id.
     pub fn pid(&self) -> u32 {
-        self.lock().child.id()
+        self.link.lock().child.id()
     }
 
     /// Whether the worker is still serving: `false` once it crashed, was
     /// killed after a timeout, or exited.
     pub fn is_alive(&self) -> bool {
-        let mut worker = self.lock();
-        worker.reap();
-        worker.ended.is_none()
+        self.link.is_alive()
     }
 
     /// The parameters of `method` of `trait_name`, from the checked canary.
@@ -156,7 +171,7 @@ impl WorkerLibrary {
         trait_name: &str,
         method: &str,
     ) -> Result<Vec<ParameterInfo>, PluginError> {
-        parameters(self.path(), self.descriptor(trait_name)?, method)
+        parameters(self.path(), self.link.descriptor(trait_name)?, method)
     }
 
     /// Calls `method` of the library's only implementation of
@@ -169,7 +184,7 @@ impl WorkerLibrary {
         method: &str,
         args: &[Value],
     ) -> Result<Value, PluginError> {
-        let descriptor = self.descriptor(trait_name)?;
+        let descriptor = self.link.descriptor(trait_name)?;
         prepare(self.path(), descriptor, method, args)?;
         self.invoker(trait_name, None)?.invoke(method, args)
     }
@@ -181,7 +196,155 @@ impl WorkerLibrary {
         trait_name: &str,
         entry: Option<&str>,
     ) -> Result<WorkerInvoker<'_>, PluginError> {
-        let descriptor = self.descriptor(trait_name)?;
+        let descriptor = self.link.descriptor(trait_name)?;
+        let (handle, entry) = self.link.instantiate(trait_name, entry)?;
+        Ok(WorkerInvoker {
+            library: self,
+            descriptor,
+            handle,
+            entry,
+        })
+    }
+
+    /// One typed proxy per implementation of `I` in the library, each of
+    /// an instance made in the worker: the same proxy type as
+    /// [`PluginLibrary::instantiate`](crate::PluginLibrary::instantiate)
+    /// gives, whose calls cross to the worker through the serialised path.
+    /// The trait's descriptor is first compared with the host's, as for an
+    /// in-process library.
+    ///
+    /// A call that cannot complete (the worker crashed, or timed out) is
+    /// a panic of the proxy's method carrying the [`PluginError`]'s
+    /// message, and a [`CallError::Panicked`](crate::CallError::Panicked)
+    /// from its `try_` method. Methods that lend objects or closures, take
+    /// or return `Box<dyn Trait>` / `Arc<dyn Trait>` or return `&str` do
+    /// not cross to a worker: calling one fails the same way, naming it.
+    pub fn instantiate<I>(&self) -> Result<Vec<I::Proxy>, PluginError>
+    where
+        I: ?Sized + PluginInterface + VTableFor<Remote<I>>,
+    {
+        let trait_name = I::DESCRIPTOR.name.as_str();
+        self.link.file.check_interface::<I>()?;
+        let plugin = self.link.file.descriptor(trait_name)?;
+        let interface: Arc<str> = Arc::from(format!(
+            "{} {}",
+            plugin.interface_crate.as_str(),
+            plugin.interface_version.as_str()
+        ));
+        let mut proxies = Vec::new();
+        for info in self.link.file.entries(trait_name)? {
+            let (handle, entry) = self.link.instantiate(trait_name, Some(&info.entry))?;
+            let remote = Box::new(Remote::<I> {
+                link: Arc::clone(&self.link),
+                handle,
+                trait_name,
+                _interface: PhantomData,
+            });
+            let info = PluginInfo::new(
+                Arc::clone(&self.link.path),
+                trait_name,
+                Arc::from(entry),
+                Arc::clone(&interface),
+            );
+            let owner: Arc<dyn Any + Send + Sync> = self.link.clone();
+            // SAFETY: the instance is a live `Box<Remote<I>>`, every method
+            // of which `VTableFor<Remote<I>>::VTABLE` serves (the host's own
+            // shims, instantiated for `Remote<I>`), and the target owns it:
+            // the vtable's `drop` frees it as a `Box`.
+            let target = unsafe {
+                Target::object(
+                    Box::into_raw(remote).cast(),
+                    <I as VTableFor<Remote<I>>>::VTABLE,
+                    Info::Owned(info),
+                    Some(owner),
+                    true,
+                )
+            };
+            proxies.push(I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(
+                target,
+            )))));
+        }
+        Ok(proxies)
+    }
+
+    /// The unmaker counter of `trait_name`, read from the live worker;
+    /// `None` when the library has none for the trait, or when the worker
+    /// is no longer running (its count is unknown, and never invented).
+    pub fn counter(&self, trait_name: &str) -> Option<u64> {
+        let request = Request::Counter {
+            trait_name: trait_name.to_owned(),
+        };
+        match self.link.request(&request, "reading a counter") {
+            Ok(Response::Counter(counter)) => counter,
+            _ => None,
+        }
+    }
+
+    /// Closes the library: the worker frees its instances, closes the
+    /// library and exits. A worker that does not exit in time is killed,
+    /// and one that did not exit normally is reported. Fails with
+    /// [`PluginError::InUse`] while typed proxies of its instances live.
+    pub fn close(self) -> Result<(), PluginError> {
+        let link = Arc::try_unwrap(self.link).map_err(|link| PluginError::InUse {
+            library: link.path.to_path_buf(),
+            holders: Arc::strong_count(&link) - 1,
+        })?;
+        let library = link.path.to_path_buf();
+        let mut worker = link
+            .worker
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(how) = worker.ended.take() {
+            return Err(PluginError::Crashed {
+                library,
+                how,
+                method: None,
+            });
+        }
+        match worker.finish() {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => Err(PluginError::Crashed {
+                library,
+                how: ended(status),
+                method: Some("close".to_owned()),
+            }),
+            None => Err(PluginError::Crashed {
+                library,
+                how: format!("did not exit within {CLOSING:?} of closing and was killed"),
+                method: Some("close".to_owned()),
+            }),
+        }
+    }
+}
+
+impl Link {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
+        let descriptor = self.file.descriptor(trait_name)?;
+        compared_with_host(self.path(), descriptor)?;
+        Ok(descriptor)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Worker> {
+        self.worker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_alive(&self) -> bool {
+        let mut worker = self.lock();
+        worker.reap();
+        worker.ended.is_none()
+    }
+
+    /// Makes an instance of `entry` (`None`: the only implementation of
+    /// `trait_name`) in the worker; its handle and entry name.
+    fn instantiate(
+        &self,
+        trait_name: &str,
+        entry: Option<&str>,
+    ) -> Result<(u32, String), PluginError> {
         let entries: Vec<String> = self
             .file
             .entries(trait_name)?
@@ -206,12 +369,7 @@ impl WorkerLibrary {
         };
         let doing = format!("{trait_name} (making an instance)");
         match self.request(&request, &doing)? {
-            Response::Instantiated { handle, entry } => Ok(WorkerInvoker {
-                library: self,
-                descriptor,
-                handle,
-                entry,
-            }),
+            Response::Instantiated { handle, entry } => Ok((handle, entry)),
             Response::Failed(reason) => Err(PluginError::Worker {
                 library: self.path().to_path_buf(),
                 reason,
@@ -220,57 +378,35 @@ impl WorkerLibrary {
         }
     }
 
-    /// The unmaker counter of `trait_name`, read from the live worker;
-    /// `None` when the library has none for the trait, or when the worker
-    /// is no longer running (its count is unknown, and never invented).
-    pub fn counter(&self, trait_name: &str) -> Option<u64> {
-        let request = Request::Counter {
-            trait_name: trait_name.to_owned(),
+    /// Calls method `index` of instance `handle` with encoded `args`; the
+    /// dispatch entry's status and bytes.
+    pub(crate) fn call(
+        &self,
+        handle: u32,
+        index: u32,
+        args: Vec<u8>,
+        doing: &str,
+    ) -> Result<(u32, Vec<u8>), PluginError> {
+        let request = Request::Call {
+            handle,
+            method: index,
+            args,
         };
-        match self.request(&request, "reading a counter") {
-            Ok(Response::Counter(counter)) => counter,
-            _ => None,
-        }
-    }
-
-    /// Closes the library: the worker frees its instances, closes the
-    /// library and exits. A worker that does not exit in time is killed,
-    /// and one that did not exit normally is reported.
-    pub fn close(self) -> Result<(), PluginError> {
-        let mut worker = self
-            .worker
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(how) = worker.ended.take() {
-            return Err(PluginError::Crashed {
-                library: self.file.path().to_path_buf(),
-                how,
-                method: None,
-            });
-        }
-        match worker.finish() {
-            Some(status) if status.success() => Ok(()),
-            Some(status) => Err(PluginError::Crashed {
-                library: self.file.path().to_path_buf(),
-                how: ended(status),
-                method: Some("close".to_owned()),
+        match self.request(&request, doing)? {
+            Response::Dispatched { status, bytes } => Ok((status, bytes)),
+            Response::Failed(reason) => Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason,
             }),
-            None => Err(PluginError::Crashed {
-                library: self.file.path().to_path_buf(),
-                how: format!("did not exit within {CLOSING:?} of closing and was killed"),
-                method: Some("close".to_owned()),
-            }),
+            other => Err(self.unexpected(&other)),
         }
     }
 
-    fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
-        let descriptor = self.file.descriptor(trait_name)?;
-        compared_with_host(self.path(), descriptor)?;
-        Ok(descriptor)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Worker> {
-        self.worker.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Frees instance `handle` in a live worker.
+    pub(crate) fn release(&self, handle: u32) {
+        if self.is_alive() {
+            let _ = self.request(&Request::Release { handle }, "freeing an instance");
+        }
     }
 
     /// Sends `request` and reads the answer, within the call timeout;
@@ -442,39 +578,21 @@ impl WorkerInvoker<'_> {
     /// against the method's layouts before they are sent, and returns the
     /// result as JSON.
     pub fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Value, PluginError> {
-        let path = self.library.path();
-        let prepared = prepare(path, self.descriptor, method, args)?;
+        let link = &self.library.link;
+        let prepared = prepare(link.path(), self.descriptor, method, args)?;
         let trait_name = self.descriptor.name.as_str();
-        let request = Request::Call {
-            handle: self.handle,
-            method: prepared.index,
-            args: prepared.args,
-        };
-        match self
-            .library
-            .request(&request, &format!("{trait_name}::{method}"))?
-        {
-            Response::Dispatched { status, bytes } => {
-                outcome(path, trait_name, prepared.method, status, &bytes)
-            }
-            Response::Failed(reason) => Err(PluginError::Worker {
-                library: path.to_path_buf(),
-                reason,
-            }),
-            other => Err(self.library.unexpected(&other)),
-        }
+        let (status, bytes) = link.call(
+            self.handle,
+            prepared.index,
+            prepared.args,
+            &format!("{trait_name}::{method}"),
+        )?;
+        outcome(link.path(), trait_name, prepared.method, status, &bytes)
     }
 }
 
 impl Drop for WorkerInvoker<'_> {
     fn drop(&mut self) {
-        if self.library.is_alive() {
-            let _ = self.library.request(
-                &Request::Release {
-                    handle: self.handle,
-                },
-                "freeing an instance",
-            );
-        }
+        self.library.link.release(self.handle);
     }
 }

@@ -53,12 +53,14 @@
 mod library;
 mod process;
 mod protocol;
+mod remote;
 mod serve;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use library::{WorkerInvoker, WorkerLibrary};
+pub use remote::{Remote, RemoteArgs};
 pub use serve::worker_main;
 
 /// How worker processes are started and watched.

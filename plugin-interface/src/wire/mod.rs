@@ -63,6 +63,35 @@ impl<T: Wire> Serialize for Ser<'_, T> {
     }
 }
 
+/// A slice of [`Wire`] values as a serde sequence, encoded as a `Vec` of
+/// them is.
+#[derive(Debug)]
+pub struct SerSlice<'a, T>(pub &'a [T]);
+
+impl<T: Wire> Serialize for SerSlice<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Ser))
+    }
+}
+
+/// Appends the postcard encoding of `value` to `out`. A value a
+/// serialiser refuses (an object, which the serialised path does not
+/// carry) panics with the reason.
+pub(crate) fn append<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    let bytes = postcard::to_extend(value, core::mem::take(out))
+        .unwrap_or_else(|error| panic!("an argument does not encode: {error}"));
+    *out = bytes;
+}
+
+/// The value encoded in all of `bytes`.
+pub(crate) fn decode_all<T: Wire>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<De<T>>(bytes) {
+        Ok((De(value), [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} bytes left over after the value", rest.len())),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// A [`Wire`] value as a serde `Deserialize`.
 #[derive(Debug)]
 pub struct De<T>(pub T);

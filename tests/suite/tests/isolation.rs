@@ -257,3 +257,139 @@ fn a_worker_dies_with_its_host() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+mod typed {
+    //! The same typed proxies as in process, of instances in a worker.
+
+    use std::collections::HashMap;
+
+    use greeter_interface::Greeter;
+    use plugin_interface::CallError;
+    use plugin_tests::plugins;
+    use zoo_interface::{Person, Services, Shape, Zoo, ZooError};
+
+    use super::spawn;
+
+    fn person(name: &str, age: Option<u32>) -> Person {
+        Person {
+            name: name.to_owned(),
+            tags: vec!["a".to_owned()],
+            age,
+            home: Shape::Rect(2.0, 3.0),
+        }
+    }
+
+    #[test]
+    fn a_typed_proxy_calls_a_worker_like_a_library() {
+        let english = spawn("english-plugin");
+        let proxies = english.instantiate::<dyn Greeter>().unwrap();
+        assert_eq!(proxies.len(), 1);
+        let greeter = &proxies[0];
+        assert_eq!(greeter.greet("world"), "Hello, world!");
+        assert_eq!(greeter.name(), "english");
+        let info = greeter.info();
+        assert_eq!(info.entry(), "English");
+        assert_eq!(info.library(), plugins().path("english-plugin"));
+        assert!(info.interface().starts_with("greeter-interface "));
+        // Its instances keep the worker: the library does not close under
+        // them, and the worker ends with the last of them.
+        let pid = english.pid();
+        match english.close() {
+            Err(plugin_interface::PluginError::InUse { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(proxies[0].greet("again"), "Hello, again!");
+        drop(proxies);
+        assert!(super::gone(pid), "the worker {pid} outlived its proxies");
+    }
+
+    #[test]
+    fn rich_values_cross_both_ways_through_a_typed_proxy() {
+        let library = spawn("zoo-plugin");
+        let zoo = library.instantiate::<dyn Zoo>().unwrap().remove(0);
+        assert_eq!(zoo.area(&Shape::Rect(2.0, 3.0)), 6.0);
+        assert_eq!(
+            zoo.grow(Shape::Circle { radius: 1.0 }, 2.0),
+            Shape::Circle { radius: 2.0 }
+        );
+        let alice = person("alice", Some(30));
+        assert_eq!(
+            zoo.rename(alice.clone(), "bob").unwrap(),
+            Person {
+                name: "bob".to_owned(),
+                ..alice.clone()
+            }
+        );
+        assert_eq!(
+            zoo.rename(alice.clone(), "nobody"),
+            Err(ZooError::NotFound("alice".to_owned()))
+        );
+        let people = [person("young", Some(3)), person("old", Some(90))];
+        assert_eq!(zoo.oldest(&people).unwrap().name, "old");
+        assert_eq!(zoo.crowd(3).len(), 3);
+        assert_eq!(zoo.split((7, "seven".to_owned())), ("seven".to_owned(), 7));
+        assert_eq!(
+            zoo.wide(u128::MAX / 3, -5, 'é'),
+            (u128::MAX / 3 * 3, 5, 'É')
+        );
+        let words = ["a".to_owned(), "b".to_owned(), "a".to_owned()];
+        assert_eq!(
+            zoo.count(&words),
+            HashMap::from([("a".to_owned(), 2), ("b".to_owned(), 1)])
+        );
+        assert_eq!(zoo.reverse([1, 2, 3, 4]), [4, 3, 2, 1]);
+    }
+
+    /// Host services, which cannot be lent to a worker.
+    struct Quiet;
+
+    impl Services for Quiet {
+        fn lookup(&self, _: &str) -> Option<String> {
+            None
+        }
+
+        fn record(&self, _: String) {}
+    }
+
+    #[test]
+    fn what_does_not_cross_to_a_worker_fails_the_call_naming_it() {
+        let library = spawn("zoo-plugin");
+        let zoo = library.instantiate::<dyn Zoo>().unwrap().remove(0);
+        match zoo.try_ask(&Quiet, "colour") {
+            Err(CallError::Panicked {
+                method, message, ..
+            }) => {
+                assert_eq!(method, "ask");
+                assert!(
+                    message.ends_with("Zoo::ask: a lent object does not cross to a worker process"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // The worker is unharmed.
+        assert_eq!(zoo.area(&Shape::Empty), 0.0);
+    }
+
+    #[test]
+    fn a_crash_in_a_typed_call_is_its_failure_and_the_host_goes_on() {
+        let library = spawn("flaky-plugin");
+        let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
+        assert_eq!(flaky.greet("world"), "Hi, world!");
+        match flaky.try_greet("abort") {
+            Err(CallError::Panicked { message, .. }) => assert!(
+                message.ends_with("the worker process was killed by SIGABRT during Greeter::greet"),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match flaky.try_greet("world") {
+            Err(CallError::Panicked { message, .. }) => {
+                assert!(message.contains("was killed by SIGABRT"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!library.is_alive());
+        assert_eq!(library.counter("Greeter"), None);
+    }
+}
