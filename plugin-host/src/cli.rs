@@ -184,6 +184,7 @@ fn duration(text: &str) -> Result<Duration, String> {
         .ok()
         .filter(|value| value.is_finite() && *value > 0.0)
         .and_then(|value| Duration::try_from_secs_f64(value * scale).ok())
+        .filter(|duration| !duration.is_zero())
         .ok_or_else(|| format!("`{text}`: not a positive duration"))
 }
 
@@ -216,12 +217,24 @@ impl Trust {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::CommandFactory;
 
-    use super::Cli;
+    use super::{Cli, duration};
 
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_take_a_unit_and_must_be_positive() {
+        assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+        for bad in ["2", "0s", "-1s", "1e-10s", "nans", "s", "infs"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
     }
 }

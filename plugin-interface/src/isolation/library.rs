@@ -5,6 +5,7 @@ use std::any::Any;
 use std::io;
 use std::marker::PhantomData;
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Child;
@@ -15,7 +16,7 @@ use serde_json::Value;
 
 use super::WorkerOptions;
 use super::process::{self, ended};
-use super::protocol::{Request, Response, read_frame, write_frame};
+use super::protocol::{MAX_FRAME, Request, Response, read_frame, write_frame};
 use super::remote::Remote;
 use super::serve::{WorkerArgs, default_worker};
 use crate::abi::TraitDescriptor;
@@ -76,6 +77,11 @@ pub(crate) struct Link {
     /// The path as errors and proxies report it.
     path: Arc<Path>,
     call_timeout: Option<Duration>,
+    /// The worker's process id.
+    pid: u32,
+    /// How the worker ended, once it has: readable while a call holds
+    /// `worker`.
+    ended: Mutex<Option<String>>,
     worker: Mutex<Worker>,
 }
 
@@ -84,13 +90,22 @@ pub(crate) struct Link {
 struct Worker {
     child: Child,
     socket: UnixStream,
-    /// How the worker ended, once it has.
-    ended: Option<String>,
+    /// Whether the worker was reaped: then nothing is left to end.
+    reaped: bool,
 }
 
 impl WorkerLibrary {
     /// Checks the library at `path` under `load`, starts a worker process
     /// for it and waits until the worker has opened it.
+    ///
+    /// On Linux the worker is asked to die with the host
+    /// (`PR_SET_PDEATHSIG`), which the kernel ties to the thread that
+    /// started it: start workers from a thread that lives as long as they
+    /// should (not a pooled thread that may retire), or the worker is
+    /// killed with it and its next call reports a crash. The worker also
+    /// exits when the host closes its socket. Of `load`, the trust policy
+    /// and `allow_panic_abort` apply to the worker; unload options do not
+    /// (the worker closes the library when it exits).
     pub fn spawn(
         path: impl AsRef<Path>,
         load: &LoadOptions,
@@ -127,10 +142,12 @@ impl WorkerLibrary {
             file,
             path: Arc::from(path),
             call_timeout: options.call_timeout,
+            pid: child.id(),
+            ended: Mutex::new(None),
             worker: Mutex::new(Worker {
                 child,
                 socket,
-                ended: None,
+                reaped: false,
             }),
         };
         let startup = options.call_timeout.unwrap_or(STARTUP);
@@ -156,7 +173,7 @@ impl WorkerLibrary {
 
     /// The worker's process id.
     pub fn pid(&self) -> u32 {
-        self.link.lock().child.id()
+        self.link.pid
     }
 
     /// Whether the worker is still serving: `false` once it crashed, was
@@ -290,17 +307,17 @@ impl WorkerLibrary {
             holders: Arc::strong_count(&link) - 1,
         })?;
         let library = link.path.to_path_buf();
-        let mut worker = link
-            .worker
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(how) = worker.ended.take() {
+        if let Some(how) = link.ended() {
             return Err(PluginError::Crashed {
                 library,
                 how,
                 method: None,
             });
         }
+        let mut worker = link
+            .worker
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
         match worker.finish() {
             Some(status) if status.success() => Ok(()),
             Some(status) => Err(PluginError::Crashed {
@@ -332,10 +349,33 @@ impl Link {
         self.worker.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// How the worker ended, if it has (as far as this side knows).
+    fn ended(&self) -> Option<String> {
+        self.ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_ended(&self, how: &str) {
+        *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(how.to_owned());
+    }
+
+    /// Whether the worker still serves. Never waits for a call in
+    /// progress: a worker busy with one is alive.
     fn is_alive(&self) -> bool {
-        let mut worker = self.lock();
-        worker.reap();
-        worker.ended.is_none()
+        if self.ended().is_some() {
+            return false;
+        }
+        let Ok(mut worker) = self.worker.try_lock() else {
+            return true;
+        };
+        if let Ok(Some(status)) = worker.child.try_wait() {
+            worker.reaped = true;
+            self.set_ended(&ended(status));
+            return false;
+        }
+        true
     }
 
     /// Makes an instance of `entry` (`None`: the only implementation of
@@ -431,54 +471,125 @@ impl Link {
     ) -> Result<Response, PluginError> {
         let library = self.path().to_path_buf();
         let mut worker = self.lock();
-        if let Some(how) = &worker.ended {
+        if let Some(how) = self.ended() {
             return Err(PluginError::Crashed {
                 library,
-                how: how.clone(),
+                how,
                 method: None,
             });
         }
         let timeout = (!timeout.is_zero()).then_some(timeout);
-        let sent = match request {
-            Some(request) => write_frame(&mut worker.socket, &request.encode()),
-            None => Ok(()),
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        if let Some(request) = request {
+            let frame = request.encode();
+            if frame.len() > MAX_FRAME {
+                // The host's own limit: the worker is not disturbed.
+                return Err(PluginError::Worker {
+                    library,
+                    reason: format!(
+                        "a request of {} bytes, more than the {MAX_FRAME} a frame carries",
+                        frame.len()
+                    ),
+                });
+            }
+            let mut to = Deadline {
+                socket: &worker.socket,
+                deadline,
+            };
+            if let Err(error) = write_frame(&mut to, &frame) {
+                return Err(self.failed(&mut worker, error, timeout, doing));
+            }
+        }
+        let mut from = Deadline {
+            socket: &worker.socket,
+            deadline,
         };
-        let read = sent.and_then(|()| {
-            worker.socket.set_read_timeout(timeout)?;
-            read_frame(&mut worker.socket)
-        });
-        let method = doing.map(str::to_owned);
-        match read {
+        match read_frame(&mut from) {
             Ok(Some(frame)) => Response::decode(&frame).map_err(|reason| {
-                worker.kill("sent a malformed response and was killed");
+                self.kill(&mut worker, "sent a malformed response and was killed");
                 PluginError::Worker { library, reason }
             }),
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                worker.kill("was killed after a call timed out");
-                Err(PluginError::TimedOut {
+            Ok(None) => Err(self.failed(
+                &mut worker,
+                io::ErrorKind::UnexpectedEof.into(),
+                timeout,
+                doing,
+            )),
+            Err(error) => Err(self.failed(&mut worker, error, timeout, doing)),
+        }
+    }
+
+    /// The error for an exchange that failed with `error`: past the
+    /// deadline, the worker is killed; a frame too large for the protocol
+    /// is the worker's fault, and it is killed; a closed socket means the
+    /// worker ended, and how it ended says why.
+    fn failed(
+        &self,
+        worker: &mut Worker,
+        error: io::Error,
+        timeout: Option<Duration>,
+        doing: Option<&str>,
+    ) -> PluginError {
+        let library = self.path().to_path_buf();
+        let method = doing.map(str::to_owned);
+        match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                self.kill(worker, "was killed after a call timed out");
+                PluginError::TimedOut {
                     library,
                     method: method.unwrap_or_else(|| "opening the library".to_owned()),
                     after: timeout.unwrap_or_default(),
-                })
+                }
             }
-            Ok(None) | Err(_) => {
-                let how = worker.died();
-                Err(PluginError::Crashed {
+            io::ErrorKind::InvalidData => {
+                self.kill(worker, "sent an oversized frame and was killed");
+                PluginError::Worker {
+                    library,
+                    reason: error.to_string(),
+                }
+            }
+            _ => {
+                let how = self.died(worker);
+                PluginError::Crashed {
                     library,
                     how,
                     method,
-                })
+                }
             }
         }
     }
 
+    /// The socket closed under the host: waits for the worker (it is
+    /// ending, or killed) and says how it ended.
+    fn died(&self, worker: &mut Worker) -> String {
+        let deadline = Instant::now() + CLOSING;
+        let how = loop {
+            match worker.child.try_wait() {
+                Ok(Some(status)) => break ended(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => {
+                    process::kill(&mut worker.child);
+                    break "closed its socket and was killed".to_owned();
+                }
+            }
+        };
+        worker.reaped = true;
+        self.set_ended(&how);
+        how
+    }
+
+    /// Kills the worker (and what it started) and records `how` it ended.
+    fn kill(&self, worker: &mut Worker, how: &str) {
+        process::kill(&mut worker.child);
+        worker.reaped = true;
+        self.set_ended(how);
+    }
+
     fn unexpected(&self, response: &Response) -> PluginError {
-        self.lock().kill("answered out of turn and was killed");
+        let mut worker = self.lock();
+        self.kill(&mut worker, "answered out of turn and was killed");
         PluginError::Worker {
             library: self.path().to_path_buf(),
             reason: format!("an unexpected answer: {response:?}"),
@@ -486,53 +597,66 @@ impl Link {
     }
 }
 
-impl Worker {
-    /// Records how the worker ended, if it has.
-    fn reap(&mut self) {
-        if self.ended.is_none()
-            && let Ok(Some(status)) = self.child.try_wait()
-        {
-            self.ended = Some(ended(status));
-        }
-    }
+/// The host's end of the socket, read and written within a deadline
+/// (each read and write waits at most for what is left of it), and
+/// written without `SIGPIPE`: a worker that died is an error, not a
+/// signal that would end a host that does not ignore it.
+struct Deadline<'a> {
+    socket: &'a UnixStream,
+    deadline: Option<Instant>,
+}
 
-    /// The socket closed under the host: waits for the worker (it is
-    /// ending, or killed) and says how it ended.
-    fn died(&mut self) -> String {
-        let how = match self.child.try_wait() {
-            Ok(Some(status)) => ended(status),
-            _ => {
-                let deadline = Instant::now() + CLOSING;
-                loop {
-                    match self.child.try_wait() {
-                        Ok(Some(status)) => break ended(status),
-                        Ok(None) if Instant::now() < deadline => {
-                            std::thread::sleep(Duration::from_millis(2));
-                        }
-                        _ => {
-                            let _ = self.child.kill();
-                            let _ = self.child.wait();
-                            break "closed its socket and was killed".to_owned();
-                        }
-                    }
+impl Deadline<'_> {
+    fn left(&self) -> io::Result<Option<Duration>> {
+        match self.deadline {
+            None => Ok(None),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    Err(io::ErrorKind::TimedOut.into())
+                } else {
+                    Ok(Some(left))
                 }
             }
+        }
+    }
+}
+
+impl io::Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.set_read_timeout(self.left()?)?;
+        (&*self.socket).read(buf)
+    }
+}
+
+impl io::Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.set_write_timeout(self.left()?)?;
+        // SAFETY: sends from `buf`, valid for `buf.len()` bytes, on a
+        // socket this side owns.
+        let sent = unsafe {
+            libc::send(
+                self.socket.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
         };
-        self.ended = Some(how.clone());
-        how
+        usize::try_from(sent).map_err(|_| io::Error::last_os_error())
     }
 
-    /// Kills the worker and records `how` it ended.
-    fn kill(&mut self, how: &str) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.ended = Some(how.to_owned());
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
+}
 
+impl Worker {
     /// Closes the socket and waits for the worker to exit, killing it
-    /// after [`CLOSING`]; its status, or `None` when it had to be killed.
+    /// (and what it started) after [`CLOSING`]; its status, or `None` when
+    /// it had to be killed.
     fn finish(&mut self) -> Option<std::process::ExitStatus> {
         let _ = self.socket.shutdown(Shutdown::Both);
+        self.reaped = true;
         let deadline = Instant::now() + CLOSING;
         loop {
             match self.child.try_wait() {
@@ -541,8 +665,7 @@ impl Worker {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
+                    process::kill(&mut self.child);
                     return None;
                 }
             }
@@ -552,7 +675,7 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        if self.ended.is_none() {
+        if !self.reaped {
             self.finish();
         }
     }

@@ -37,7 +37,8 @@ pub(crate) fn spawn(
         .stderr(Stdio::inherit());
     // SAFETY: the closure runs in the child between `fork` and `exec` and
     // only makes async-signal-safe calls (`prctl`, `getppid`, `_exit`,
-    // `fcntl`, `dup2`, `setrlimit`), allocating nothing.
+    // `setpgid`, `fcntl`, `dup2`, `getrlimit`, `setrlimit`), allocating
+    // nothing.
     unsafe {
         command.pre_exec(move || {
             // Die with the host: the signal comes when the thread that
@@ -49,6 +50,11 @@ pub(crate) fn spawn(
             }
             if libc::getppid() != parent {
                 libc::_exit(1);
+            }
+            // Its own process group, so that killing the worker kills what
+            // the plugin started too.
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
             }
             let placed = if fd == WORKER_FD {
                 libc::fcntl(fd, libc::F_SETFD, 0)
@@ -65,9 +71,19 @@ pub(crate) fn spawn(
                 [(libc::RLIMIT_AS, memory, 0), (libc::RLIMIT_CPU, cpu, 1)]
             {
                 if let Some(limit) = limit {
+                    // Never above the hard limit this process has, which an
+                    // unprivileged process cannot raise.
+                    let mut current = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(resource, &mut current) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    let max = (limit.saturating_add(slack) as libc::rlim_t).min(current.rlim_max);
                     let limit = libc::rlimit {
-                        rlim_cur: limit as libc::rlim_t,
-                        rlim_max: limit.saturating_add(slack) as libc::rlim_t,
+                        rlim_cur: (limit as libc::rlim_t).min(max),
+                        rlim_max: max,
                     };
                     if libc::setrlimit(resource, &limit) != 0 {
                         return Err(io::Error::last_os_error());
@@ -78,6 +94,18 @@ pub(crate) fn spawn(
         });
     }
     command.spawn()
+}
+
+/// Kills the worker `child` and every process in its group (what the
+/// plugin started), and reaps the worker.
+pub(crate) fn kill(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: signalling the worker's own process group, which
+        // `spawn` made with the worker's pid as its id.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// How a worker ended, in words: `was killed by SIGSEGV`, `exited with

@@ -179,8 +179,13 @@ pub(crate) fn read_frame(from: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
             format!("a frame of {len} bytes, more than {MAX_FRAME}"),
         ));
     }
-    let mut payload = vec![0; len];
-    from.read_exact(&mut payload)?;
+    // Read as it arrives: the length is the other side's word, not an
+    // allocation to make up front.
+    let mut payload = Vec::new();
+    from.take(len as u64).read_to_end(&mut payload)?;
+    if payload.len() != len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(Some(payload))
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::process::WORKER_FD;
-use super::protocol::{Request, Response, read_frame, write_frame};
+use super::protocol::{MAX_FRAME, Request, Response, read_frame, write_frame};
 use crate::error::PluginError;
 use crate::loader::{Invoker, LoadOptions, PluginLibrary, TrustedList};
 
@@ -24,7 +24,7 @@ pub(crate) struct WorkerArgs {
 }
 
 impl WorkerArgs {
-    /// The command line, before the library's path.
+    /// The command line, before the library's path (which follows `--`).
     pub(crate) fn to_args(&self) -> Vec<String> {
         let mut args = vec!["--sha256".to_owned(), self.sha256.clone()];
         if self.allow_insecure_permissions {
@@ -33,6 +33,7 @@ impl WorkerArgs {
         if self.allow_panic_abort {
             args.push("--allow-panic-abort".to_owned());
         }
+        args.push("--".to_owned());
         args
     }
 
@@ -44,6 +45,13 @@ impl WorkerArgs {
         let mut library = None;
         while let Some(arg) = args.next() {
             match arg.to_str() {
+                Some("--") => {
+                    library = args.next().map(PathBuf::from);
+                    if let Some(extra) = args.next() {
+                        return Err(format!("unexpected argument {extra:?}"));
+                    }
+                    break;
+                }
                 Some("--sha256") => {
                     let digest = args.next().and_then(|digest| digest.into_string().ok());
                     sha256 = Some(digest.ok_or("--sha256 takes a digest")?);
@@ -66,10 +74,8 @@ impl WorkerArgs {
     /// as the only trusted one: the worker maps the very bytes the host
     /// checked, or refuses.
     fn options(&self) -> Result<LoadOptions, PluginError> {
-        let trusted = TrustedList::parse(
-            &format!("{}  {}\n", self.sha256, self.library.display()),
-            "the host's check",
-        )?;
+        let trusted =
+            TrustedList::parse(&format!("{}  library\n", self.sha256), "the host's check")?;
         Ok(LoadOptions::default()
             .allow_insecure_permissions(self.allow_insecure_permissions)
             .allow_panic_abort(self.allow_panic_abort)
@@ -101,6 +107,10 @@ pub fn worker_main() -> ExitCode {
     // SAFETY: the host hands this process descriptor 3, a connected
     // socket (checked above), which nothing else in the process owns.
     let stream = unsafe { UnixStream::from_raw_fd(WORKER_FD) };
+    // Processes the plugin starts must not inherit the socket: the host
+    // learns of the worker's end when the socket closes.
+    // SAFETY: setting a flag of a descriptor this process owns.
+    unsafe { libc::fcntl(WORKER_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
     match serve(stream, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -137,7 +147,16 @@ fn serve(mut stream: UnixStream, args: &WorkerArgs) -> Result<(), PluginError> {
             reason,
         })?;
         let response = answer(&library, &mut instances, &mut next, request);
-        write_frame(&mut stream, &response.encode()).map_err(io_error)?;
+        library.flush_output();
+        let mut frame = response.encode();
+        if frame.len() > MAX_FRAME {
+            frame = Response::Failed(format!(
+                "an answer of {} bytes, more than the {MAX_FRAME} a frame carries",
+                frame.len()
+            ))
+            .encode();
+        }
+        write_frame(&mut stream, &frame).map_err(io_error)?;
     }
     drop(instances);
     library.flush_output();
@@ -196,7 +215,12 @@ pub(crate) fn default_worker() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
     let name = format!("plugin-worker{}", std::env::consts::EXE_SUFFIX);
-    [Some(dir), dir.parent()]
+    let up = dir
+        .file_name()
+        .is_some_and(|name| name == "deps")
+        .then(|| dir.parent())
+        .flatten();
+    [Some(dir), up]
         .into_iter()
         .flatten()
         .map(|dir| dir.join(&name))
@@ -217,6 +241,12 @@ mod tests {
         };
         let mut line: Vec<OsString> = args.to_args().into_iter().map(OsString::from).collect();
         line.push("plugins/liba.so".into());
+        let mut dashed = line.clone();
+        *dashed.last_mut().unwrap() = "--odd-name.so".into();
+        assert_eq!(
+            WorkerArgs::parse(dashed).unwrap().library,
+            PathBuf::from("--odd-name.so")
+        );
         let parsed = WorkerArgs::parse(line).unwrap();
         assert_eq!(parsed.sha256, args.sha256);
         assert!(parsed.allow_insecure_permissions);
