@@ -46,9 +46,14 @@
 //! that started it: start workers from a thread that lives as long as
 //! they should), and exits when the host closes its socket.
 //!
-//! Calls go by method name with JSON values; objects and closures do not
-//! cross to a worker, and methods that take or return them are refused
-//! before anything is sent.
+//! Calls go by method name with JSON values
+//! ([`WorkerLibrary::invoke`], [`WorkerInvoker`]), or through the trait's
+//! own typed proxy ([`WorkerLibrary::instantiate`]): `#[plugin_trait]`
+//! implements every trait for [`Remote`]`<dyn Trait>`, whose methods
+//! encode their arguments for the serialised path and decode the result.
+//! Lent objects and closures, `Box<dyn Trait>` values and returned `&str`
+//! do not cross to a worker: by name, such a method is refused before
+//! anything is sent; through a proxy, its call fails naming it.
 
 mod library;
 mod process;
