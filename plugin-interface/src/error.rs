@@ -699,6 +699,40 @@ pub enum CallError {
         /// What was wrong with the value.
         what: String,
     },
+
+    /// The worker process serving the instance (process isolation) died
+    /// during the call: killed by a signal, or exited.
+    #[error(
+        "{}: the worker process {how} during {trait_name}::{method}",
+        library.display()
+    )]
+    Crashed {
+        /// The library.
+        library: PathBuf,
+        /// The trait called.
+        trait_name: String,
+        /// The method called.
+        method: String,
+        /// What happened, e.g. `was killed by SIGSEGV`.
+        how: String,
+    },
+
+    /// The call to an instance in a worker process did not return within
+    /// the call timeout; the worker was killed.
+    #[error(
+        "{}: {trait_name}::{method} did not return within {after:?}; its worker process was killed",
+        library.display()
+    )]
+    TimedOut {
+        /// The library.
+        library: PathBuf,
+        /// The trait called.
+        trait_name: String,
+        /// The method called.
+        method: String,
+        /// The timeout.
+        after: std::time::Duration,
+    },
 }
 
 impl CallError {
@@ -708,7 +742,9 @@ impl CallError {
             Self::Panicked { library, .. }
             | Self::Unloaded { library, .. }
             | Self::MethodMissing { library, .. }
-            | Self::InvalidValue { library, .. } => library,
+            | Self::InvalidValue { library, .. }
+            | Self::Crashed { library, .. }
+            | Self::TimedOut { library, .. } => library,
         }
     }
 
@@ -718,7 +754,9 @@ impl CallError {
             Self::Panicked { trait_name, .. }
             | Self::Unloaded { trait_name, .. }
             | Self::MethodMissing { trait_name, .. }
-            | Self::InvalidValue { trait_name, .. } => trait_name,
+            | Self::InvalidValue { trait_name, .. }
+            | Self::Crashed { trait_name, .. }
+            | Self::TimedOut { trait_name, .. } => trait_name,
         }
     }
 
@@ -728,7 +766,9 @@ impl CallError {
             Self::Panicked { method, .. }
             | Self::Unloaded { method, .. }
             | Self::MethodMissing { method, .. }
-            | Self::InvalidValue { method, .. } => method,
+            | Self::InvalidValue { method, .. }
+            | Self::Crashed { method, .. }
+            | Self::TimedOut { method, .. } => method,
         }
     }
 }
@@ -779,6 +819,26 @@ impl From<CallError> for PluginError {
                 trait_name,
                 method,
                 what,
+            },
+            CallError::Crashed {
+                library,
+                trait_name,
+                method,
+                how,
+            } => Self::Crashed {
+                library,
+                how,
+                method: Some(format!("{trait_name}::{method}")),
+            },
+            CallError::TimedOut {
+                library,
+                trait_name,
+                method,
+                after,
+            } => Self::TimedOut {
+                library,
+                method: format!("{trait_name}::{method}"),
+                after,
             },
         }
     }

@@ -98,7 +98,7 @@ pub(crate) fn failure_of(payload: Payload) -> *mut Failure {
         }
         Err(payload) => {
             let message = message_of(&*payload);
-            let payload = if crate::carry::Lending::active() {
+            let payload = if crate::carry::Lending::active() || payload.is::<CallFailure>() {
                 Some(payload)
             } else {
                 drop_payload(payload);
@@ -147,6 +147,13 @@ pub(crate) unsafe fn pass_on(failure: *mut Failure) {
         return;
     }
     if origin == image() {
+        // A call's own error is not a panic to resume: the caller reads it.
+        // SAFETY: per the contract, a live report.
+        let payload = unsafe { (*failure).payload.cast::<Payload>() };
+        // SAFETY: made here, so the payload is a `Box<Payload>` of ours.
+        if unsafe { (*payload).is::<CallFailure>() } {
+            return;
+        }
         // SAFETY: per the contract; made here, so the payload is ours.
         if let Some((_, Some(payload))) = unsafe { Failure::take_panic(failure, image()) } {
             std::panic::resume_unwind(payload);
@@ -158,9 +165,45 @@ pub(crate) unsafe fn pass_on(failure: *mut Failure) {
     std::panic::resume_unwind(Box::new(ForeignFailure(failure)));
 }
 
+/// What a call's method unwinds with (never through `panic!`, so no panic
+/// hook reports it) to make its proxy's call fail with this error: how an
+/// instance in a worker process reports a crash or a timeout through the
+/// proxy's own shims.
+pub(crate) struct CallFailure(pub(crate) crate::error::CallError);
+
+/// The error a failure carries, taken from it when this image made it
+/// with a [`CallFailure`]; otherwise the failure is left as it is.
+///
+/// # Safety
+///
+/// `failure` must be a live report, not yet taken.
+pub(crate) unsafe fn call_failure(failure: *mut Failure) -> Option<crate::error::CallError> {
+    if failure == Failure::ABSENT {
+        return None;
+    }
+    // SAFETY: per the contract, a live report.
+    let (origin, payload) = unsafe { ((*failure).origin, (*failure).payload) };
+    if origin != image() || payload.is_null() {
+        return None;
+    }
+    // SAFETY: made here with a payload, so it is a `Box<Payload>` of ours.
+    let carries_error = unsafe { (*payload.cast::<Payload>()).is::<CallFailure>() };
+    if !carries_error {
+        return None;
+    }
+    // SAFETY: per the contract; made here with a payload.
+    let (_, payload) = unsafe { Failure::take_panic(failure, image()) }?;
+    payload?
+        .downcast::<CallFailure>()
+        .ok()
+        .map(|failure| failure.0)
+}
+
 /// The message of a caught panic.
 fn message_of(payload: &(dyn core::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&'static str>() {
+    if let Some(failure) = payload.downcast_ref::<CallFailure>() {
+        failure.0.to_string()
+    } else if let Some(text) = payload.downcast_ref::<&'static str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()

@@ -717,6 +717,10 @@ impl<'a, V: 'static> Call<'_, 'a, V> {
     #[cold]
     #[inline(never)]
     pub unsafe fn failed(self, method: &'static str, failure: *mut Failure) -> CallError {
+        // SAFETY: per the contract.
+        if let Some(error) = unsafe { crate::export::call_failure(failure) } {
+            return error;
+        }
         // SAFETY: per the contract; the library is loaded during the call.
         match unsafe { Failure::take(failure) } {
             None => self.missing(method),

@@ -230,12 +230,15 @@ impl WorkerLibrary {
     /// The trait's descriptor is first compared with the host's, as for an
     /// in-process library.
     ///
-    /// A call that cannot complete (the worker crashed, or timed out) is
-    /// a panic of the proxy's method carrying the [`PluginError`]'s
-    /// message, and a [`CallError::Panicked`](crate::CallError::Panicked)
-    /// from its `try_` method. Methods that lend objects or closures, take
-    /// or return `Box<dyn Trait>` / `Arc<dyn Trait>` or return `&str` do
-    /// not cross to a worker: calling one fails the same way, naming it.
+    /// A call during which the worker dies is
+    /// [`CallError::Crashed`](crate::CallError::Crashed) from the proxy's
+    /// `try_` method, one past the call timeout
+    /// [`CallError::TimedOut`](crate::CallError::TimedOut), and the
+    /// trait's own method panics with the error's message. Methods that
+    /// lend objects or closures, take or return `Box<dyn Trait>` /
+    /// `Arc<dyn Trait>` or return `&str` do not cross to a worker: calling
+    /// one fails with [`CallError::Panicked`](crate::CallError::Panicked),
+    /// naming it.
     pub fn instantiate<I>(&self) -> Result<Vec<I::Proxy>, PluginError>
     where
         I: ?Sized + PluginInterface + VTableFor<Remote<I>>,

@@ -7,7 +7,8 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 
 use super::library::Link;
-use crate::error::PluginError;
+use crate::error::{CallError, PluginError};
+use crate::export::CallFailure;
 use crate::wire::DispatchStatus;
 
 /// An instance of an implementation of `I` living in a worker process.
@@ -78,17 +79,71 @@ impl<I: ?Sized> Remote<I> {
             .link
             .call(self.handle, index, args.0, &doing)
             .and_then(|(status, bytes)| self.decode(name, status, &bytes, decode));
-        outcome.unwrap_or_else(|error| panic!("{error}"))
+        outcome.unwrap_or_else(|error| self.fail(name, error))
     }
 
     /// A method whose arguments or result do not cross to a worker.
     #[doc(hidden)]
     pub fn __refuse(&self, name: &'static str, what: &'static str) -> ! {
-        panic!(
+        let message = format!(
             "{}: {}::{name}: {what} does not cross to a worker process",
             self.link.path().display(),
             self.trait_name
-        )
+        );
+        self.fail_with(CallError::Panicked {
+            library: self.link.path().to_path_buf(),
+            trait_name: self.trait_name.to_owned(),
+            method: name.to_owned(),
+            message,
+        })
+    }
+
+    /// Fails the call of `method` with `error`, as the proxy's own
+    /// `CallError` (a crash is `Crashed`, a timeout `TimedOut`).
+    fn fail(&self, method: &str, error: PluginError) -> ! {
+        let trait_name = self.trait_name.to_owned();
+        let method = method.to_owned();
+        self.fail_with(match error {
+            PluginError::Crashed { library, how, .. } => CallError::Crashed {
+                library,
+                trait_name,
+                method,
+                how,
+            },
+            PluginError::TimedOut { library, after, .. } => CallError::TimedOut {
+                library,
+                trait_name,
+                method,
+                after,
+            },
+            PluginError::Panicked {
+                library, message, ..
+            } => CallError::Panicked {
+                library,
+                trait_name,
+                method,
+                message,
+            },
+            PluginError::InvalidValue { library, what, .. } => CallError::InvalidValue {
+                library,
+                trait_name,
+                method,
+                what,
+            },
+            other => CallError::Panicked {
+                library: self.link.path().to_path_buf(),
+                trait_name,
+                method,
+                message: other.to_string(),
+            },
+        })
+    }
+
+    /// Unwinds with `error` to the proxy's shim, which makes it the call's
+    /// failure; not a panic, so no panic hook reports it here (the proxy
+    /// reports it as any failure).
+    fn fail_with(&self, error: CallError) -> ! {
+        std::panic::resume_unwind(Box::new(CallFailure(error)))
     }
 
     /// What the dispatch entry's `status` and `bytes` mean for a call of

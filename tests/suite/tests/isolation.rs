@@ -377,19 +377,50 @@ mod typed {
         let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
         assert_eq!(flaky.greet("world"), "Hi, world!");
         match flaky.try_greet("abort") {
-            Err(CallError::Panicked { message, .. }) => assert!(
-                message.ends_with("the worker process was killed by SIGABRT during Greeter::greet"),
-                "{message}"
-            ),
-            other => panic!("{other:?}"),
-        }
-        match flaky.try_greet("world") {
-            Err(CallError::Panicked { message, .. }) => {
-                assert!(message.contains("was killed by SIGABRT"), "{message}");
+            Err(CallError::Crashed {
+                library: path,
+                trait_name,
+                method,
+                how,
+            }) => {
+                assert_eq!(path, plugins().path("flaky-plugin"));
+                assert_eq!((trait_name.as_str(), method.as_str()), ("Greeter", "greet"));
+                assert_eq!(how, "was killed by SIGABRT");
             }
             other => panic!("{other:?}"),
         }
+        // `?` code gets the `PluginError` of the same name.
+        let error = plugin_interface::PluginError::from(flaky.try_greet("world").unwrap_err());
+        assert!(
+            matches!(&error, plugin_interface::PluginError::Crashed { how, .. } if how == "was killed by SIGABRT"),
+            "{error:?}"
+        );
         assert!(!library.is_alive());
         assert_eq!(library.counter("Greeter"), None);
+        // The trait's own method panics with the error's message.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flaky.greet("x")))
+            .unwrap_err();
+        let message = panicked
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.ends_with("the worker process was killed by SIGABRT during Greeter::greet"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_typed_call_past_its_timeout_is_timed_out() {
+        let options = super::options().call_timeout(std::time::Duration::from_millis(300));
+        let library = super::spawn_with("flaky-plugin", &options);
+        let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
+        match flaky.try_greet("loop") {
+            Err(CallError::TimedOut { method, after, .. }) => {
+                assert_eq!(method, "greet");
+                assert_eq!(after, std::time::Duration::from_millis(300));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
