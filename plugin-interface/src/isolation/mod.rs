@@ -56,6 +56,7 @@
 //! anything is sent; through a proxy, its call fails naming it.
 
 mod library;
+mod link;
 mod process;
 mod protocol;
 mod remote;
@@ -83,6 +84,21 @@ pub struct WorkerOptions {
     /// The worker's CPU time limit (`RLIMIT_CPU`, whole seconds, at least
     /// one): past it the worker is killed by `SIGXCPU`.
     pub cpu_limit: Option<Duration>,
+    /// Whether a worker that died is started again on the next call; not
+    /// when `None`, the default.
+    pub restart: Option<Restart>,
+}
+
+/// How a worker that died is started again: on the next call, after the
+/// backoff (doubled at each restart), while the budget lasts. The new
+/// worker makes every live instance again; their state is lost. The call
+/// during which the worker died still fails with the crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    /// How many restarts the library's worker may have in all.
+    pub budget: u32,
+    /// The wait before the first restart.
+    pub backoff: Duration,
 }
 
 impl WorkerOptions {
@@ -107,6 +123,14 @@ impl WorkerOptions {
     /// Limits the worker's CPU time.
     pub fn cpu_limit(mut self, limit: Duration) -> Self {
         self.cpu_limit = Some(limit);
+        self
+    }
+
+    /// Restarts a worker that died on the next call, up to `budget` times,
+    /// waiting `backoff` before the first restart and twice as long before
+    /// each next one.
+    pub fn restart(mut self, budget: u32, backoff: Duration) -> Self {
+        self.restart = Some(Restart { budget, backoff });
         self
     }
 }

@@ -6,7 +6,7 @@
 use core::marker::PhantomData;
 use std::sync::Arc;
 
-use super::library::Link;
+use super::link::Link;
 use crate::error::{CallError, PluginError};
 use crate::export::CallFailure;
 use crate::wire::DispatchStatus;

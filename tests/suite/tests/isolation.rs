@@ -424,3 +424,84 @@ mod typed {
         }
     }
 }
+
+#[test]
+fn a_worker_that_died_is_restarted_on_the_next_call_while_its_budget_lasts() {
+    use greeter_interface::Greeter;
+    use plugin_interface::CallError;
+
+    let options = options().restart(1, Duration::from_millis(10));
+    let library = spawn_with("flaky-plugin", &options);
+    let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
+    let mut by_name = library.invoker("Greeter", None).unwrap();
+    let first = library.pid();
+    // The call during which the worker dies fails with the crash...
+    assert!(matches!(
+        flaky.try_greet("exit"),
+        Err(CallError::Crashed { how, .. }) if how == "exited with code 3"
+    ));
+    // ...and the next one is served by a new worker, with every live
+    // instance made again.
+    assert_eq!(flaky.greet("again"), "Hi, again!");
+    assert_eq!(library.restarts(), 1);
+    assert_ne!(library.pid(), first);
+    assert!(!gone(library.pid()));
+    assert!(gone(first), "the crashed worker {first} was not reaped");
+    assert_eq!(
+        by_name.invoke("greet", &[json!("by name")]).unwrap(),
+        json!("Hi, by name!")
+    );
+    // The budget spent, a second crash stays.
+    assert!(flaky.try_greet("abort").is_err());
+    match flaky.try_greet("world") {
+        Err(CallError::Crashed { how, .. }) => assert_eq!(
+            how,
+            "was killed by SIGABRT (not restarted: its 1 restart(s) are spent)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(library.restarts(), 1);
+}
+
+#[test]
+fn calls_from_eight_threads_survive_their_worker_being_killed_from_outside() {
+    use greeter_interface::Greeter;
+    use plugin_interface::CallError;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let options = options().restart(20, Duration::from_millis(1));
+    let library = spawn_with("flaky-plugin", &options);
+    let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
+    let stop = AtomicBool::new(false);
+    let (answered, crashed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let (flaky, stop, answered, crashed) = (&flaky, &stop, &answered, &crashed);
+            scope.spawn(move || {
+                let name = format!("thread {thread}");
+                while !stop.load(Ordering::Relaxed) {
+                    match flaky.try_greet(&name) {
+                        Ok(greeting) => {
+                            assert_eq!(greeting, format!("Hi, {name}!"));
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(CallError::Crashed { .. }) => {
+                            crashed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(other) => panic!("{other}"),
+                    }
+                }
+            });
+        }
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(100));
+            // SAFETY: signalling the worker this test started.
+            unsafe { libc::kill(library.pid() as i32, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(answered.load(Ordering::Relaxed) > 0);
+    assert!(library.restarts() >= 1, "no restart after three kills");
+    assert_eq!(flaky.greet("after"), "Hi, after!");
+}

@@ -1,0 +1,725 @@
+//! The host's connection to a worker: starting it, one exchange at a
+//! time within a deadline, telling a crash from a timeout, and restarting
+//! a worker that died, with its instances made again.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::WorkerOptions;
+use super::process::{self, ended};
+use super::protocol::{MAX_FRAME, Request, Response, read_frame, write_frame};
+use super::serve::{WorkerArgs, default_worker};
+use crate::abi::TraitDescriptor;
+use crate::error::PluginError;
+use crate::loader::{LoadOptions, PluginFile, compared_with_host};
+
+/// How long a worker has to open its library when no call timeout is set.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// How long a closing worker has to free its instances and exit before it
+/// is killed.
+pub(crate) const CLOSING: Duration = Duration::from_secs(5);
+
+/// The checked file and the worker serving it, shared by the library, its
+/// invokers and the typed proxies of its instances.
+#[derive(Debug)]
+pub(crate) struct Link {
+    file: PluginFile,
+    /// The path as errors and proxies report it.
+    path: Arc<Path>,
+    /// How to start the worker again.
+    executable: PathBuf,
+    args: Vec<String>,
+    options: WorkerOptions,
+    /// The current worker's process id.
+    pid: AtomicU32,
+    /// How the current worker ended, once it has, and how many times the
+    /// worker was restarted: readable while a call holds `worker`.
+    state: Mutex<State>,
+    /// The instances made and not freed, by the id their owners hold,
+    /// with what to make them again from in a restarted worker.
+    instances: Mutex<HashMap<u32, Live>>,
+    next_id: AtomicU32,
+    worker: Mutex<Worker>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ended: Option<String>,
+    restarts: u32,
+}
+
+/// An instance in the worker: its trait and entry, and the worker's
+/// handle of it.
+#[derive(Debug, Clone)]
+struct Live {
+    trait_name: String,
+    entry: String,
+    handle: u32,
+}
+
+/// The worker process and the host's end of its socket.
+#[derive(Debug)]
+struct Worker {
+    child: Child,
+    socket: UnixStream,
+    /// Whether the worker was reaped: then nothing is left to end.
+    reaped: bool,
+}
+
+impl Link {
+    /// Checks the library at `path` under `load` and starts its worker.
+    pub(crate) fn open(
+        path: &Path,
+        load: &LoadOptions,
+        options: &WorkerOptions,
+    ) -> Result<Self, PluginError> {
+        let file = PluginFile::check_with(path, load)?;
+        let executable = match &options.worker {
+            Some(worker) => worker.clone(),
+            None => default_worker().ok_or_else(|| PluginError::Worker {
+                library: path.to_path_buf(),
+                reason: "no worker executable: set WorkerOptions::worker or PLUGIN_WORKER, or \
+                         put `plugin-worker` beside this executable"
+                    .to_owned(),
+            })?,
+        };
+        let args = WorkerArgs {
+            sha256: file.sha256_hex(),
+            allow_insecure_permissions: load.allow_insecure_permissions,
+            allow_panic_abort: load.allow_panic_abort,
+            library: path.to_path_buf(),
+        }
+        .to_args();
+        let worker = start(path, &executable, &args, options)?;
+        Ok(Self {
+            file,
+            path: Arc::from(path),
+            executable,
+            args,
+            options: options.clone(),
+            pid: AtomicU32::new(worker.child.id()),
+            state: Mutex::new(State::default()),
+            instances: Mutex::new(HashMap::new()),
+            next_id: AtomicU32::new(0),
+            worker: Mutex::new(worker),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn shared_path(&self) -> &Arc<Path> {
+        &self.path
+    }
+
+    pub(crate) fn file(&self) -> &PluginFile {
+        &self.file
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn restarts(&self) -> u32 {
+        self.state().restarts
+    }
+
+    /// The plugin's descriptor of `trait_name`, compared with the host's.
+    pub(crate) fn descriptor(&self, trait_name: &str) -> Result<&TraitDescriptor, PluginError> {
+        let descriptor = self.file.descriptor(trait_name)?;
+        compared_with_host(self.path(), descriptor)?;
+        Ok(descriptor)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Worker> {
+        self.worker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How the worker ended, if it has (as far as this side knows).
+    pub(crate) fn ended(&self) -> Option<String> {
+        self.state().ended.clone()
+    }
+
+    fn set_ended(&self, how: &str) {
+        self.state().ended = Some(how.to_owned());
+    }
+
+    /// Whether the worker still serves. Never waits for a call in
+    /// progress: a worker busy with one is alive.
+    pub(crate) fn is_alive(&self) -> bool {
+        if self.ended().is_some() {
+            return false;
+        }
+        let Ok(mut worker) = self.worker.try_lock() else {
+            return true;
+        };
+        if let Ok(Some(status)) = worker.child.try_wait() {
+            worker.reaped = true;
+            self.set_ended(&ended(status));
+            return false;
+        }
+        true
+    }
+
+    /// Makes an instance of `entry` (`None`: the only implementation of
+    /// `trait_name`) in the worker; the id its owner calls it by, and its
+    /// entry name.
+    pub(crate) fn instantiate(
+        &self,
+        trait_name: &str,
+        entry: Option<&str>,
+    ) -> Result<(u32, String), PluginError> {
+        let entries: Vec<String> = self
+            .file
+            .entries(trait_name)?
+            .into_iter()
+            .map(|info| info.entry)
+            .collect();
+        let known = match entry {
+            Some(entry) => entries.iter().any(|known| known == entry),
+            None => entries.len() == 1,
+        };
+        if !known {
+            return Err(PluginError::EntryNotFound {
+                library: self.path().to_path_buf(),
+                trait_name: trait_name.to_owned(),
+                entry: entry.unwrap_or("(none named)").to_owned(),
+                available: entries,
+            });
+        }
+        self.restart_if_ended()?;
+        let (handle, entry) = self.make(trait_name, entry)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        self.instances().insert(
+            id,
+            Live {
+                trait_name: trait_name.to_owned(),
+                entry: entry.clone(),
+                handle,
+            },
+        );
+        Ok((id, entry))
+    }
+
+    fn instances(&self) -> MutexGuard<'_, HashMap<u32, Live>> {
+        self.instances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks the worker for an instance; its handle and entry name.
+    fn make(&self, trait_name: &str, entry: Option<&str>) -> Result<(u32, String), PluginError> {
+        let request = Request::Instantiate {
+            trait_name: trait_name.to_owned(),
+            entry: entry.map(str::to_owned),
+        };
+        let doing = format!("{trait_name} (making an instance)");
+        match self.request(&request, &doing)? {
+            Response::Instantiated { handle, entry } => Ok((handle, entry)),
+            Response::Failed(reason) => Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason,
+            }),
+            other => Err(self.unexpected(&other)),
+        }
+    }
+
+    /// Calls method `index` of instance `id` with encoded `args`; the
+    /// dispatch entry's status and bytes.
+    pub(crate) fn call(
+        &self,
+        id: u32,
+        index: u32,
+        args: Vec<u8>,
+        doing: &str,
+    ) -> Result<(u32, Vec<u8>), PluginError> {
+        self.restart_if_ended()?;
+        let mut worker = self.lock();
+        // The worker's handle is read under the worker's lock: a restart
+        // changes it while holding the lock.
+        let Some(handle) = self.instances().get(&id).map(|live| live.handle) else {
+            return Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason: format!("no instance {id}"),
+            });
+        };
+        let request = Request::Call {
+            handle,
+            method: index,
+            args,
+        };
+        let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+        let response = self.exchange_locked(&mut worker, Some(&request), timeout, Some(doing));
+        drop(worker);
+        match response? {
+            Response::Dispatched { status, bytes } => Ok((status, bytes)),
+            Response::Failed(reason) => Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason,
+            }),
+            other => Err(self.unexpected(&other)),
+        }
+    }
+
+    /// Frees instance `id`, in the worker when it is alive.
+    pub(crate) fn release(&self, id: u32) {
+        let alive = self.is_alive();
+        let mut worker = self.lock();
+        let Some(live) = self.instances().remove(&id) else {
+            return;
+        };
+        if alive && self.ended().is_none() {
+            let request = Request::Release {
+                handle: live.handle,
+            };
+            let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+            let _ = self.exchange_locked(
+                &mut worker,
+                Some(&request),
+                timeout,
+                Some("freeing an instance"),
+            );
+        }
+    }
+
+    /// The unmaker counter of `trait_name` in the live worker; `None` when
+    /// it has none, or when the worker is not running.
+    pub(crate) fn counter(&self, trait_name: &str) -> Option<u64> {
+        if !self.is_alive() {
+            return None;
+        }
+        let request = Request::Counter {
+            trait_name: trait_name.to_owned(),
+        };
+        match self.request(&request, "reading a counter") {
+            Ok(Response::Counter(counter)) => counter,
+            _ => None,
+        }
+    }
+
+    /// A worker that ended is started again, when the options allow a
+    /// restart and the budget has one left: after the backoff (doubling
+    /// with each restart), with every live instance made again (their
+    /// state is lost). Otherwise its end is the error.
+    fn restart_if_ended(&self) -> Result<(), PluginError> {
+        // A worker killed between calls is seen here, before a call is
+        // sent to it.
+        self.is_alive();
+        let Some(how) = self.ended() else {
+            return Ok(());
+        };
+        let crashed = |how: String| PluginError::Crashed {
+            library: self.path().to_path_buf(),
+            how,
+            method: None,
+        };
+        let Some(policy) = self.options.restart else {
+            return Err(crashed(how));
+        };
+        let mut worker = self.lock();
+        // Another caller may have restarted it while this one waited.
+        let Some(how) = self.ended() else {
+            return Ok(());
+        };
+        let restarts = self.restarts();
+        if restarts >= policy.budget {
+            return Err(crashed(format!(
+                "{how} (not restarted: its {} restart(s) are spent)",
+                policy.budget
+            )));
+        }
+        self.state().restarts += 1;
+        std::thread::sleep(policy.backoff.saturating_mul(1 << restarts.min(16)));
+        let fresh = start(self.path(), &self.executable, &self.args, &self.options)?;
+        if !worker.reaped {
+            process::kill(&mut worker.child);
+        }
+        *worker = fresh;
+        self.pid.store(worker.child.id(), Ordering::Relaxed);
+        self.state().ended = None;
+        // Every live instance is made again before any call reaches the
+        // new worker: the lock is held throughout.
+        let lives: Vec<(u32, Live)> = self
+            .instances()
+            .iter()
+            .map(|(id, live)| (*id, live.clone()))
+            .collect();
+        for (id, live) in lives {
+            let request = Request::Instantiate {
+                trait_name: live.trait_name.clone(),
+                entry: Some(live.entry.clone()),
+            };
+            let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+            let doing = format!("{} (making an instance again)", live.trait_name);
+            match self.exchange_locked(&mut worker, Some(&request), timeout, Some(&doing))? {
+                Response::Instantiated { handle, .. } => {
+                    if let Some(kept) = self.instances().get_mut(&id) {
+                        kept.handle = handle;
+                    }
+                }
+                other => {
+                    self.kill(
+                        &mut worker,
+                        "could not make its instances again and was killed",
+                    );
+                    return Err(PluginError::Worker {
+                        library: self.path().to_path_buf(),
+                        reason: format!("making `{}` again: {other:?}", live.entry),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `request` and reads the answer, within the call timeout;
+    /// `doing` names the call in errors.
+    fn request(&self, request: &Request, doing: &str) -> Result<Response, PluginError> {
+        let timeout = self.options.call_timeout;
+        self.exchange(
+            Some(request),
+            timeout.unwrap_or(Duration::ZERO),
+            Some(doing),
+        )
+    }
+
+    /// Sends `request`, if any, and reads one response within `timeout`
+    /// (none when zero). A worker that closes the socket has crashed; one
+    /// that misses the timeout is killed.
+    fn exchange(
+        &self,
+        request: Option<&Request>,
+        timeout: Duration,
+        doing: Option<&str>,
+    ) -> Result<Response, PluginError> {
+        let mut worker = self.lock();
+        self.exchange_locked(&mut worker, request, timeout, doing)
+    }
+
+    /// As [`exchange`](Self::exchange), with the worker already locked.
+    fn exchange_locked(
+        &self,
+        worker: &mut Worker,
+        request: Option<&Request>,
+        timeout: Duration,
+        doing: Option<&str>,
+    ) -> Result<Response, PluginError> {
+        let library = self.path().to_path_buf();
+        if let Some(how) = self.ended() {
+            return Err(PluginError::Crashed {
+                library,
+                how,
+                method: None,
+            });
+        }
+        let timeout = (!timeout.is_zero()).then_some(timeout);
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        if let Some(request) = request {
+            let frame = request.encode();
+            if frame.len() > MAX_FRAME {
+                // The host's own limit: the worker is not disturbed.
+                return Err(PluginError::Worker {
+                    library,
+                    reason: format!(
+                        "a request of {} bytes, more than the {MAX_FRAME} a frame carries",
+                        frame.len()
+                    ),
+                });
+            }
+            let mut to = Deadline {
+                socket: &worker.socket,
+                deadline,
+            };
+            if let Err(error) = write_frame(&mut to, &frame) {
+                return Err(self.failed(worker, error, timeout, doing));
+            }
+        }
+        let mut from = Deadline {
+            socket: &worker.socket,
+            deadline,
+        };
+        match read_frame(&mut from) {
+            Ok(Some(frame)) => Response::decode(&frame).map_err(|reason| {
+                self.kill(worker, "sent a malformed response and was killed");
+                PluginError::Worker { library, reason }
+            }),
+            Ok(None) => {
+                Err(self.failed(worker, io::ErrorKind::UnexpectedEof.into(), timeout, doing))
+            }
+            Err(error) => Err(self.failed(worker, error, timeout, doing)),
+        }
+    }
+
+    /// The error for an exchange that failed with `error`: past the
+    /// deadline, the worker is killed; a frame too large for the protocol
+    /// is the worker's fault, and it is killed; a closed socket means the
+    /// worker ended, and how it ended says why.
+    fn failed(
+        &self,
+        worker: &mut Worker,
+        error: io::Error,
+        timeout: Option<Duration>,
+        doing: Option<&str>,
+    ) -> PluginError {
+        let library = self.path().to_path_buf();
+        let method = doing.map(str::to_owned);
+        match error.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                self.kill(worker, "was killed after a call timed out");
+                PluginError::TimedOut {
+                    library,
+                    method: method.unwrap_or_else(|| "opening the library".to_owned()),
+                    after: timeout.unwrap_or_default(),
+                }
+            }
+            io::ErrorKind::InvalidData => {
+                self.kill(worker, "sent an oversized frame and was killed");
+                PluginError::Worker {
+                    library,
+                    reason: error.to_string(),
+                }
+            }
+            _ => {
+                let how = self.died(worker);
+                PluginError::Crashed {
+                    library,
+                    how,
+                    method,
+                }
+            }
+        }
+    }
+
+    /// The socket closed under the host: waits for the worker (it is
+    /// ending, or killed) and says how it ended.
+    fn died(&self, worker: &mut Worker) -> String {
+        let deadline = Instant::now() + CLOSING;
+        let how = loop {
+            match worker.child.try_wait() {
+                Ok(Some(status)) => break ended(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => {
+                    process::kill(&mut worker.child);
+                    break "closed its socket and was killed".to_owned();
+                }
+            }
+        };
+        worker.reaped = true;
+        self.set_ended(&how);
+        how
+    }
+
+    /// Kills the worker (and what it started) and records `how` it ended.
+    fn kill(&self, worker: &mut Worker, how: &str) {
+        process::kill(&mut worker.child);
+        worker.reaped = true;
+        self.set_ended(how);
+    }
+
+    fn unexpected(&self, response: &Response) -> PluginError {
+        let mut worker = self.lock();
+        self.kill(&mut worker, "answered out of turn and was killed");
+        PluginError::Worker {
+            library: self.path().to_path_buf(),
+            reason: format!("an unexpected answer: {response:?}"),
+        }
+    }
+}
+
+/// The host's end of the socket, read and written within a deadline
+/// (each read and write waits at most for what is left of it), and
+/// written without `SIGPIPE`: a worker that died is an error, not a
+/// signal that would end a host that does not ignore it.
+struct Deadline<'a> {
+    socket: &'a UnixStream,
+    deadline: Option<Instant>,
+}
+
+impl Deadline<'_> {
+    fn left(&self) -> io::Result<Option<Duration>> {
+        match self.deadline {
+            None => Ok(None),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    Err(io::ErrorKind::TimedOut.into())
+                } else {
+                    Ok(Some(left))
+                }
+            }
+        }
+    }
+}
+
+impl io::Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.socket.set_read_timeout(self.left()?)?;
+        (&*self.socket).read(buf)
+    }
+}
+
+impl io::Write for Deadline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.socket.set_write_timeout(self.left()?)?;
+        // SAFETY: sends from `buf`, valid for `buf.len()` bytes, on a
+        // socket this side owns.
+        let sent = unsafe {
+            libc::send(
+                self.socket.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        usize::try_from(sent).map_err(|_| io::Error::last_os_error())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Worker {
+    /// Closes the socket and waits for the worker to exit, killing it
+    /// (and what it started) after [`CLOSING`]; its status, or `None` when
+    /// it had to be killed.
+    fn finish(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = self.socket.shutdown(Shutdown::Both);
+        self.reaped = true;
+        let deadline = Instant::now() + CLOSING;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                _ => {
+                    process::kill(&mut self.child);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.finish();
+        }
+    }
+}
+
+/// Starts a worker for `path` and waits until it has opened the library.
+fn start(
+    path: &Path,
+    executable: &Path,
+    args: &[String],
+    options: &WorkerOptions,
+) -> Result<Worker, PluginError> {
+    let failed = |reason: String| PluginError::Worker {
+        library: path.to_path_buf(),
+        reason,
+    };
+    let (socket, theirs) =
+        UnixStream::pair().map_err(|error| failed(format!("cannot make its socket: {error}")))?;
+    let child = process::spawn(executable, path, args, &theirs, options)
+        .map_err(|error| failed(format!("cannot start {}: {error}", executable.display())))?;
+    drop(theirs);
+    let mut worker = Worker {
+        child,
+        socket,
+        reaped: false,
+    };
+    let startup = options.call_timeout.unwrap_or(STARTUP);
+    let deadline = Instant::now() + startup;
+    let answer = read_frame(&mut Deadline {
+        socket: &worker.socket,
+        deadline: Some(deadline),
+    });
+    let outcome = match answer {
+        Ok(Some(frame)) => match Response::decode(&frame) {
+            Ok(Response::Ready) => return Ok(worker),
+            Ok(Response::Refused(message)) => failed(format!("refused the library: {message}")),
+            Ok(other) => failed(format!("answered {other:?} instead of being ready")),
+            Err(reason) => failed(reason),
+        },
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            PluginError::TimedOut {
+                library: path.to_path_buf(),
+                method: "opening the library".to_owned(),
+                after: startup,
+            }
+        }
+        Ok(None) | Err(_) => {
+            let how = match worker.child.wait() {
+                Ok(status) => ended(status),
+                Err(error) => error.to_string(),
+            };
+            worker.reaped = true;
+            PluginError::Crashed {
+                library: path.to_path_buf(),
+                how,
+                method: Some("opening the library".to_owned()),
+            }
+        }
+    };
+    if !worker.reaped {
+        process::kill(&mut worker.child);
+        worker.reaped = true;
+    }
+    Err(outcome)
+}
+
+impl Link {
+    /// Closes the library: the worker frees its instances, closes it and
+    /// exits; how it ended, as an error unless it exited normally.
+    pub(crate) fn close(self) -> Result<(), PluginError> {
+        let library = self.path.to_path_buf();
+        if let Some(how) = self.ended() {
+            return Err(PluginError::Crashed {
+                library,
+                how,
+                method: None,
+            });
+        }
+        let mut worker = self
+            .worker
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        match worker.finish() {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => Err(PluginError::Crashed {
+                library,
+                how: ended(status),
+                method: Some("close".to_owned()),
+            }),
+            None => Err(PluginError::Crashed {
+                library,
+                how: format!("did not exit within {CLOSING:?} of closing and was killed"),
+                method: Some("close".to_owned()),
+            }),
+        }
+    }
+}
