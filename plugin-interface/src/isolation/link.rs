@@ -507,18 +507,9 @@ impl Link {
     /// The socket closed under the host: waits for the worker (it is
     /// ending, or killed) and says how it ended.
     fn died(&self, worker: &mut Worker) -> String {
-        let deadline = Instant::now() + CLOSING;
-        let how = loop {
-            match worker.child.try_wait() {
-                Ok(Some(status)) => break ended(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                _ => {
-                    process::kill(&mut worker.child);
-                    break "closed its socket and was killed".to_owned();
-                }
-            }
+        let how = match process::exit_within(&mut worker.child, CLOSING) {
+            Some(status) => ended(status),
+            None => "closed its socket and was killed".to_owned(),
         };
         worker.reaped = true;
         self.set_ended(&how);
@@ -602,19 +593,7 @@ impl Worker {
     fn finish(&mut self) -> Option<std::process::ExitStatus> {
         let _ = self.socket.shutdown(Shutdown::Both);
         self.reaped = true;
-        let deadline = Instant::now() + CLOSING;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                _ => {
-                    process::kill(&mut self.child);
-                    return None;
-                }
-            }
-        }
+        process::exit_within(&mut self.child, CLOSING)
     }
 }
 

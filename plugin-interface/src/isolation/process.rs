@@ -7,6 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use super::WorkerOptions;
 
@@ -106,6 +107,24 @@ pub(crate) fn kill(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Waits up to `wait` for the worker `child` to exit; past it, kills it
+/// (and what it started). Its status, or `None` when it had to be killed.
+pub(crate) fn exit_within(child: &mut Child, wait: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            _ => {
+                kill(child);
+                return None;
+            }
+        }
+    }
 }
 
 /// How a worker ended, in words: `was killed by SIGSEGV`, `exited with
