@@ -349,6 +349,12 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             fn wrap(raw: #private::RawProxy<#vtable>) -> #proxy {
                 #proxy { raw }
             }
+
+            #private::if_host! {
+                fn remote_vtable() -> &'static #vtable {
+                    <dyn #ident as #private::VTableFor<#private::Remote<dyn #ident>>>::VTABLE
+                }
+            }
         }
 
         #[doc = #unload_doc]

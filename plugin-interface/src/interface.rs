@@ -44,6 +44,13 @@ pub unsafe trait PluginInterface: 'static {
     /// Wraps a checked registration in the typed proxy.
     #[doc(hidden)]
     fn wrap(raw: RawProxy<Self::VTable>) -> Self::Proxy;
+
+    /// The host's vtable for an instance in a worker process: the trait's
+    /// shims over [`Remote`](crate::isolation::Remote), which
+    /// `#[plugin_trait]` implements the trait for.
+    #[cfg(all(feature = "host", unix))]
+    #[doc(hidden)]
+    fn remote_vtable() -> &'static Self::VTable;
 }
 
 /// The vtable of a plugin trait for one implementing type.

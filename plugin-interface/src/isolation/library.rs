@@ -13,7 +13,7 @@ use super::link::Link;
 use super::remote::Remote;
 use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
-use crate::interface::{PluginInterface, VTableFor};
+use crate::interface::PluginInterface;
 use crate::loader::{LoadOptions, ParameterInfo, PluginFile, outcome, parameters, prepare};
 use crate::proxy::{Binding, Info, PluginInfo, RawProxy, Target};
 
@@ -159,10 +159,24 @@ impl WorkerLibrary {
     /// `Arc<dyn Trait>` or return `&str` do not cross to a worker: calling
     /// one fails with [`CallError::Panicked`](crate::CallError::Panicked),
     /// naming it.
-    pub fn instantiate<I>(&self) -> Result<Vec<I::Proxy>, PluginError>
-    where
-        I: ?Sized + PluginInterface + VTableFor<Remote<I>>,
-    {
+    pub fn instantiate<I: ?Sized + PluginInterface>(&self) -> Result<Vec<I::Proxy>, PluginError> {
+        self.instantiate_entries::<I>(None)
+    }
+
+    /// The proxy of `entry`'s instance of `I`, made in the worker.
+    pub fn instantiate_entry<I: ?Sized + PluginInterface>(
+        &self,
+        entry: &str,
+    ) -> Result<I::Proxy, PluginError> {
+        let mut proxies = self.instantiate_entries::<I>(Some(entry))?;
+        Ok(proxies.remove(0))
+    }
+
+    /// Proxies of `entry` (every entry when `None`) of `I`.
+    fn instantiate_entries<I: ?Sized + PluginInterface>(
+        &self,
+        only: Option<&str>,
+    ) -> Result<Vec<I::Proxy>, PluginError> {
         let trait_name = I::DESCRIPTOR.name.as_str();
         self.link.file().check_interface::<I>()?;
         let plugin = self.link.file().descriptor(trait_name)?;
@@ -171,9 +185,19 @@ impl WorkerLibrary {
             plugin.interface_crate.as_str(),
             plugin.interface_version.as_str()
         ));
+        let entries: Vec<String> = match only {
+            Some(entry) => vec![entry.to_owned()],
+            None => self
+                .link
+                .file()
+                .entries(trait_name)?
+                .into_iter()
+                .map(|info| info.entry)
+                .collect(),
+        };
         let mut proxies = Vec::new();
-        for info in self.link.file().entries(trait_name)? {
-            let (handle, entry) = self.link.instantiate(trait_name, Some(&info.entry))?;
+        for entry in entries {
+            let (handle, entry) = self.link.instantiate(trait_name, Some(&entry))?;
             let remote = Box::new(Remote::<I> {
                 link: Arc::clone(&self.link),
                 handle,
@@ -188,13 +212,13 @@ impl WorkerLibrary {
             );
             let owner: Arc<dyn Any + Send + Sync> = self.link.clone();
             // SAFETY: the instance is a live `Box<Remote<I>>`, every method
-            // of which `VTableFor<Remote<I>>::VTABLE` serves (the host's own
-            // shims, instantiated for `Remote<I>`), and the target owns it:
-            // the vtable's `drop` frees it as a `Box`.
+            // of which `remote_vtable` serves (the host's own shims,
+            // instantiated for `Remote<dyn Trait>`, which `I` is), and the
+            // target owns it: the vtable's `drop` frees it as a `Box`.
             let target = unsafe {
                 Target::object(
                     Box::into_raw(remote).cast(),
-                    <I as VTableFor<Remote<I>>>::VTABLE,
+                    I::remote_vtable(),
                     Info::Owned(info),
                     Some(owner),
                     true,

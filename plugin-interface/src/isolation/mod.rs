@@ -46,6 +46,10 @@
 //! that started it: start workers from a thread that lives as long as
 //! they should), and exits when the host closes its socket.
 //!
+//! [`load_plugins_with`](crate::load_plugins_with) gives its usual
+//! proxies with each library in a worker under
+//! `LoadOptions::isolation(Isolation::Process(..))`.
+//!
 //! Calls go by method name with JSON values
 //! ([`WorkerLibrary::invoke`], [`WorkerInvoker`]), or through the trait's
 //! own typed proxy ([`WorkerLibrary::instantiate`]): `#[plugin_trait]`

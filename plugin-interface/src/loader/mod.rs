@@ -28,7 +28,7 @@ pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use trust::TrustedList;
 
 pub(crate) use library::Probe;
-pub use options::{FreeThrough, LoadOptions};
+pub use options::{FreeThrough, Isolation, LoadOptions};
 #[cfg(feature = "watch")]
 pub(crate) use scan::is_library_file;
 pub use scan::{

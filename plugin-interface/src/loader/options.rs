@@ -18,6 +18,21 @@ pub enum FreeThrough {
     PerFactory,
 }
 
+/// Where the libraries [`load_plugins_with`](crate::load_plugins_with)
+/// loads run.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// In the host process, called directly (the default).
+    #[default]
+    InProcess,
+    /// Each library in its own worker process, with these options: the
+    /// same proxies come back, whose calls cross to the worker (see
+    /// [`isolation`](crate::isolation)).
+    #[cfg(unix)]
+    Process(crate::isolation::WorkerOptions),
+}
+
 /// Options of [`load_plugins_with`](crate::load_plugins_with).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -35,6 +50,12 @@ pub struct LoadOptions {
     pub allow_insecure_permissions: bool,
     /// When set, only libraries whose SHA-256 is on this list load.
     pub trusted: Option<Arc<TrustedList>>,
+    /// Where `load_plugins_with` runs the libraries it loads.
+    /// [`PluginLibrary::open_with`](crate::PluginLibrary::open_with) and
+    /// the `PluginManager` always load in process;
+    /// [`WorkerLibrary`](crate::isolation::WorkerLibrary) is the handle of
+    /// a library in a worker.
+    pub isolation: Isolation,
 }
 
 impl LoadOptions {
@@ -65,6 +86,14 @@ impl LoadOptions {
     /// Loads only libraries whose SHA-256 is on `list`.
     pub fn trusted(mut self, list: TrustedList) -> Self {
         self.trusted = Some(Arc::new(list));
+        self
+    }
+
+    /// Runs the libraries `load_plugins_with` loads where `isolation`
+    /// says: `Isolation::Process(WorkerOptions::default())` gives each its
+    /// own worker process.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
         self
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::library::PluginLibrary;
-use crate::loader::options::LoadOptions;
+use crate::loader::options::{Isolation, LoadOptions};
 
 /// Selects one library, and optionally one entry and one trait in it:
 /// `lib:plugins/libgreeters.so?entry=French#Greeter`.
@@ -343,6 +343,15 @@ fn load_file<I: ?Sized + PluginInterface>(
     entry: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Vec<I::Proxy>, PluginError> {
+    #[cfg(unix)]
+    if let Isolation::Process(worker) = &options.isolation {
+        // The proxies keep the worker: the library's handle may go.
+        let library = crate::isolation::WorkerLibrary::spawn(path, options, worker)?;
+        return match entry {
+            Some(entry) => Ok(vec![library.instantiate_entry::<I>(entry)?]),
+            None => library.instantiate::<I>(),
+        };
+    }
     let library = PluginLibrary::open_with(path, options)?;
     match entry {
         Some(entry) => Ok(vec![library.instantiate_entry::<I>(entry)?]),

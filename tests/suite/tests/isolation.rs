@@ -505,3 +505,31 @@ fn calls_from_eight_threads_survive_their_worker_being_killed_from_outside() {
     assert!(library.restarts() >= 1, "no restart after three kills");
     assert_eq!(flaky.greet("after"), "Hi, after!");
 }
+
+#[test]
+fn load_plugins_gives_the_same_proxies_one_option_away() {
+    use greeter_interface::Greeter;
+    use plugin_interface::{CallError, Isolation, load_plugins_with};
+
+    let dir = tempfile::tempdir().unwrap();
+    plugins().copy_to("english-plugin", dir.path(), "a-english");
+    plugins().copy_to("flaky-plugin", dir.path(), "b-flaky");
+    let load = LoadOptions::default().isolation(Isolation::Process(options()));
+    let report = load_plugins_with::<dyn Greeter>(dir.path(), &load).unwrap();
+    assert_eq!(report.errors().count(), 0);
+    let greeters: Vec<_> = report.into_iter().collect();
+    let greetings: Vec<String> = greeters.iter().map(|greeter| greeter.greet("world")).collect();
+    assert_eq!(greetings, ["Hello, world!", "Hi, world!"]);
+    assert!(matches!(
+        greeters[1].try_greet("segv"),
+        Err(CallError::Crashed { how, .. }) if how == "was killed by SIGSEGV"
+    ));
+    // The other library's worker is untouched.
+    assert_eq!(greeters[0].greet("still"), "Hello, still!");
+    // A spec selects one implementation, in a worker too.
+    let spec = format!("lib:{}?entry=English", dir.path().join("a-english.so").display());
+    let report = load_plugins_with::<dyn Greeter>(spec, &load).unwrap();
+    let english: Vec<_> = report.into_iter().collect();
+    assert_eq!(english.len(), 1);
+    assert_eq!(english[0].info().entry(), "English");
+}
