@@ -518,7 +518,10 @@ fn load_plugins_gives_the_same_proxies_one_option_away() {
     let report = load_plugins_with::<dyn Greeter>(dir.path(), &load).unwrap();
     assert_eq!(report.errors().count(), 0);
     let greeters: Vec<_> = report.into_iter().collect();
-    let greetings: Vec<String> = greeters.iter().map(|greeter| greeter.greet("world")).collect();
+    let greetings: Vec<String> = greeters
+        .iter()
+        .map(|greeter| greeter.greet("world"))
+        .collect();
     assert_eq!(greetings, ["Hello, world!", "Hi, world!"]);
     assert!(matches!(
         greeters[1].try_greet("segv"),
@@ -527,7 +530,10 @@ fn load_plugins_gives_the_same_proxies_one_option_away() {
     // The other library's worker is untouched.
     assert_eq!(greeters[0].greet("still"), "Hello, still!");
     // A spec selects one implementation, in a worker too.
-    let spec = format!("lib:{}?entry=English", dir.path().join("a-english.so").display());
+    let spec = format!(
+        "lib:{}?entry=English",
+        dir.path().join("a-english.so").display()
+    );
     let report = load_plugins_with::<dyn Greeter>(spec, &load).unwrap();
     let english: Vec<_> = report.into_iter().collect();
     assert_eq!(english.len(), 1);
