@@ -128,12 +128,7 @@ impl Source {
             (kernel_copy(&file, &copy).map_err(io)?, None, None)
         };
         let memfd = OwnedFd::from(copy);
-        let seals =
-            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-        // SAFETY: `fcntl` on a descriptor this function owns.
-        if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(io(std::io::Error::last_os_error()));
-        }
+        seal(&memfd).map_err(io)?;
         if let (Some(trusted), Some(digest)) = (&options.trusted, &digest) {
             trusted.admit(name, digest)?;
         }
@@ -357,6 +352,29 @@ fn kind(metadata: &std::fs::Metadata) -> &'static str {
         "a block device"
     } else {
         "not a file"
+    }
+}
+
+/// Seals the copy against any change. The kernel refuses the write seal
+/// with `EBUSY` while some page of the file is pinned, which the copy's
+/// own writes or the kernel's page scanners may still do for a moment:
+/// that is retried, for up to about a quarter of a second.
+fn seal(memfd: &OwnedFd) -> std::io::Result<()> {
+    use std::time::Duration;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    let (mut wait, mut waited) = (Duration::from_micros(250), Duration::ZERO);
+    loop {
+        // SAFETY: `fcntl` on a descriptor the caller owns.
+        if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } == 0 {
+            return Ok(());
+        }
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EBUSY) || waited >= Duration::from_millis(250) {
+            return Err(error);
+        }
+        std::thread::sleep(wait);
+        waited += wait;
+        wait = (wait * 2).min(Duration::from_millis(50));
     }
 }
 

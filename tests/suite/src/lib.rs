@@ -142,34 +142,29 @@ fn build() -> Plugins {
 /// [`target_dir`]; panics with cargo's output when the build fails.
 pub fn plugin_host() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
-    HOST.get_or_init(|| {
-        escargot::CargoBuild::new()
-            .manifest_path(workspace().join("Cargo.toml"))
-            .target_dir(target_dir())
-            .package("plugin-host")
-            .bin("plugin-host")
-            .run()
-            .unwrap_or_else(|e| panic!("building plugin-host failed: {e}"))
-            .path()
-            .to_path_buf()
-    })
+    HOST.get_or_init(|| host_binary("plugin-host"))
 }
 
 /// The `plugin-worker` executable, built (once per process) into
-/// [`target_dir`]; panics with cargo's output when the build fails.
+/// [`target_dir`], beside `plugin-host`; panics with cargo's output when
+/// the build fails.
 pub fn plugin_worker() -> &'static Path {
     static WORKER: OnceLock<PathBuf> = OnceLock::new();
-    WORKER.get_or_init(|| {
-        escargot::CargoBuild::new()
-            .manifest_path(workspace().join("Cargo.toml"))
-            .target_dir(target_dir())
-            .package("plugin-host")
-            .bin("plugin-worker")
-            .run()
-            .unwrap_or_else(|e| panic!("building plugin-worker failed: {e}"))
-            .path()
-            .to_path_buf()
-    })
+    WORKER.get_or_init(|| host_binary("plugin-worker"))
+}
+
+/// Builds the binary `name` of the `plugin-host` package into
+/// [`target_dir`] and returns its path.
+fn host_binary(name: &str) -> PathBuf {
+    escargot::CargoBuild::new()
+        .manifest_path(workspace().join("Cargo.toml"))
+        .target_dir(target_dir())
+        .package("plugin-host")
+        .bin(name)
+        .run()
+        .unwrap_or_else(|e| panic!("building {name} failed: {e}"))
+        .path()
+        .to_path_buf()
 }
 
 /// The README's code blocks, compiled (and run, unless marked `no_run`) as
