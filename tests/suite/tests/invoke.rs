@@ -1,23 +1,98 @@
 //! Calling methods by name with JSON values, through the serialised path
 //! of real plugin libraries: every kind of carried value, panics, and the
-//! refusals that name what was wrong before any plugin code runs.
+//! refusals that name what was wrong before any plugin code runs. The
+//! value-crossing cases run twice: in process, and with each library in
+//! its own worker process.
 
-use plugin_interface::{PluginError, PluginInterface, PluginLibrary};
-use plugin_tests::plugins;
+use std::time::Duration;
+
+use plugin_interface::isolation::{WorkerInvoker, WorkerLibrary, WorkerOptions};
+use plugin_interface::{Invoker, LoadOptions, PluginError, PluginInterface, PluginLibrary};
+use plugin_tests::{plugin_worker, plugins};
 use serde_json::{Value, json};
+
+/// A library called by name: loaded here, or served by a worker.
+enum Library {
+    Here(PluginLibrary),
+    Worker(Box<WorkerLibrary>),
+}
+
+/// One instance called by name, here or in a worker.
+enum Instance<'a> {
+    Here(Invoker),
+    Worker(WorkerInvoker<'a>),
+}
+
+impl Library {
+    fn invoke(&self, trait_name: &str, method: &str, args: &[Value]) -> Result<Value, PluginError> {
+        match self {
+            Self::Here(library) => library.invoke(trait_name, method, args),
+            Self::Worker(library) => library.invoke(trait_name, method, args),
+        }
+    }
+
+    fn invoker(&self, trait_name: &str, entry: Option<&str>) -> Result<Instance<'_>, PluginError> {
+        match self {
+            Self::Here(library) => library.invoker(trait_name, entry).map(Instance::Here),
+            Self::Worker(library) => library.invoker(trait_name, entry).map(Instance::Worker),
+        }
+    }
+}
+
+impl Instance<'_> {
+    fn invoke(&mut self, method: &str, args: &[Value]) -> Result<Value, PluginError> {
+        match self {
+            Self::Here(instance) => instance.invoke(method, args),
+            Self::Worker(instance) => instance.invoke(method, args),
+        }
+    }
+}
+
+fn here(package: &str) -> Library {
+    Library::Here(PluginLibrary::open(plugins().path(package)).unwrap())
+}
+
+fn in_worker(package: &str) -> Library {
+    let options = WorkerOptions::default()
+        .worker(plugin_worker())
+        .call_timeout(Duration::from_secs(30));
+    let library =
+        WorkerLibrary::spawn(plugins().path(package), &LoadOptions::default(), &options).unwrap();
+    Library::Worker(Box::new(library))
+}
 
 fn open(package: &str) -> PluginLibrary {
     PluginLibrary::open(plugins().path(package)).unwrap()
 }
 
-fn call(library: &PluginLibrary, trait_name: &str, method: &str, args: &[Value]) -> Value {
+fn call(library: &Library, trait_name: &str, method: &str, args: &[Value]) -> Value {
     library
         .invoke(trait_name, method, args)
         .unwrap_or_else(|error| panic!("{trait_name}::{method}: {error}"))
 }
 
-#[test]
-fn the_english_greeter_answers_by_name() {
+/// Each case run with its library loaded here and in a worker.
+macro_rules! here_and_in_a_worker {
+    ($($case:ident),* $(,)?) => {
+        mod in_process {
+            $(#[test] fn $case() { super::$case(super::here) })*
+        }
+        mod in_a_worker {
+            $(#[test] fn $case() { super::$case(super::in_worker) })*
+        }
+    };
+}
+
+here_and_in_a_worker!(
+    the_english_greeter_answers_by_name,
+    derived_structs_and_enums_cross_by_name,
+    tuples_wide_integers_chars_maps_and_arrays_cross_by_name,
+    a_plugin_mirror_gives_every_kind_back,
+    primitives_strings_options_and_results_cross_by_name,
+    a_panic_in_the_method_is_a_typed_error,
+);
+
+fn the_english_greeter_answers_by_name(open: fn(&str) -> Library) {
     let english = open("english-plugin");
     assert_eq!(
         call(&english, "Greeter", "greet", &[json!("world")]),
@@ -25,8 +100,7 @@ fn the_english_greeter_answers_by_name() {
     );
 }
 
-#[test]
-fn derived_structs_and_enums_cross_by_name() {
+fn derived_structs_and_enums_cross_by_name(open: fn(&str) -> Library) {
     let zoo = open("zoo-plugin");
     let ada =
         json!({"name": "Ada", "tags": ["a", "ünï 🦀"], "age": 36, "home": {"Rect": [2.0, 3.5]}});
@@ -65,8 +139,7 @@ fn derived_structs_and_enums_cross_by_name() {
     assert_eq!(crowd[1]["tags"], json!(["crowd", "#1"]));
 }
 
-#[test]
-fn tuples_wide_integers_chars_maps_and_arrays_cross_by_name() {
+fn tuples_wide_integers_chars_maps_and_arrays_cross_by_name(open: fn(&str) -> Library) {
     let zoo = open("zoo-plugin");
     assert_eq!(
         call(&zoo, "Zoo", "split", &[json!([7, "seven"])]),
@@ -100,8 +173,7 @@ fn tuples_wide_integers_chars_maps_and_arrays_cross_by_name() {
     );
 }
 
-#[test]
-fn a_plugin_mirror_gives_every_kind_back() {
+fn a_plugin_mirror_gives_every_kind_back(open: fn(&str) -> Library) {
     let zoo = open("zoo-plugin");
     let person =
         json!({"name": "Ada", "tags": ["x"], "age": null, "home": {"Circle": {"radius": 1.0}}});
@@ -148,8 +220,7 @@ fn a_plugin_mirror_gives_every_kind_back() {
     );
 }
 
-#[test]
-fn primitives_strings_options_and_results_cross_by_name() {
+fn primitives_strings_options_and_results_cross_by_name(open: fn(&str) -> Library) {
     let library = open("roundtrip-plugin");
     let mut echo = library.invoker("RoundTrip", Some("Echo")).unwrap();
     let mut call = |method: &str, args: &[Value]| {
@@ -201,8 +272,7 @@ fn primitives_strings_options_and_results_cross_by_name() {
     assert_eq!(call("bump", &[]), json!(2));
 }
 
-#[test]
-fn a_panic_in_the_method_is_a_typed_error() {
+fn a_panic_in_the_method_is_a_typed_error(open: fn(&str) -> Library) {
     let library = open("roundtrip-plugin");
     let mut echo = library.invoker("RoundTrip", Some("Echo")).unwrap();
     match echo.invoke("fail", &[json!("boom")]) {
