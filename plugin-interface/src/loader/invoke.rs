@@ -134,10 +134,10 @@ impl PluginLibrary {
                 });
             }
         };
+        let symbol = plugin_symbols::dispatch(trait_name, &entry);
         // SAFETY: the canary matched this framework's epoch, whose
         // dispatch entries have this type.
-        let dispatch: DispatchEntry =
-            unsafe { self.function(&plugin_symbols::dispatch(trait_name, &entry)) }?;
+        let dispatch: DispatchEntry = unsafe { self.function(&symbol) }?;
         let (owner, registration) = self.make_registration(trait_name, &entry)?;
         // SAFETY: a non-null registration the maker made, owned by `owner`.
         let registration = unsafe { &*registration };
