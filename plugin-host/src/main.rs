@@ -23,7 +23,7 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::Parser;
-use plugin_interface::LoadOptions;
+use plugin_interface::{Isolation, LoadOptions};
 
 use crate::cli::{Cli, Command};
 
@@ -72,10 +72,13 @@ fn main() -> ExitCode {
             name,
             isolate,
             ..
-        }) => match isolate.options() {
-            Some(worker) => run::run_isolated(source.as_deref(), &name, &options, &worker),
-            None => run::run(source.as_deref(), &name, &options),
-        },
+        }) => {
+            let options = match isolate.options() {
+                Some(worker) => options.isolation(Isolation::Process(worker)),
+                None => options,
+            };
+            run::run(source.as_deref(), &name, &options)
+        }
         Some(Command::Watch {
             dir, debounce_ms, ..
         }) => watch::watch(&dir, debounce_ms, options),

@@ -4,9 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use greeter_interface::Greeter;
-use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
-use plugin_interface::{LoadOptions, PluginError, load_plugins_with};
-use serde_json::Value;
+use plugin_interface::{CallError, Isolation, LoadOptions, PluginError, load_plugins_with};
 
 use crate::describe::{self, Status};
 use crate::examples;
@@ -28,14 +26,22 @@ pub fn run(source: Option<&Path>, name: &str, options: &LoadOptions) -> ExitCode
         Some(source) => greet_all(source, name, options),
         None => match examples::prepare() {
             Ok(dir) => {
+                let isolated = !matches!(options.isolation, Isolation::InProcess);
                 println!(
-                    "loading the example plugins ({}) from {}",
+                    "loading the example plugins ({}) from {}{}",
                     examples::PACKAGES.join(", "),
-                    dir.display()
+                    dir.display(),
+                    if isolated {
+                        ", each in a worker process"
+                    } else {
+                        ""
+                    }
                 );
                 let greeted = greet_all(&dir, name, options);
                 let mut status = Status::default();
-                crate::shop::visit(&dir, &mut status);
+                if !isolated {
+                    crate::shop::visit(&dir, &mut status);
+                }
                 if status.failed() {
                     status.exit_code()
                 } else {
@@ -49,115 +55,6 @@ pub fn run(source: Option<&Path>, name: &str, options: &LoadOptions) -> ExitCode
             }
         },
     }
-}
-
-/// As [`run`], with each library in its own worker process: a plugin that
-/// crashes, aborts, exits or outlives the call timeout gets one error line
-/// naming it and what happened, and the others still answer.
-pub fn run_isolated(
-    source: Option<&Path>,
-    name: &str,
-    options: &LoadOptions,
-    worker: &WorkerOptions,
-) -> ExitCode {
-    match source {
-        Some(source) => greet_isolated(source, name, options, worker),
-        None => match examples::prepare() {
-            Ok(dir) => {
-                println!(
-                    "loading the example plugins ({}) from {}, each in a worker process",
-                    examples::PACKAGES.join(", "),
-                    dir.display()
-                );
-                greet_isolated(&dir, name, options, worker)
-            }
-            Err(error) => {
-                let mut status = Status::default();
-                status.fail(error);
-                status.exit_code()
-            }
-        },
-    }
-}
-
-/// Greets `name` with every `Greeter` of every library of `source`, each
-/// library served by its own worker.
-fn greet_isolated(
-    source: &Path,
-    name: &str,
-    options: &LoadOptions,
-    worker: &WorkerOptions,
-) -> ExitCode {
-    let mut status = Status::default();
-    let (libraries, ignored) = match describe::scan(source) {
-        Ok(found) => found,
-        Err(error) => {
-            status.fail(error);
-            return status.exit_code();
-        }
-    };
-    let in_directory = source.is_dir();
-    let greeter = describe::greeter_name();
-    for path in &libraries {
-        let library = match WorkerLibrary::spawn(path, options, worker) {
-            Ok(library) => library,
-            Err(error) => {
-                match describe::passed_over(path, &error).filter(|_| in_directory) {
-                    Some(why) => println!("skipped: {}: {why}", describe::file_name(path)),
-                    None => status.fail(describe::refusal(path, error)),
-                }
-                continue;
-            }
-        };
-        let entries = match library.file().entries(greeter) {
-            Ok(entries) => entries,
-            Err(PluginError::TraitNotExported { available, .. }) => {
-                let exports = describe::exports(&available);
-                println!(
-                    "skipped: {}: exports {exports}, not {greeter}",
-                    describe::file_name(path)
-                );
-                continue;
-            }
-            Err(error) => {
-                status.fail(error);
-                continue;
-            }
-        };
-        for entry in entries {
-            let greeting = library
-                .invoker(greeter, Some(&entry.entry))
-                .and_then(|mut invoker| invoker.invoke("greet", &[Value::from(name)]));
-            match greeting {
-                Ok(Value::String(greeting)) => println!(
-                    "{} ({}): {greeting}",
-                    entry.entry,
-                    describe::file_name(path)
-                ),
-                Ok(other) => status.fail(format!(
-                    "{}: {greeter}::greet returned {other}, not a string",
-                    path.display()
-                )),
-                Err(error) => status.fail(error),
-            }
-            if !library.is_alive() {
-                // One line for the library: its worker is gone.
-                break;
-            }
-        }
-        if library.is_alive()
-            && let Err(error) = library.close()
-        {
-            status.fail(error);
-        }
-    }
-    for path in &ignored {
-        println!("{}", describe::ignored_line(path));
-    }
-    if libraries.is_empty() {
-        println!("no plugins found in {}", source.display());
-    }
-    status.exit_code()
 }
 
 /// Loads `source` and greets `name` with each plugin.
@@ -184,6 +81,12 @@ fn greet_all(source: &Path, name: &str, options: &LoadOptions) -> ExitCode {
                             info.entry(),
                             describe::file_name(info.library())
                         ),
+                        // A library's worker that died or was killed is
+                        // one line: its other instances are gone with it.
+                        Err(error @ (CallError::Crashed { .. } | CallError::TimedOut { .. })) => {
+                            status.fail(error);
+                            break;
+                        }
                         Err(error) => status.fail(error),
                     }
                 }

@@ -54,6 +54,16 @@ fn run_greets_with_its_own_greeters_and_passes_over_everything_else() {
 }
 
 #[test]
+fn run_isolated_says_the_same_of_the_same_directory() {
+    plugin_tests::plugin_worker();
+    let (dir, assert) = mixed();
+    host(&assert, &["run".as_ref(), "--isolate".as_ref(), dir.path()])
+        .success()
+        .stdout_eq(file!["../cli/run_mixed_directory.stdout"])
+        .stderr_eq("");
+}
+
+#[test]
 fn check_checks_another_crates_greeter_against_its_own_descriptors() {
     let (dir, assert) = mixed();
     host(
