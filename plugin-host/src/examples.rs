@@ -98,6 +98,50 @@ fn build(workspace: &Path) -> Result<(), String> {
     }
 }
 
+/// `options` with the worker of `--isolate`: `plugin-worker` beside this
+/// executable. A host run by `cargo run` from its workspace has only
+/// itself built, so the worker is built with cargo first (to the same
+/// profile); anywhere else a missing worker is an error saying so.
+pub fn with_worker(
+    options: plugin_interface::isolation::WorkerOptions,
+) -> Result<plugin_interface::isolation::WorkerOptions, String> {
+    let exe =
+        std::env::current_exe().map_err(|error| format!("cannot find this executable: {error}"))?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let worker = dir.join(format!("plugin-worker{}", std::env::consts::EXE_SUFFIX));
+    let workspace = workspace_dir();
+    if !worker.is_file() && dir.starts_with(target_dir(&workspace)) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+        let mut command = Command::new(&cargo);
+        command
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(workspace.join("Cargo.toml"))
+            .args(["-p", "plugin-host", "--bin", "plugin-worker"]);
+        if dir.file_name().is_some_and(|name| name == "release") {
+            command.arg("--release");
+        }
+        command.stdout(Stdio::from(io::stderr()));
+        let status = command
+            .status()
+            .map_err(|error| format!("cannot run `{}`: {error}", Path::new(&cargo).display()))?;
+        if !status.success() {
+            return Err(format!(
+                "building plugin-worker failed: cargo exited with {status}"
+            ));
+        }
+    }
+    if worker.is_file() {
+        Ok(options.worker(worker))
+    } else {
+        Err(format!(
+            "--isolate needs `plugin-worker` beside this executable, at {} (it is built with \
+             plugin-host: `cargo build -p plugin-host --bins`)",
+            worker.display()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,11 +42,7 @@ fn main() -> ExitCode {
     };
     let options = match trust {
         Ok(options) => options,
-        Err(error) => {
-            let mut status = describe::Status::default();
-            status.fail(error);
-            return status.exit_code();
-        }
+        Err(error) => return failed(error),
     };
     match command {
         None => run::run(None, run::DEFAULT_NAME, &options),
@@ -61,7 +57,10 @@ fn main() -> ExitCode {
             args,
             isolate,
             ..
-        }) => call::call(&library, &method, &args, &options, isolate.options()),
+        }) => match isolate.options().map(examples::with_worker).transpose() {
+            Ok(worker) => call::call(&library, &method, &args, &options, worker),
+            Err(error) => failed(error),
+        },
         Some(Command::Run {
             manifest: Some(manifest),
             name,
@@ -73,9 +72,10 @@ fn main() -> ExitCode {
             isolate,
             ..
         }) => {
-            let options = match isolate.options() {
-                Some(worker) => options.isolation(Isolation::Process(worker)),
-                None => options,
+            let options = match isolate.options().map(examples::with_worker).transpose() {
+                Ok(Some(worker)) => options.isolation(Isolation::Process(worker)),
+                Ok(None) => options,
+                Err(error) => return failed(error),
             };
             run::run(source.as_deref(), &name, &options)
         }
@@ -83,4 +83,11 @@ fn main() -> ExitCode {
             dir, debounce_ms, ..
         }) => watch::watch(&dir, debounce_ms, options),
     }
+}
+
+/// One error line, and the exit code of a failure.
+fn failed(error: impl std::fmt::Display) -> ExitCode {
+    let mut status = describe::Status::default();
+    status.fail(error);
+    status.exit_code()
 }

@@ -15,16 +15,16 @@ const BATCH: Duration = Duration::from_millis(2);
 /// two alternate which goes first.
 pub fn call_ratio(mut baseline: impl FnMut(u64), mut ours: impl FnMut(u64)) -> f64 {
     let mut n = 1;
-    while time(|| ours(n)) < BATCH {
+    while timed(|| ours(n)) < BATCH {
         n *= 2;
     }
     let ratios = (0..ROUNDS).map(|round| {
         let (base, ours) = if round % 2 == 0 {
-            let base = time(|| baseline(n));
-            (base, time(|| ours(n)))
+            let base = timed(|| baseline(n));
+            (base, timed(|| ours(n)))
         } else {
-            let ours = time(|| ours(n));
-            (time(|| baseline(n)), ours)
+            let ours = timed(|| ours(n));
+            (timed(|| baseline(n)), ours)
         };
         ours.as_secs_f64() / base.as_secs_f64()
     });
@@ -62,10 +62,6 @@ fn timed<T>(f: impl FnOnce() -> T) -> Duration {
     let took = start.elapsed();
     drop(kept);
     took
-}
-
-fn time(f: impl FnOnce()) -> Duration {
-    timed(f)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
