@@ -55,9 +55,14 @@
 //! own typed proxy ([`WorkerLibrary::instantiate`]): `#[plugin_trait]`
 //! implements every trait for [`Remote`]`<dyn Trait>`, whose methods
 //! encode their arguments for the serialised path and decode the result.
-//! Lent objects and closures, `Box<dyn Trait>` values and returned `&str`
-//! do not cross to a worker: by name, such a method is refused before
-//! anything is sent; through a proxy, its call fails naming it.
+//! Lent objects and closures and `Box<dyn Trait>` values do not cross to
+//! a worker: by name, such a method is refused before anything is sent;
+//! through a proxy, its call fails naming it, as does a method returning
+//! `&str` (by name, its string comes back as JSON).
+//!
+//! **Restarts.** With [`WorkerOptions::restart`], a worker that died is
+//! started again on the next call, after a doubling backoff, while the
+//! budget lasts; every live instance is made again (its state is lost).
 
 mod library;
 mod link;
