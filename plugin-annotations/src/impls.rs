@@ -240,11 +240,12 @@ fn generate(args: &ImplArgs, item: &ItemImpl, valid: &Valid<'_>) -> TokenStream 
                 args_len: usize,
                 sink: *mut #private::c_void,
                 write: #private::DispatchSink,
+                peer: *const #private::PeerTable,
             ) -> u32 {
                 // SAFETY: the caller passes an instance the maker above
-                // made, the argument bytes, and its own sink.
+                // made, the argument bytes, its own sink and its peer.
                 unsafe {
-                    <__Export as #private::Export>::dispatch(instance, method, args, args_len, sink, write)
+                    <__Export as #private::Export>::dispatch(instance, method, args, args_len, sink, write, peer)
                 }
             }
 

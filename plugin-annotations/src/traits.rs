@@ -206,6 +206,18 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
                 proxy
             }
 
+            fn stand_in(remote: #private::Remote<dyn #ident>) -> #private::Box<dyn #ident> {
+                #private::Box::new(remote)
+            }
+
+            fn remote_ref(remote: &#private::Remote<dyn #ident>) -> &(dyn #ident + 'static) {
+                remote
+            }
+
+            fn remote_mut(remote: &mut #private::Remote<dyn #ident>) -> &mut (dyn #ident + 'static) {
+                remote
+            }
+
             fn proxy_of<'__a>(object: &'__a (dyn #ident + 'static)) -> ::core::option::Option<&'__a #private::RawProxy<#vtable>> {
                 match #ident::__plugin_proxy(object) {
                     ::core::option::Option::Some(proxy) => ::core::option::Option::Some(&proxy.raw),
@@ -219,7 +231,8 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             }
         }
 
-        // Objects are called in process only.
+        // Objects cross the serialised path whole, as arguments and
+        // results (see the dispatch arms); inside another value, never.
         impl #private::Wire for #private::Box<dyn #ident> {
             fn wire_encode<__S: #private::Serializer>(&self, _: __S) -> ::core::result::Result<__S::Ok, __S::Error> {
                 #private::refuse_encode::<__S>(#box_name)
@@ -313,6 +326,7 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
                 __this: *mut #private::c_void,
                 __method: u32,
                 __args: &[u8],
+                __peer: ::core::option::Option<&#private::Arc<dyn #private::Peer>>,
             ) -> ::core::result::Result<#private::Vec<u8>, #private::DispatchError> {
                 match __method {
                     #(#dispatch_arms)*
@@ -391,12 +405,12 @@ fn generate(model: &PluginTrait<'_>) -> TokenStream {
             }
         }
 
-        // An instance in a worker process (process isolation, in a host
-        // build only): every method crosses the serialised path.
-        #private::if_host! {
-            impl #ident for #private::Remote<dyn #ident> {
-                #(#remote_methods)*
-            }
+        // An object of the other side of a serialised connection (an
+        // instance in a worker process, or the host's object seen from
+        // one): every method crosses the serialised path.
+        #[allow(unused_mut, unused_variables, clippy::needless_borrow)]
+        impl #ident for #private::Remote<dyn #ident> {
+            #(#remote_methods)*
         }
 
         #clone
@@ -581,44 +595,77 @@ fn shim(method: &Method<'_>, trait_ident: &syn::Ident) -> TokenStream {
 }
 
 /// The method's arm of the serialised path: decode each argument as its
-/// owned form, call, encode the result. A method that lends an object or
-/// a closure is refused, naming the parameter.
+/// owned form (an object or closure as a stand-in calling the peer), call,
+/// encode the result (a returned object kept for the peer).
 fn dispatch_arm(method: &Method<'_>, index: usize, trait_ident: &syn::Ident) -> TokenStream {
     let private = Private;
     let index = index as u32;
     let ident = method.ident;
-    let refused = method.args.iter().find_map(|arg| match &arg.kind {
-        ArgKind::Object { .. } => Some(format!(
-            "parameter `{}`: a lent object (`&dyn Trait`) does not cross the serialised path",
-            arg.ident
-        )),
-        ArgKind::Closure(_) => Some(format!(
-            "parameter `{}`: a lent closure does not cross the serialised path",
-            arg.ident
-        )),
-        _ => None,
-    });
-    if let Some(reason) = refused {
-        return quote! {
-            #index => ::core::result::Result::Err(#private::DispatchError::refused(#reason)),
-        };
-    }
     let reads = method.args.iter().map(|arg| {
         let name = &arg.ident;
         let text = name.to_string();
-        let ty = match &arg.kind {
-            ArgKind::Str => quote!(#private::String),
-            ArgKind::Slice(elem) => quote!(#private::Vec<#elem>),
-            ArgKind::Ref(ty) | ArgKind::Owned(ty) => quote!(#ty),
-            ArgKind::Object { .. } | ArgKind::Closure(_) => TokenStream::new(),
-        };
-        let read = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_argument);
-        quote!(let #name: #ty = #read(&mut __reader, #text)?;)
+        match &arg.kind {
+            ArgKind::Object { path, mutable } => {
+                let object = types::object(path);
+                let read = quote!(<#object as #private::ObjectInterface>::read_lent(&mut __reader, __peer, #text)?);
+                if *mutable {
+                    quote!(let mut #name = #read;)
+                } else {
+                    quote!(let #name = #read;)
+                }
+            }
+            ArgKind::Closure(closure) => {
+                let args = closure.args_tuple();
+                let output = closure.output();
+                quote!(let #name = #private::RemoteFn::<#args, #output>::read(&mut __reader, __peer, #text)?;)
+            }
+            ArgKind::Owned(ty) if types::whole_object(ty).is_some() => {
+                let (holder, path) = types::whole_object(ty).unwrap_or_else(|| unreachable!());
+                let object = types::object(&path);
+                let read = match holder {
+                    types::Holder::Box => quote!(read_box),
+                    types::Holder::Arc => quote!(read_arc),
+                };
+                quote!(let #name: #ty = <#object as #private::ObjectInterface>::#read(&mut __reader, __peer, #text)?;)
+            }
+            _ => {
+                let ty = match &arg.kind {
+                    ArgKind::Str => quote!(#private::String),
+                    ArgKind::Slice(elem) => quote!(#private::Vec<#elem>),
+                    ArgKind::Ref(ty) | ArgKind::Owned(ty) => quote!(#ty),
+                    ArgKind::Object { .. } | ArgKind::Closure(_) => TokenStream::new(),
+                };
+                let read = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_argument);
+                quote!(let #name: #ty = #read(&mut __reader, #text)?;)
+            }
+        }
     });
     let values = method.args.iter().map(|arg| {
         let name = &arg.ident;
         match &arg.kind {
             ArgKind::Owned(_) => quote!(#name),
+            ArgKind::Object { path, mutable } => {
+                let object = types::object(path);
+                if *mutable {
+                    quote!(<#object as #private::ObjectInterface>::remote_mut(&mut #name))
+                } else {
+                    quote!(<#object as #private::ObjectInterface>::remote_ref(&#name))
+                }
+            }
+            ArgKind::Closure(closure) => {
+                let values: Vec<_> = (0..closure.inputs.len())
+                    .map(|i| format_ident!("__a{}", i))
+                    .collect();
+                let inputs = &closure.inputs;
+                let output = closure.output();
+                let call =
+                    quote!(|#(#values: #inputs),*| -> #output { #name.call((#(#values,)*)) });
+                if closure.mutable {
+                    quote!(&mut #call)
+                } else {
+                    quote!(&#call)
+                }
+            }
             _ => quote!(&#name),
         }
     });
@@ -635,10 +682,20 @@ fn dispatch_arm(method: &Method<'_>, index: usize, trait_ident: &syn::Ident) -> 
     let result = match &method.ret {
         RetKind::Unit => quote!({ #call; ::core::result::Result::Ok(#private::Vec::new()) }),
         RetKind::Str => quote!(#private::encode_str(#call)),
-        RetKind::Owned(ty) => {
-            let encode = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_result);
-            quote!(#encode(&#call))
-        }
+        RetKind::Owned(ty) => match types::whole_object(ty) {
+            Some((types::Holder::Box, path)) => {
+                let object = types::object(&path);
+                quote!(<#object as #private::ObjectInterface>::write_box(__peer, #call))
+            }
+            Some((types::Holder::Arc, path)) => {
+                let object = types::object(&path);
+                quote!(<#object as #private::ObjectInterface>::write_arc(__peer, #call))
+            }
+            None => {
+                let encode = quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_result);
+                quote!(#encode(&#call))
+            }
+        },
     };
     quote! {
         #index => {
@@ -876,10 +933,12 @@ fn trait_method(method: &Method<'_>, slot: usize) -> TokenStream {
     }
 }
 
-/// The method of an instance in a worker: the arguments encoded as the
-/// dispatch entry reads them (borrowed ones as their owned form), the
-/// result decoded. What does not cross the serialised path (lent objects
-/// and closures, a returned `&str`) fails the call, naming the method.
+/// The method of the other side's object: the arguments encoded as the
+/// dispatch entry reads them (borrowed ones as their owned form; objects
+/// and closures kept for the call, or given, with their ids sent), the
+/// result decoded (a returned object as a stand-in of the other side's).
+/// A returned `&str`, which would borrow from the other process, fails the
+/// call, naming the method.
 fn remote_method(method: &Method<'_>, index: usize) -> TokenStream {
     let private = Private;
     let index = index as u32;
@@ -889,61 +948,99 @@ fn remote_method(method: &Method<'_>, index: usize) -> TokenStream {
     let params = &method.args;
     let output = &method.item.sig.output;
     let names: Vec<_> = method.args.iter().map(|arg| &arg.ident).collect();
-    let refused = method
-        .args
-        .iter()
-        .find_map(|arg| match &arg.kind {
-            ArgKind::Object { .. } => Some("a lent object"),
-            ArgKind::Closure(_) => Some("a lent closure"),
-            _ => None,
-        })
-        .or(matches!(method.ret, RetKind::Str).then_some("a returned `&str`"));
-    let body = match refused {
-        Some(what) => quote! {
-            let _ = (#(&#names,)*);
-            self.__refuse(#name, #what)
-        },
-        None => {
-            // Types are named through `<T as PluginData>`, spanned at the
-            // user's type, as in the dispatch arm: one error per type that
-            // is not carried.
-            let pushes = method.args.iter().map(|arg| {
-                let name = &arg.ident;
-                match &arg.kind {
-                    ArgKind::Str => quote!(__args.str(#name);),
-                    ArgKind::Slice(elem) => {
-                        let append = quote_spanned!(arg.ty.span()=> <#elem as #private::PluginData>::wire_append_slice);
-                        quote!(#append(#name, __args.bytes());)
-                    }
-                    ArgKind::Ref(ty) => {
-                        let append = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_append);
-                        quote!(#append(#name, __args.bytes());)
-                    }
-                    ArgKind::Owned(ty) => {
-                        let append = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_append);
-                        quote!(#append(&#name, __args.bytes());)
-                    }
-                    ArgKind::Object { .. } | ArgKind::Closure(_) => TokenStream::new(),
-                }
-            });
-            let decode = match &method.ret {
-                RetKind::Owned(ty) => {
-                    quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_decode_all)
-                }
-                RetKind::Unit | RetKind::Str => {
-                    quote!(<() as #private::PluginData>::wire_decode_all)
-                }
-            };
-            quote! {
-                let mut __args = #private::RemoteArgs::new();
-                #(#pushes)*
-                self.__call(#index, #name, __args, #decode)
+    if matches!(method.ret, RetKind::Str) {
+        return quote! {
+            fn #ident(#receiver, #(#params),*) #output {
+                let _ = (#(&#names,)*);
+                self.__refuse(#name, "a returned `&str`")
             }
+        };
+    }
+    // Types are named through `<T as PluginData>`, spanned at the user's
+    // type, as in the dispatch arm: one error per type that is not
+    // carried.
+    let pushes = method.args.iter().map(|arg| {
+        let name = &arg.ident;
+        match &arg.kind {
+            ArgKind::Str => quote!(__args.str(#name);),
+            ArgKind::Slice(elem) => {
+                let append = quote_spanned!(arg.ty.span()=> <#elem as #private::PluginData>::wire_append_slice);
+                quote!(#append(#name, __args.bytes());)
+            }
+            ArgKind::Ref(ty) => {
+                let append = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_append);
+                quote!(#append(#name, __args.bytes());)
+            }
+            ArgKind::Owned(ty) => match types::whole_object(ty) {
+                Some((types::Holder::Box, path)) => {
+                    let object = types::object(&path);
+                    quote!(<#object as #private::ObjectInterface>::send_box(&mut __args, #name);)
+                }
+                Some((types::Holder::Arc, path)) => {
+                    let object = types::object(&path);
+                    quote!(<#object as #private::ObjectInterface>::send_arc(&mut __args, #name);)
+                }
+                None => {
+                    let append = quote_spanned!(arg.ty.span()=> <#ty as #private::PluginData>::wire_append);
+                    quote!(#append(&#name, __args.bytes());)
+                }
+            },
+            ArgKind::Object { path, mutable } => {
+                let object = types::object(path);
+                // The object is kept for the call only: its lifetime is
+                // erased for the table, which forgets it when the call
+                // returns.
+                if *mutable {
+                    quote!(<#object as #private::ObjectInterface>::send_lent_mut(&mut __args, 
+                        // SAFETY: only the lifetime changes; the object is
+                        // forgotten when the call ends, before the borrow.
+                        unsafe { ::core::mem::transmute::<&mut (#object + '_), &mut (#object + 'static)>(#name) }
+                    );)
+                } else {
+                    quote!(<#object as #private::ObjectInterface>::send_lent(&mut __args, 
+                        // SAFETY: only the lifetime changes; the object is
+                        // forgotten when the call ends, before the borrow.
+                        unsafe { ::core::mem::transmute::<&(#object + '_), &(#object + 'static)>(#name) }
+                    );)
+                }
+            }
+            ArgKind::Closure(closure) => {
+                let local = format_ident!("__closure_{}", name);
+                let values: Vec<_> = (0..closure.inputs.len()).map(|i| format_ident!("__a{}", i)).collect();
+                let args = closure.args_tuple();
+                let output = closure.output();
+                quote! {
+                    let mut #local = |(#(#values,)*): #args| -> #output { #name(#(#values),*) };
+                    __args.lend_fn::<#args, #output>(&mut #local);
+                }
+            }
+        }
+    });
+    let decode = match &method.ret {
+        RetKind::Owned(ty) => match types::whole_object(ty) {
+            Some((types::Holder::Box, path)) => {
+                let object = types::object(&path);
+                quote!(<#object as #private::ObjectInterface>::decode_box)
+            }
+            Some((types::Holder::Arc, path)) => {
+                let object = types::object(&path);
+                quote!(<#object as #private::ObjectInterface>::decode_arc)
+            }
+            None => {
+                let decode =
+                    quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_decode_all);
+                quote!(|__bytes, _| #decode(__bytes))
+            }
+        },
+        RetKind::Unit | RetKind::Str => {
+            quote!(|__bytes, _| <() as #private::PluginData>::wire_decode_all(__bytes))
         }
     };
     quote! {
         fn #ident(#receiver, #(#params),*) #output {
-            #body
+            let mut __args = self.__args();
+            #(#pushes)*
+            self.__call(#index, #name, __args, #decode)
         }
     }
 }

@@ -299,6 +299,54 @@ fn boxed_object(object: &syn::TypeTraitObject, errors: &mut Errors) {
     }
 }
 
+/// How a whole object argument or result is held.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Box,
+    Arc,
+}
+
+/// `Box<dyn Trait>` or `Arc<dyn Trait>` as a whole type (not inside
+/// another): the holder and the trait's path.
+pub fn whole_object(ty: &Type) -> Option<(Holder, syn::Path)> {
+    let Type::Path(path) = ty else {
+        return match ty {
+            Type::Paren(paren) => whole_object(&paren.elem),
+            Type::Group(group) => whole_object(&group.elem),
+            _ => None,
+        };
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    let holder = match last.ident.to_string().as_str() {
+        "Box" => Holder::Box,
+        "Arc" => Holder::Arc,
+        _ => return None,
+    };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut args = args.args.iter();
+    let (Some(GenericArgument::Type(Type::TraitObject(object))), None) = (args.next(), args.next())
+    else {
+        return None;
+    };
+    let mut bounds = object.bounds.iter();
+    match (bounds.next(), bounds.next()) {
+        (Some(TypeParamBound::Trait(bound)), None)
+            if !matches!(
+                bound.path.segments.last().map(|last| &last.arguments),
+                Some(PathArguments::Parenthesized(_))
+            ) =>
+        {
+            Some((holder, bound.path.clone()))
+        }
+        _ => None,
+    }
+}
+
 /// The layout of a by-value type, spanned at the user's type: this is
 /// where a type that is not carried is reported.
 pub fn layout(ty: &Type) -> TokenStream {

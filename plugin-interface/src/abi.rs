@@ -24,7 +24,7 @@ pub use plugin_symbols::CANARY_VERSION;
 /// registrations, vtable prefixes, returned values and failures, panic
 /// slots and the exported functions.
 /// A host refuses a plugin built with another epoch.
-pub const ABI_EPOCH: u32 = 3;
+pub const ABI_EPOCH: u32 = 4;
 
 /// First bytes of every canary.
 pub const CANARY_MAGIC: [u8; 8] = *b"RSPLUGIN";

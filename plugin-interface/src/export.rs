@@ -572,11 +572,12 @@ pub trait Export {
         args_len: usize,
         sink: *mut c_void,
         write: crate::wire::DispatchSink,
+        peer: *const crate::wire::PeerTable,
     ) -> u32 {
         // SAFETY: forwarded from the caller.
         unsafe {
             crate::wire::dispatch::<Self::Interface, Self::Type>(
-                instance, method, args, args_len, sink, write,
+                instance, method, args, args_len, sink, write, peer,
             )
         }
     }

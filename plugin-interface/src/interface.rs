@@ -72,6 +72,8 @@ pub unsafe trait VTableFor<T>: PluginInterface {
     /// of `instance` with the encoded arguments `args`, and encodes its
     /// result: the serialised path, which the exported
     /// `plugin_dispatch_<Trait>_<Type>_v1` runs inside `catch_unwind`.
+    /// Objects and closures in the arguments become stand-ins calling
+    /// `peer`; a returned object is kept for it.
     ///
     /// # Safety
     ///
@@ -82,5 +84,6 @@ pub unsafe trait VTableFor<T>: PluginInterface {
         instance: *mut core::ffi::c_void,
         method: u32,
         args: &[u8],
+        peer: Option<&std::sync::Arc<dyn crate::wire::Peer>>,
     ) -> Result<Vec<u8>, crate::wire::DispatchError>;
 }

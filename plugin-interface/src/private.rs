@@ -31,8 +31,6 @@ pub use crate::export::{
     rethrow, returned_str, vtable_prefix,
 };
 pub use crate::interface::{PluginInterface, VTableFor};
-#[cfg(all(feature = "host", unix))]
-pub use crate::isolation::{Remote, RemoteArgs};
 pub use crate::layout::{ArgLayout, FieldLayout, TypeLayout, VariantLayout, known};
 pub use crate::lifecycle::{
     Constructor, ContextTable, Fallible, HostTable, KnownInterface, LogRecord, Plain,
@@ -42,8 +40,9 @@ pub use crate::proxy::{PluginInfo, RawProxy};
 pub use crate::registrations::{LibrarySymbols, unload_registrations};
 pub use crate::state::{SavedState, StateHooks, load_hook, save_hook};
 pub use crate::wire::{
-    ArgReader, De, DispatchError, DispatchSink, Ser, Wire, WireEnum, decode_enum, dispatch,
-    encode_result, encode_str, refuse_decode, refuse_encode, unknown_variant,
+    ArgReader, De, DispatchError, DispatchSink, Peer, PeerTable, Remote, RemoteArgs, RemoteFn, Ser,
+    Wire, WireEnum, decode_enum, dispatch, encode_result, encode_str, refuse_decode, refuse_encode,
+    unknown_variant,
 };
 pub use serde::de::VariantAccess;
 

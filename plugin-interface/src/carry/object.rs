@@ -21,6 +21,7 @@ use crate::abi::VTablePrefix;
 use crate::interface::{PluginInterface, VTableFor};
 use crate::layout::TypeLayout;
 use crate::proxy::{Binding, Info, PluginInfo, RawProxy, Target};
+use crate::wire::{self, ArgReader, DispatchError, Peer, Remote, RemoteArgs};
 
 /// An object as it crosses: an instance and the vtable of its trait.
 #[repr(C)]
@@ -88,6 +89,38 @@ impl<I: ?Sized + 'static> HostObject<I> {
         // SAFETY: owned, or lent mutably for as long as the wrapper lives,
         // and `&mut self` makes this the only access.
         unsafe { &mut *self.object }
+    }
+
+    /// A wrapper of an object lent for one call.
+    pub(crate) fn lent(object: &'static I) -> Self {
+        Self {
+            object: ptr::from_ref(object).cast_mut(),
+            hold: Hold::Lent,
+        }
+    }
+
+    /// A wrapper of an object lent mutably for one call.
+    pub(crate) fn lent_mut(object: &'static mut I) -> Self {
+        Self {
+            object: ptr::from_mut(object),
+            hold: Hold::LentMut,
+        }
+    }
+
+    /// A wrapper owning a boxed object.
+    pub(crate) fn owned(object: Box<I>) -> Self {
+        Self {
+            object: Box::into_raw(object),
+            hold: Hold::Owned,
+        }
+    }
+
+    /// A wrapper holding one reference to a shared object.
+    pub(crate) fn shared(object: Arc<I>) -> Self {
+        Self {
+            object: Arc::into_raw(object).cast_mut(),
+            hold: Hold::Shared,
+        }
     }
 
     /// Takes back an owned box.
@@ -164,6 +197,108 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
 
     /// A proxy as a mutably borrowed trait object.
     fn lent_mut(proxy: &mut Self::Proxy) -> &mut Self;
+
+    /// An object of the other side of a serialised connection, boxed as
+    /// the trait object.
+    #[doc(hidden)]
+    fn stand_in(remote: Remote<Self>) -> Box<Self>;
+
+    /// A stand-in as the trait object it stands in for.
+    #[doc(hidden)]
+    fn remote_ref(remote: &Remote<Self>) -> &Self;
+
+    /// A stand-in as the trait object it stands in for, mutably.
+    #[doc(hidden)]
+    fn remote_mut(remote: &mut Remote<Self>) -> &mut Self;
+
+    // The serialised path's conversions of the trait's objects, named
+    // through this trait so that a trait object that is not a plugin
+    // trait gives the one error every other use of it gives.
+
+    /// Reads a lent object argument; see [`wire::lent_object`].
+    #[doc(hidden)]
+    fn read_lent(
+        reader: &mut ArgReader<'_>,
+        peer: Option<&Arc<dyn Peer>>,
+        name: &str,
+    ) -> Result<Remote<Self>, DispatchError> {
+        wire::lent_object::<Self>(reader, peer, name)
+    }
+
+    /// Reads a given object argument; see [`wire::given_box`].
+    #[doc(hidden)]
+    fn read_box(
+        reader: &mut ArgReader<'_>,
+        peer: Option<&Arc<dyn Peer>>,
+        name: &str,
+    ) -> Result<Box<Self>, DispatchError> {
+        wire::given_box::<Self>(reader, peer, name)
+    }
+
+    /// Reads a shared object argument; see [`wire::given_arc`].
+    #[doc(hidden)]
+    fn read_arc(
+        reader: &mut ArgReader<'_>,
+        peer: Option<&Arc<dyn Peer>>,
+        name: &str,
+    ) -> Result<Arc<Self>, DispatchError> {
+        wire::given_arc::<Self>(reader, peer, name)
+    }
+
+    /// Keeps a returned object for the peer; see [`wire::encode_given`].
+    #[doc(hidden)]
+    fn write_box(
+        peer: Option<&Arc<dyn Peer>>,
+        object: Box<Self>,
+    ) -> Result<Vec<u8>, DispatchError> {
+        wire::encode_given::<Self>(peer, object)
+    }
+
+    /// Keeps a returned shared object for the peer; see
+    /// [`wire::encode_shared`].
+    #[doc(hidden)]
+    fn write_arc(
+        peer: Option<&Arc<dyn Peer>>,
+        object: Arc<Self>,
+    ) -> Result<Vec<u8>, DispatchError> {
+        wire::encode_shared::<Self>(peer, object)
+    }
+
+    /// A returned object of the peer's; see [`wire::decode_box`].
+    #[doc(hidden)]
+    fn decode_box(bytes: &[u8], peer: &Arc<dyn Peer>) -> Result<Box<Self>, String> {
+        wire::decode_box::<Self>(bytes, peer)
+    }
+
+    /// A returned shared object of the peer's; see [`wire::decode_arc`].
+    #[doc(hidden)]
+    fn decode_arc(bytes: &[u8], peer: &Arc<dyn Peer>) -> Result<Arc<Self>, String> {
+        wire::decode_arc::<Self>(bytes, peer)
+    }
+
+    /// Lends an object for a call to the peer.
+    #[doc(hidden)]
+    fn send_lent(args: &mut RemoteArgs, object: &'static Self) {
+        args.lend::<Self>(object);
+    }
+
+    /// Lends an object mutably for a call to the peer.
+    #[doc(hidden)]
+    fn send_lent_mut(args: &mut RemoteArgs, object: &'static mut Self) {
+        args.lend_mut::<Self>(object);
+    }
+
+    /// Gives an object to the peer.
+    #[doc(hidden)]
+    fn send_box(args: &mut RemoteArgs, object: Box<Self>) {
+        args.give::<Self>(object);
+    }
+
+    /// Shares an object with the peer.
+    #[doc(hidden)]
+    fn send_arc(args: &mut RemoteArgs, object: Arc<Self>) {
+        args.share::<Self>(object);
+    }
 
     /// How the other side's objects of this trait are described, made
     /// once (see [`host_info`]).

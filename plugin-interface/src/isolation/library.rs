@@ -1,8 +1,6 @@
 //! The host's side: a library served by a worker process, called by
 //! method name with JSON values.
 
-use std::any::Any;
-use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,12 +8,12 @@ use serde_json::Value;
 
 use super::WorkerOptions;
 use super::link::Link;
-use super::remote::Remote;
+use super::remote::proxy;
 use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
 use crate::interface::PluginInterface;
 use crate::loader::{LoadOptions, ParameterInfo, PluginFile, outcome, parameters, prepare};
-use crate::proxy::{Binding, Info, PluginInfo, RawProxy, Target};
+use crate::wire::{Peer, Remote};
 
 /// A plugin library served by its own worker process: a crash, an abort,
 /// an `exit` or a call past the timeout ends the worker, never the host,
@@ -70,7 +68,7 @@ impl WorkerLibrary {
         options: &WorkerOptions,
     ) -> Result<Self, PluginError> {
         Link::open(path.as_ref(), load, options).map(|link| Self {
-            link: Arc::new(link),
+            link: link.shared(),
         })
     }
 
@@ -154,10 +152,9 @@ impl WorkerLibrary {
     /// [`CallError::Crashed`](crate::CallError::Crashed) from the proxy's
     /// `try_` method, one past the call timeout
     /// [`CallError::TimedOut`](crate::CallError::TimedOut), and the
-    /// trait's own method panics with the error's message. Methods that
-    /// lend objects or closures, take or return `Box<dyn Trait>` /
-    /// `Arc<dyn Trait>` or return `&str` do not cross to a worker: calling
-    /// one fails with [`CallError::Panicked`](crate::CallError::Panicked),
+    /// trait's own method panics with the error's message. Objects and
+    /// closures cross as the [module docs](super) say; a method returning
+    /// `&str` fails with [`CallError::Panicked`](crate::CallError::Panicked),
     /// naming it.
     pub fn instantiate<I: ?Sized + PluginInterface>(&self) -> Result<Vec<I::Proxy>, PluginError> {
         self.instantiate_entries::<I>(None)
@@ -198,35 +195,9 @@ impl WorkerLibrary {
         let mut proxies = Vec::new();
         for entry in entries {
             let (handle, entry) = self.link.instantiate(trait_name, Some(&entry))?;
-            let remote = Box::new(Remote::<I> {
-                link: Arc::clone(&self.link),
-                handle,
-                trait_name,
-                _interface: PhantomData,
-            });
-            let info = PluginInfo::new(
-                Arc::clone(self.link.shared_path()),
-                trait_name,
-                Arc::from(entry),
-                Arc::clone(&interface),
-            );
-            let owner: Arc<dyn Any + Send + Sync> = self.link.clone();
-            // SAFETY: the instance is a live `Box<Remote<I>>`, every method
-            // of which `remote_vtable` serves (the host's own shims,
-            // instantiated for `Remote<dyn Trait>`, which `I` is), and the
-            // target owns it: the vtable's `drop` frees it as a `Box`.
-            let target = unsafe {
-                Target::object(
-                    Box::into_raw(remote).cast(),
-                    I::remote_vtable(),
-                    Info::Owned(info),
-                    Some(owner),
-                    true,
-                )
-            };
-            proxies.push(I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(
-                target,
-            )))));
+            let peer: Arc<dyn Peer> = self.link.clone();
+            let remote = Remote::<I>::stand_in(peer, u64::from(handle), trait_name, true);
+            proxies.push(proxy::<I>(remote, &entry, Some(Arc::clone(&interface))));
         }
         Ok(proxies)
     }
@@ -275,7 +246,7 @@ impl WorkerInvoker<'_> {
         let prepared = prepare(link.path(), self.descriptor, method, args)?;
         let trait_name = self.descriptor.name.as_str();
         let (status, bytes) = link.call(
-            self.handle,
+            u64::from(self.handle),
             prepared.index,
             prepared.args,
             &format!("{trait_name}::{method}"),
@@ -286,6 +257,6 @@ impl WorkerInvoker<'_> {
 
 impl Drop for WorkerInvoker<'_> {
     fn drop(&mut self) {
-        self.library.link.release(self.handle);
+        self.library.link.release(u64::from(self.handle));
     }
 }

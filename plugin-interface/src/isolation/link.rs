@@ -2,15 +2,18 @@
 //! time within a deadline, telling a crash from a timeout, and restarting
 //! a worker that died, with its instances made again.
 
+use core::ffi::c_void;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::WorkerOptions;
@@ -20,6 +23,13 @@ use super::serve::{WorkerArgs, default_worker};
 use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
 use crate::loader::{LoadOptions, PluginFile, compared_with_host};
+use crate::wire::{DispatchSink, DispatchStatus, LocalObject, Peer, PeerTable};
+
+/// The bit that marks a handle as one of the worker's objects (returned
+/// or lent by it) rather than an instance the host made: such a handle
+/// also carries the worker's run (its restart count) in bits 32 to 62,
+/// and the worker's id of the object in the low 32 bits.
+const OBJECT: u64 = 1 << 63;
 
 /// How long a worker has to open its library when no call timeout is set.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -48,7 +58,21 @@ pub(crate) struct Link {
     /// with what to make them again from in a restarted worker.
     instances: Mutex<HashMap<u32, Live>>,
     next_id: AtomicU32,
+    /// The host's objects the worker may call: lent for a call in
+    /// progress, or given to the worker until it drops them.
+    kept: Mutex<HashMap<u64, Arc<LocalObject>>>,
+    next_kept: AtomicU64,
+    /// This link, for the peer tables its kept objects are called with.
+    me: OnceLock<Weak<Link>>,
     worker: Mutex<Worker>,
+}
+
+thread_local! {
+    /// The links this thread serves a worker's callback for, with their
+    /// locked worker: a call the callback makes to the same worker goes
+    /// through the exchange in progress instead of waiting for the lock
+    /// it holds.
+    static SERVING: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
 }
 
 #[derive(Debug, Default)]
@@ -110,15 +134,21 @@ impl Link {
             state: Mutex::new(State::default()),
             instances: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(0),
+            kept: Mutex::new(HashMap::new()),
+            next_kept: AtomicU64::new(0),
+            me: OnceLock::new(),
             worker: Mutex::new(worker),
         })
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
+    /// The link in its `Arc`, knowing itself.
+    pub(crate) fn shared(self) -> Arc<Self> {
+        let link = Arc::new(self);
+        let _ = link.me.set(Arc::downgrade(&link));
+        link
     }
 
-    pub(crate) fn shared_path(&self) -> &Arc<Path> {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -238,34 +268,28 @@ impl Link {
         }
     }
 
-    /// Calls method `index` of instance `id` with encoded `args`; the
-    /// dispatch entry's status and bytes.
+    /// Calls method `index` of `handle` (an instance's id, or one of the
+    /// worker's objects) with encoded `args`, serving the worker's calls
+    /// to the host's objects meanwhile; the dispatch's status and bytes.
     pub(crate) fn call(
         &self,
-        id: u32,
+        handle: u64,
         index: u32,
         args: Vec<u8>,
         doing: &str,
     ) -> Result<(u32, Vec<u8>), PluginError> {
-        self.restart_if_ended()?;
-        let mut worker = self.lock();
-        // The worker's handle is read under the worker's lock: a restart
-        // changes it while holding the lock.
-        let Some(handle) = self.instances().get(&id).map(|live| live.handle) else {
-            return Err(PluginError::Worker {
-                library: self.path().to_path_buf(),
-                reason: format!("no instance {id}"),
-            });
-        };
-        let request = Request::Call {
-            handle,
-            method: index,
-            args,
-        };
         let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
-        let response = self.exchange_locked(&mut worker, Some(&request), timeout, Some(doing));
-        drop(worker);
-        match response? {
+        let response = self.with_worker(true, |worker| {
+            // The worker's handle is read under the worker's lock: a
+            // restart changes it while holding the lock.
+            let request = Request::Call {
+                handle: self.worker_handle(handle)?,
+                method: index,
+                args,
+            };
+            self.exchange_locked(worker, Some(&request), timeout, Some(doing))
+        })?;
+        match response {
             Response::Dispatched { status, bytes } => Ok((status, bytes)),
             Response::Failed(reason) => Err(PluginError::Worker {
                 library: self.path().to_path_buf(),
@@ -275,25 +299,83 @@ impl Link {
         }
     }
 
-    /// Frees instance `id`, in the worker when it is alive.
-    pub(crate) fn release(&self, id: u32) {
-        let alive = self.is_alive();
-        let mut worker = self.lock();
-        let Some(live) = self.instances().remove(&id) else {
-            return;
-        };
-        if alive && self.ended().is_none() {
-            let request = Request::Release {
-                handle: live.handle,
-            };
-            let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
-            let _ = self.exchange_locked(
-                &mut worker,
-                Some(&request),
-                timeout,
-                Some("freeing an instance"),
-            );
+    /// Runs `exchange` with the worker: through the exchange in progress
+    /// when this thread is serving one of its callbacks, else under the
+    /// worker's lock, after restarting a worker that ended when `restart`.
+    fn with_worker<R>(
+        &self,
+        restart: bool,
+        exchange: impl FnOnce(&mut Worker) -> Result<R, PluginError>,
+    ) -> Result<R, PluginError> {
+        let me = core::ptr::from_ref(self) as usize;
+        let serving = SERVING.with(|serving| {
+            serving
+                .borrow()
+                .iter()
+                .rev()
+                .find(|(link, _)| *link == me)
+                .map(|(_, worker)| *worker)
+        });
+        if let Some(worker) = serving {
+            // SAFETY: the frame that registered the worker holds its lock
+            // and waits, on this thread, for the callback this call is
+            // part of; it does not touch the worker until it returns, and
+            // holds no borrow of it meanwhile (see `exchange_locked`).
+            let worker = unsafe { &mut *(worker as *mut Worker) };
+            return exchange(worker);
         }
+        if restart {
+            self.restart_if_ended()?;
+        }
+        let mut worker = self.lock();
+        exchange(&mut worker)
+    }
+
+    /// The worker's id for `handle`: an instance's current one, or the
+    /// object's, unless the worker that had it was restarted since.
+    fn worker_handle(&self, handle: u64) -> Result<u32, PluginError> {
+        if handle & OBJECT == 0 {
+            let id = u32::try_from(handle).unwrap_or(u32::MAX);
+            return self
+                .instances()
+                .get(&id)
+                .map(|live| live.handle)
+                .ok_or_else(|| PluginError::Worker {
+                    library: self.path().to_path_buf(),
+                    reason: format!("no instance {handle}"),
+                });
+        }
+        let run = (handle >> 32) & 0x7fff_ffff;
+        if run != u64::from(self.restarts()) {
+            return Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason: "the object was lost when its worker was restarted".to_owned(),
+            });
+        }
+        Ok(handle as u32)
+    }
+
+    /// Frees `handle` (an instance's id, or one of the worker's objects)
+    /// in the worker, when it is alive and still has it.
+    pub(crate) fn release(&self, handle: u64) {
+        let alive = self.is_alive();
+        let _ = self.with_worker(false, |worker| {
+            let target = if handle & OBJECT == 0 {
+                let id = u32::try_from(handle).unwrap_or(u32::MAX);
+                self.instances().remove(&id).map(|live| live.handle)
+            } else {
+                self.worker_handle(handle).ok()
+            };
+            if let Some(target) = target
+                && alive
+                && self.ended().is_none()
+            {
+                let request = Request::Release { handle: target };
+                let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+                self.exchange_locked(worker, Some(&request), timeout, Some("freeing an object"))?;
+            }
+            Ok(())
+        });
     }
 
     /// The unmaker counter of `trait_name` in the live worker; `None` when
@@ -330,6 +412,9 @@ impl Link {
         let Some(policy) = self.options.restart else {
             return Err(crashed(how));
         };
+        // The host's objects the old worker held are dropped after the
+        // lock is given up: they may hold proxies of this worker's objects.
+        let mut lost = Vec::new();
         let mut worker = self.lock();
         // Another caller may have restarted it while this one waited.
         let Some(how) = self.ended() else {
@@ -350,6 +435,8 @@ impl Link {
         }
         *worker = fresh;
         self.pid.store(worker.child.id(), Ordering::Relaxed);
+        // The host's objects the old worker held go with it.
+        lost.extend(self.kept().drain());
         self.state().ended = None;
         // Every live instance is made again before any call reaches the
         // new worker: the lock is held throughout.
@@ -389,28 +476,21 @@ impl Link {
     /// Sends `request` and reads the answer, within the call timeout;
     /// `doing` names the call in errors.
     fn request(&self, request: &Request, doing: &str) -> Result<Response, PluginError> {
-        let timeout = self.options.call_timeout;
-        self.exchange(
-            Some(request),
-            timeout.unwrap_or(Duration::ZERO),
-            Some(doing),
-        )
+        let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+        self.with_worker(false, |worker| {
+            self.exchange_locked(worker, Some(request), timeout, Some(doing))
+        })
     }
 
-    /// Sends `request`, if any, and reads one response within `timeout`
-    /// (none when zero). A worker that closes the socket has crashed; one
-    /// that misses the timeout is killed.
-    fn exchange(
-        &self,
-        request: Option<&Request>,
-        timeout: Duration,
-        doing: Option<&str>,
-    ) -> Result<Response, PluginError> {
-        let mut worker = self.lock();
-        self.exchange_locked(&mut worker, request, timeout, doing)
-    }
-
-    /// As [`exchange`](Self::exchange), with the worker already locked.
+    /// Sends `request`, if any, and reads its answer within `timeout`
+    /// (none when zero), with the worker locked (or serving a callback on
+    /// this thread). Meanwhile the worker's calls to the host's objects are
+    /// served, and the time they take is not counted against the deadline.
+    /// A worker that closes the socket has crashed; one that misses the
+    /// deadline is killed.
+    ///
+    /// No borrow of `worker` is held while a callback runs: a call it
+    /// makes to this worker uses it (see `with_worker`).
     fn exchange_locked(
         &self,
         worker: &mut Worker,
@@ -418,50 +498,137 @@ impl Link {
         timeout: Duration,
         doing: Option<&str>,
     ) -> Result<Response, PluginError> {
-        let library = self.path().to_path_buf();
         if let Some(how) = self.ended() {
             return Err(PluginError::Crashed {
-                library,
+                library: self.path().to_path_buf(),
                 how,
                 method: None,
             });
         }
         let timeout = (!timeout.is_zero()).then_some(timeout);
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut deadline = timeout.map(|timeout| Instant::now() + timeout);
         if let Some(request) = request {
-            let frame = request.encode();
-            if frame.len() > MAX_FRAME {
-                // The host's own limit: the worker is not disturbed.
-                return Err(PluginError::Worker {
-                    library,
-                    reason: format!(
-                        "a request of {} bytes, more than the {MAX_FRAME} a frame carries",
-                        frame.len()
-                    ),
-                });
-            }
-            let mut to = Deadline {
+            self.send(worker, request.encode(), deadline, timeout, doing)?;
+        }
+        loop {
+            let frame = read_frame(&mut Deadline {
                 socket: &worker.socket,
                 deadline,
+            });
+            let response = match frame {
+                Ok(Some(frame)) => Response::decode(&frame).map_err(|reason| {
+                    self.kill(worker, "sent a malformed response and was killed");
+                    PluginError::Worker {
+                        library: self.path().to_path_buf(),
+                        reason,
+                    }
+                })?,
+                Ok(None) => {
+                    let error = io::ErrorKind::UnexpectedEof.into();
+                    return Err(self.failed(worker, error, timeout, doing));
+                }
+                Err(error) => return Err(self.failed(worker, error, timeout, doing)),
             };
-            if let Err(error) = write_frame(&mut to, &frame) {
-                return Err(self.failed(worker, error, timeout, doing));
+            match response {
+                Response::Callback {
+                    handle,
+                    method,
+                    args,
+                } => {
+                    let started = Instant::now();
+                    let (status, bytes) = self.serve(worker, handle, method, &args);
+                    deadline = deadline.map(|deadline| deadline + started.elapsed());
+                    let mut answer = Request::Returned { status, bytes }.encode();
+                    if answer.len() > MAX_FRAME {
+                        answer = Request::Returned {
+                            status: DispatchStatus::BadResult as u32,
+                            bytes: format!(
+                                "a result of {} bytes, more than the {MAX_FRAME} a frame carries",
+                                answer.len()
+                            )
+                            .into_bytes(),
+                        }
+                        .encode();
+                    }
+                    self.send(worker, answer, deadline, timeout, doing)?;
+                }
+                Response::Drop { handle } => {
+                    // The object may hold the worker's objects in turn,
+                    // which release them through this exchange.
+                    let dropped = self.kept().remove(&handle);
+                    self.reentrant(worker, move || drop(dropped));
+                }
+                other => return Ok(other),
             }
         }
-        let mut from = Deadline {
+    }
+
+    /// Writes one frame to the worker within the deadline.
+    fn send(
+        &self,
+        worker: &mut Worker,
+        frame: Vec<u8>,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+        doing: Option<&str>,
+    ) -> Result<(), PluginError> {
+        if frame.len() > MAX_FRAME {
+            // The host's own limit: the worker is not disturbed.
+            return Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason: format!(
+                    "a request of {} bytes, more than the {MAX_FRAME} a frame carries",
+                    frame.len()
+                ),
+            });
+        }
+        let mut to = Deadline {
             socket: &worker.socket,
             deadline,
         };
-        match read_frame(&mut from) {
-            Ok(Some(frame)) => Response::decode(&frame).map_err(|reason| {
-                self.kill(worker, "sent a malformed response and was killed");
-                PluginError::Worker { library, reason }
-            }),
-            Ok(None) => {
-                Err(self.failed(worker, io::ErrorKind::UnexpectedEof.into(), timeout, doing))
+        write_frame(&mut to, &frame).map_err(|error| self.failed(worker, error, timeout, doing))
+    }
+
+    /// Serves the worker's call of method `method` of the host's object
+    /// `handle`: the dispatch's status and bytes.
+    fn serve(&self, worker: &mut Worker, handle: u64, method: u32, args: &[u8]) -> (u32, Vec<u8>) {
+        let unreachable =
+            |reason: String| (DispatchStatus::Unreachable as u32, reason.into_bytes());
+        let Some(object) = self.kept().get(&handle).cloned() else {
+            return unreachable(format!(
+                "the host has no object {handle}: the call it was lent for ended, or the worker released it"
+            ));
+        };
+        let Some(me) = self.me.get().and_then(Weak::upgrade) else {
+            return unreachable("the host's link is closing".to_owned());
+        };
+        let table = table(&me);
+        // SAFETY: a kept object, alive while `object` holds it; the table
+        // is this link's, alive for the call (`me` holds the link).
+        self.reentrant(worker, || unsafe { object.call(method, args, &table) })
+    }
+
+    /// Runs `f`, which may call this worker again, from within an exchange
+    /// that holds it: such calls go through `worker` (see `with_worker`).
+    fn reentrant<R>(&self, worker: &mut Worker, f: impl FnOnce() -> R) -> R {
+        /// Unregisters the worker when `f` returns or unwinds.
+        struct Registered;
+        impl Drop for Registered {
+            fn drop(&mut self) {
+                SERVING.with(|serving| serving.borrow_mut().pop());
             }
-            Err(error) => Err(self.failed(worker, error, timeout, doing)),
         }
+        let entry = (
+            core::ptr::from_ref(self) as usize,
+            core::ptr::from_mut(worker) as usize,
+        );
+        SERVING.with(|serving| serving.borrow_mut().push(entry));
+        let _registered = Registered;
+        f()
+    }
+
+    fn kept(&self) -> MutexGuard<'_, HashMap<u64, Arc<LocalObject>>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The error for an exchange that failed with `error`: past the
@@ -524,8 +691,10 @@ impl Link {
     }
 
     fn unexpected(&self, response: &Response) -> PluginError {
-        let mut worker = self.lock();
-        self.kill(&mut worker, "answered out of turn and was killed");
+        let _ = self.with_worker(false, |worker| {
+            self.kill(worker, "answered out of turn and was killed");
+            Ok(())
+        });
         PluginError::Worker {
             library: self.path().to_path_buf(),
             reason: format!("an unexpected answer: {response:?}"),
@@ -700,5 +869,165 @@ impl Link {
                 method: Some("close".to_owned()),
             }),
         }
+    }
+}
+
+impl Peer for Link {
+    fn library(&self) -> &Path {
+        self.path()
+    }
+
+    fn call(
+        &self,
+        handle: u64,
+        method: u32,
+        args: Vec<u8>,
+        doing: &str,
+    ) -> Result<(u32, Vec<u8>), PluginError> {
+        Link::call(self, handle, method, args, doing)
+    }
+
+    fn keep(&self, object: LocalObject, _lent: bool) -> Result<u64, String> {
+        let id = self.next_kept.fetch_add(1, Ordering::Relaxed) + 1;
+        self.kept().insert(id, Arc::new(object));
+        Ok(id)
+    }
+
+    fn forget(&self, id: u64) {
+        let forgotten = self.kept().remove(&id);
+        drop(forgotten);
+    }
+
+    fn release(&self, handle: u64) {
+        Link::release(self, handle);
+    }
+
+    fn adopt(&self, id: u64) -> u64 {
+        OBJECT | (u64::from(self.restarts()) & 0x7fff_ffff) << 32 | (id & 0xffff_ffff)
+    }
+
+    fn proxies(&self) -> bool {
+        true
+    }
+}
+
+/// The link as a [`PeerTable`], for the dispatch of its kept objects
+/// (the host's own code, through the same functions a library uses).
+fn table(link: &Arc<Link>) -> PeerTable {
+    use std::os::unix::ffi::OsStrExt;
+    let path = link.path().as_os_str().as_bytes();
+    PeerTable {
+        context: Arc::as_ptr(link).cast(),
+        library: path.as_ptr(),
+        library_len: path.len(),
+        retain: table_retain,
+        release_context: table_release_context,
+        call: table_call,
+        keep: table_keep,
+        forget: table_forget,
+        release: table_release,
+    }
+}
+
+/// # Safety
+///
+/// `context` must be a live `Arc<Link>`'s pointer, as [`table`] gives.
+unsafe extern "C" fn table_retain(context: *const c_void) {
+    // SAFETY: per the contract.
+    unsafe { Arc::increment_strong_count(context.cast::<Link>()) }
+}
+
+/// # Safety
+///
+/// `context` must hold a reference [`table_retain`] took, given up here.
+unsafe extern "C" fn table_release_context(context: *const c_void) {
+    // SAFETY: per the contract. Dropping the last reference ends the
+    // worker; nothing of it unwinds out of here.
+    let ended = catch_unwind(AssertUnwindSafe(|| unsafe {
+        Arc::decrement_strong_count(context.cast::<Link>())
+    }));
+    if let Err(payload) = ended {
+        crate::export::drop_payload(payload);
+    }
+}
+
+/// # Safety
+///
+/// `context` as for [`table_retain`]; `args` must point to `args_len`
+/// readable bytes (or `args_len` be 0); `write` must accept `sink`.
+unsafe extern "C" fn table_call(
+    context: *const c_void,
+    handle: u64,
+    method: u32,
+    args: *const u8,
+    args_len: usize,
+    sink: *mut c_void,
+    write: DispatchSink,
+) -> u32 {
+    // SAFETY: per the contract.
+    let link = unsafe { &*context.cast::<Link>() };
+    let args = if args_len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: per the contract.
+        unsafe { core::slice::from_raw_parts(args, args_len) }.to_vec()
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        link.call(
+            handle,
+            method,
+            args,
+            "a call from one of the host's objects",
+        )
+    }));
+    let (status, bytes) = match outcome {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(error)) => (
+            DispatchStatus::Unreachable as u32,
+            error.to_string().into_bytes(),
+        ),
+        Err(payload) => {
+            crate::export::drop_payload(payload);
+            (
+                DispatchStatus::Unreachable as u32,
+                b"the call to the worker panicked".to_vec(),
+            )
+        }
+    };
+    // SAFETY: per the contract; the bytes live for the call.
+    unsafe { write(sink, bytes.as_ptr(), bytes.len()) };
+    status
+}
+
+/// # Safety
+///
+/// `context` as for [`table_retain`].
+unsafe extern "C" fn table_keep(context: *const c_void, object: LocalObject, lent: bool) -> u64 {
+    // SAFETY: per the contract.
+    let link = unsafe { &*context.cast::<Link>() };
+    Peer::keep(link, object, lent).unwrap_or(0)
+}
+
+/// # Safety
+///
+/// `context` as for [`table_retain`].
+unsafe extern "C" fn table_forget(context: *const c_void, id: u64) {
+    // SAFETY: per the contract.
+    let link = unsafe { &*context.cast::<Link>() };
+    let forgotten = catch_unwind(AssertUnwindSafe(|| link.forget(id)));
+    if let Err(payload) = forgotten {
+        crate::export::drop_payload(payload);
+    }
+}
+
+/// # Safety
+///
+/// `context` as for [`table_retain`].
+unsafe extern "C" fn table_release(context: *const c_void, handle: u64) {
+    // SAFETY: per the contract.
+    let link = unsafe { &*context.cast::<Link>() };
+    let released = catch_unwind(AssertUnwindSafe(|| Link::release(link, handle)));
+    if let Err(payload) = released {
+        crate::export::drop_payload(payload);
     }
 }

@@ -55,14 +55,27 @@
 //! own typed proxy ([`WorkerLibrary::instantiate`]): `#[plugin_trait]`
 //! implements every trait for [`Remote`]`<dyn Trait>`, whose methods
 //! encode their arguments for the serialised path and decode the result.
-//! Lent objects and closures and `Box<dyn Trait>` values do not cross to
-//! a worker: by name, such a method is refused before anything is sent;
-//! through a proxy, its call fails naming it, as does a method returning
-//! `&str` (by name, its string comes back as JSON).
+//! **Objects cross both ways**, by id: a host object or closure lent to
+//! a method is kept in the host's table for the call, and the library
+//! calls it through a stand-in ([`Remote`]) that sends each call back to
+//! the host, which serves it while it waits for its own answer (a call the
+//! host's object makes to the same worker meanwhile goes through the
+//! exchange in progress). A `Box<dyn Trait>` or `Arc<dyn Trait>` given to
+//! a worker stays in the host until the worker drops it, and is called
+//! during the host's later calls; a `Box<dyn Trait>` a worker returns
+//! becomes the trait's proxy of the worker's object. Time spent in the
+//! host's callbacks is not counted against the call timeout. Objects
+//! inside another value do not cross (pass or return them whole), nor
+//! does a `&str` returned through a proxy: calling such a method fails,
+//! naming it (by name, its string comes back as JSON). The host's objects
+//! are reached from the worker's thread serving the host's call, while it
+//! lasts; other threads of the library get a failure.
 //!
 //! **Restarts.** With [`WorkerOptions::restart`], a worker that died is
 //! started again on the next call, after a doubling backoff, while the
 //! budget lasts; every live instance is made again (its state is lost).
+//! Objects the old worker returned are lost (their calls fail saying so),
+//! and the host's objects it held are dropped.
 
 mod library;
 mod link;
@@ -74,8 +87,9 @@ mod serve;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::wire::Remote;
 pub use library::{WorkerInvoker, WorkerLibrary};
-pub use remote::{Remote, RemoteArgs};
+pub(crate) use remote::proxy;
 pub use serve::worker_main;
 
 /// How worker processes are started and watched.

@@ -27,6 +27,9 @@ pub(crate) enum Request {
     Release { handle: u32 },
     /// Read the unmaker counter of the trait.
     Counter { trait_name: String },
+    /// The answer to the worker's [`Response::Callback`]: the dispatch's
+    /// status and bytes.
+    Returned { status: u32, bytes: Vec<u8> },
 }
 
 /// Worker to host.
@@ -46,6 +49,17 @@ pub(crate) enum Response {
     Counter(Option<u64>),
     /// The instance was freed.
     Released,
+    /// While the host waits: call method `method` of the host's object
+    /// `handle` with encoded arguments; the host answers
+    /// [`Request::Returned`] and keeps waiting.
+    Callback {
+        handle: u64,
+        method: u32,
+        args: Vec<u8>,
+    },
+    /// While the host waits: the worker no longer holds the host's object
+    /// `handle`; no answer.
+    Drop { handle: u64 },
 }
 
 fn encode<T: serde::Serialize + ?Sized>(kind: u8, fields: &T) -> Vec<u8> {
@@ -73,6 +87,7 @@ impl Request {
             } => encode(2, &(handle, method, args)),
             Self::Release { handle } => encode(3, handle),
             Self::Counter { trait_name } => encode(4, trait_name),
+            Self::Returned { status, bytes } => encode(5, &(status, bytes)),
         }
     }
 
@@ -99,6 +114,10 @@ impl Request {
             4 => Self::Counter {
                 trait_name: decode("counter", fields)?,
             },
+            5 => {
+                let (status, bytes) = decode("returned", fields)?;
+                Self::Returned { status, bytes }
+            }
             other => return Err(format!("unknown request kind {other}")),
         })
     }
@@ -114,6 +133,12 @@ impl Response {
             Self::Dispatched { status, bytes } => encode(0x84, &(status, bytes)),
             Self::Counter(counter) => encode(0x85, counter),
             Self::Released => encode(0x86, &()),
+            Self::Callback {
+                handle,
+                method,
+                args,
+            } => encode(0x87, &(handle, method, args)),
+            Self::Drop { handle } => encode(0x88, handle),
         }
     }
 
@@ -141,6 +166,17 @@ impl Response {
                 decode::<()>("released", fields)?;
                 Self::Released
             }
+            0x87 => {
+                let (handle, method, args) = decode("callback", fields)?;
+                Self::Callback {
+                    handle,
+                    method,
+                    args,
+                }
+            }
+            0x88 => Self::Drop {
+                handle: decode("drop", fields)?,
+            },
             other => return Err(format!("unknown response kind {other:#x}")),
         })
     }
@@ -213,6 +249,10 @@ mod tests {
             Request::Counter {
                 trait_name: "Greeter".into(),
             },
+            Request::Returned {
+                status: 1,
+                bytes: b"no".to_vec(),
+            },
         ];
         for request in requests {
             let mut wire = Vec::new();
@@ -235,6 +275,12 @@ mod tests {
             Response::Counter(Some(3)),
             Response::Counter(None),
             Response::Released,
+            Response::Callback {
+                handle: u64::MAX,
+                method: 2,
+                args: vec![3],
+            },
+            Response::Drop { handle: 9 },
         ];
         for response in responses {
             let frame = response.encode();

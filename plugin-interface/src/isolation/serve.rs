@@ -1,18 +1,25 @@
 //! The worker's side: open one library, checked as the in-process loader
 //! checks it, and serve the host's requests until it closes the socket.
 
+use core::cell::{Cell, RefCell};
+use core::ffi::c_void;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::thread::ThreadId;
 
 use super::process::WORKER_FD;
 use super::protocol::{MAX_FRAME, Request, Response, read_frame, write_frame};
 use crate::error::PluginError;
 use crate::loader::{Invoker, LoadOptions, PluginLibrary, TrustedList};
+use crate::wire::{DispatchSink, DispatchStatus, LocalObject, PeerTable};
 
 /// The arguments the host starts a worker with.
 #[derive(Debug)]
@@ -121,7 +128,7 @@ pub fn worker_main() -> ExitCode {
 }
 
 /// Opens the library and answers requests until the host closes the
-/// socket; then frees every instance and closes the library.
+/// socket; then frees every instance and object and closes the library.
 fn serve(mut stream: UnixStream, args: &WorkerArgs) -> Result<(), PluginError> {
     let io_error = |error: io::Error| PluginError::Io {
         library: args.library.clone(),
@@ -139,15 +146,127 @@ fn serve(mut stream: UnixStream, args: &WorkerArgs) -> Result<(), PluginError> {
         }
     };
     write_frame(&mut stream, &Response::Ready.encode()).map_err(io_error)?;
-    let mut instances: HashMap<u32, Invoker> = HashMap::new();
-    let mut next = 0u32;
-    while let Some(frame) = read_frame(&mut stream).map_err(io_error)? {
-        let request = Request::decode(&frame).map_err(|reason| PluginError::Worker {
-            library: args.library.clone(),
-            reason,
-        })?;
-        let response = answer(&library, &mut instances, &mut next, request);
-        library.flush_output();
+    // The server and its table live as long as the process: a library may
+    // keep a host object's stand-in (and its table) in a static.
+    let channel: &'static Channel = Box::leak(Box::new(Channel {
+        thread: std::thread::current().id(),
+        drops: Mutex::new(Vec::new()),
+        server: OnceLock::new(),
+    }));
+    let server: &'static Server = Box::leak(Box::new(Server {
+        library: RefCell::new(Some(library)),
+        path: args.library.to_string_lossy().into_owned(),
+        stream,
+        served: RefCell::new(HashMap::new()),
+        next: Cell::new(0),
+        depth: Cell::new(0),
+        channel,
+        table: OnceLock::new(),
+    }));
+    let _ = channel.server.set(ServerRef(server));
+    let result = server.run();
+    let served = core::mem::take(&mut *server.served.borrow_mut());
+    drop(served);
+    let library = server.library.borrow_mut().take();
+    let Some(library) = library else {
+        return Ok(());
+    };
+    library.flush_output();
+    result.map_err(|reason| PluginError::Worker {
+        library: args.library.clone(),
+        reason,
+    })?;
+    library.close().map(drop)
+}
+
+/// What the worker serves by handle: a registration's instance, or an
+/// object the library lent or gave the host.
+enum Served {
+    Instance(Invoker),
+    Object(LocalObject),
+}
+
+/// The worker's state while it serves the host: touched only by the
+/// thread serving the host (see [`Channel`]).
+struct Server {
+    /// Taken to close it once the host is gone.
+    library: RefCell<Option<PluginLibrary>>,
+    path: String,
+    stream: UnixStream,
+    served: RefCell<HashMap<u32, Rc<Served>>>,
+    next: Cell<u32>,
+    /// How many of the host's requests are being answered: the host is
+    /// waiting, and serves callbacks, only while this is not zero.
+    depth: Cell<u32>,
+    channel: &'static Channel,
+    table: OnceLock<PeerTable>,
+}
+
+/// What the library's [`PeerTable`] points to. The table's functions may
+/// be called from any thread the library starts: they reach the server
+/// only from the thread serving the host, and queue releases from others.
+struct Channel {
+    thread: ThreadId,
+    /// The host's objects the library no longer holds, told to the host
+    /// before the next frame the worker sends.
+    drops: Mutex<Vec<u64>>,
+    server: OnceLock<ServerRef>,
+}
+
+/// The server, as the channel holds it.
+struct ServerRef(&'static Server);
+
+// SAFETY: the server is reached through the channel only on the thread
+// it was made on (`Channel::server` checks the thread first), so its
+// cells are never touched from two threads.
+unsafe impl Send for ServerRef {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for ServerRef {}
+
+impl Channel {
+    /// The server, when called on the thread serving the host.
+    fn server(&self) -> Option<&'static Server> {
+        (std::thread::current().id() == self.thread)
+            .then(|| self.server.get().map(|server| server.0))
+            .flatten()
+    }
+}
+
+impl Server {
+    /// Answers requests until the host closes the socket.
+    fn run(&self) -> Result<(), String> {
+        while let Some(frame) = self.read()? {
+            match Request::decode(&frame)? {
+                Request::Returned { .. } => {
+                    return Err("the host answered a callback the worker did not make".to_owned());
+                }
+                request => {
+                    let response = self.answer(request);
+                    self.send(response)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> Result<Option<Vec<u8>>, String> {
+        read_frame(&mut &self.stream).map_err(|error| error.to_string())
+    }
+
+    /// Sends one frame, after telling the host of the objects dropped
+    /// since the last one.
+    fn send(&self, response: Response) -> Result<(), String> {
+        let dropped: Vec<u64> = core::mem::take(
+            &mut *self
+                .channel
+                .drops
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for handle in dropped {
+            write_frame(&mut &self.stream, &Response::Drop { handle }.encode())
+                .map_err(|error| error.to_string())?;
+        }
         let mut frame = response.encode();
         if frame.len() > MAX_FRAME {
             frame = Response::Failed(format!(
@@ -156,52 +275,222 @@ fn serve(mut stream: UnixStream, args: &WorkerArgs) -> Result<(), PluginError> {
             ))
             .encode();
         }
-        write_frame(&mut stream, &frame).map_err(io_error)?;
+        write_frame(&mut &self.stream, &frame).map_err(|error| error.to_string())
     }
-    drop(instances);
-    library.flush_output();
-    library.close().map(drop)
-}
 
-fn answer(
-    library: &PluginLibrary,
-    instances: &mut HashMap<u32, Invoker>,
-    next: &mut u32,
-    request: Request,
-) -> Response {
-    match request {
-        Request::Instantiate { trait_name, entry } => {
-            match library.invoker(&trait_name, entry.as_deref()) {
-                Ok(invoker) => {
-                    *next += 1;
-                    let entry = invoker.entry().to_owned();
-                    instances.insert(*next, invoker);
-                    Response::Instantiated {
-                        handle: *next,
-                        entry,
-                    }
-                }
-                Err(error) => Response::Failed(error.to_string()),
-            }
+    fn table(&self) -> *const PeerTable {
+        self.table.get_or_init(|| PeerTable {
+            context: core::ptr::from_ref(self.channel).cast(),
+            library: self.path.as_ptr(),
+            library_len: self.path.len(),
+            retain: channel_retain,
+            release_context: channel_retain,
+            call: channel_call,
+            keep: channel_keep,
+            forget: channel_forget,
+            release: channel_release,
+        })
+    }
+
+    fn insert(&self, served: Served) -> u32 {
+        let handle = self.next.get() + 1;
+        self.next.set(handle);
+        self.served.borrow_mut().insert(handle, Rc::new(served));
+        handle
+    }
+
+    /// Answers one request of the host.
+    fn answer(&self, request: Request) -> Response {
+        self.depth.set(self.depth.get() + 1);
+        let response = self.answer_inner(request);
+        self.depth.set(self.depth.get() - 1);
+        if let Some(library) = self.library() {
+            library.flush_output();
         }
-        Request::Call {
+        response
+    }
+
+    /// The library, until it is closed.
+    fn library(&self) -> Option<PluginLibrary> {
+        self.library.borrow().clone()
+    }
+
+    fn answer_inner(&self, request: Request) -> Response {
+        match request {
+            Request::Instantiate { trait_name, entry } => {
+                let Some(library) = self.library() else {
+                    return Response::Failed("the library is closed".to_owned());
+                };
+                match library.invoker(&trait_name, entry.as_deref()) {
+                    Ok(invoker) => {
+                        let entry = invoker.entry().to_owned();
+                        Response::Instantiated {
+                            handle: self.insert(Served::Instance(invoker)),
+                            entry,
+                        }
+                    }
+                    Err(error) => Response::Failed(error.to_string()),
+                }
+            }
+            Request::Call {
+                handle,
+                method,
+                args,
+            } => {
+                // Not borrowed during the call: a nested request may add
+                // or free what the worker serves.
+                let served = self.served.borrow().get(&handle).cloned();
+                let (status, bytes) = match served.as_deref() {
+                    Some(Served::Instance(invoker)) => {
+                        invoker.call_raw(method, &args, self.table())
+                    }
+                    // SAFETY: an object the library kept, alive while
+                    // `served` holds it; the table is this worker's.
+                    Some(Served::Object(object)) => unsafe {
+                        object.call(method, &args, self.table())
+                    },
+                    None => return Response::Failed(format!("no instance {handle}")),
+                };
+                Response::Dispatched { status, bytes }
+            }
+            Request::Release { handle } => {
+                let released = self.served.borrow_mut().remove(&handle);
+                drop(released);
+                Response::Released
+            }
+            Request::Counter { trait_name } => Response::Counter(
+                self.library()
+                    .and_then(|library| library.unmaker_counter(&trait_name).ok()),
+            ),
+            Request::Returned { .. } => Response::Failed("an answer to no callback".to_owned()),
+        }
+    }
+
+    /// Calls the host's object `handle`, answering the host's requests
+    /// until its answer comes.
+    fn call_host(&self, handle: u64, method: u32, args: Vec<u8>) -> (u32, Vec<u8>) {
+        let unreachable = |reason: &str| {
+            (
+                DispatchStatus::Unreachable as u32,
+                reason.as_bytes().to_vec(),
+            )
+        };
+        if self.depth.get() == 0 {
+            return unreachable("the host's objects are called during the host's calls only");
+        }
+        let request = Response::Callback {
             handle,
             method,
             args,
-        } => match instances.get_mut(&handle) {
-            Some(invoker) => {
-                let (status, bytes) = invoker.call_raw(method, &args);
-                Response::Dispatched { status, bytes }
+        };
+        if let Err(error) = self.send(request) {
+            return unreachable(&error);
+        }
+        loop {
+            let frame = match self.read() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return unreachable("the host closed the connection"),
+                Err(error) => return unreachable(&error),
+            };
+            match Request::decode(&frame) {
+                Ok(Request::Returned { status, bytes }) => return (status, bytes),
+                Ok(request) => {
+                    let response = self.answer(request);
+                    if let Err(error) = self.send(response) {
+                        return unreachable(&error);
+                    }
+                }
+                Err(error) => return unreachable(&error),
             }
-            None => Response::Failed(format!("no instance {handle}")),
-        },
-        Request::Release { handle } => {
-            instances.remove(&handle);
-            Response::Released
         }
-        Request::Counter { trait_name } => {
-            Response::Counter(library.unmaker_counter(&trait_name).ok())
+    }
+}
+
+/// The channel lives as long as the process: nothing to count.
+unsafe extern "C" fn channel_retain(_: *const c_void) {}
+
+/// # Safety
+///
+/// `context` must be the worker's [`Channel`]; `args` must point to
+/// `args_len` readable bytes (or `args_len` be 0); `write` must accept
+/// `sink`.
+unsafe extern "C" fn channel_call(
+    context: *const c_void,
+    handle: u64,
+    method: u32,
+    args: *const u8,
+    args_len: usize,
+    sink: *mut c_void,
+    write: DispatchSink,
+) -> u32 {
+    // SAFETY: per the contract.
+    let channel = unsafe { &*context.cast::<Channel>() };
+    let args = if args_len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: per the contract.
+        unsafe { core::slice::from_raw_parts(args, args_len) }.to_vec()
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| match channel.server() {
+        Some(server) => server.call_host(handle, method, args),
+        None => (
+            DispatchStatus::Unreachable as u32,
+            b"the host's objects are called from the thread serving the host's call only".to_vec(),
+        ),
+    }));
+    let (status, bytes) = outcome.unwrap_or_else(|payload| {
+        crate::export::drop_payload(payload);
+        (
+            DispatchStatus::Unreachable as u32,
+            b"the call to the host panicked in the worker".to_vec(),
+        )
+    });
+    // SAFETY: per the contract; the bytes live for the call.
+    unsafe { write(sink, bytes.as_ptr(), bytes.len()) };
+    status
+}
+
+/// # Safety
+///
+/// `context` must be the worker's [`Channel`].
+unsafe extern "C" fn channel_keep(context: *const c_void, object: LocalObject, _lent: bool) -> u64 {
+    // SAFETY: per the contract.
+    let channel = unsafe { &*context.cast::<Channel>() };
+    match channel.server() {
+        Some(server) => {
+            let kept = catch_unwind(AssertUnwindSafe(|| server.insert(Served::Object(object))));
+            kept.map_or(0, u64::from)
         }
+        None => 0,
+    }
+}
+
+/// # Safety
+///
+/// `context` must be the worker's [`Channel`].
+unsafe extern "C" fn channel_forget(context: *const c_void, id: u64) {
+    // SAFETY: per the contract.
+    let channel = unsafe { &*context.cast::<Channel>() };
+    if let Some(server) = channel.server() {
+        let forgotten = catch_unwind(AssertUnwindSafe(|| {
+            let handle = u32::try_from(id).unwrap_or(0);
+            let removed = server.served.borrow_mut().remove(&handle);
+            drop(removed);
+        }));
+        if let Err(payload) = forgotten {
+            crate::export::drop_payload(payload);
+        }
+    }
+}
+
+/// # Safety
+///
+/// `context` must be the worker's [`Channel`].
+unsafe extern "C" fn channel_release(context: *const c_void, handle: u64) {
+    // SAFETY: per the contract.
+    let channel = unsafe { &*context.cast::<Channel>() };
+    if let Ok(mut drops) = channel.drops.lock() {
+        drops.push(handle);
     }
 }
 

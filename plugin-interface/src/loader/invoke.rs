@@ -16,7 +16,7 @@ use crate::loader::compat;
 use crate::loader::instances::Group;
 use crate::loader::library::PluginLibrary;
 use crate::registrations::LibrarySymbols;
-use crate::wire::{DispatchEntry, DispatchStatus, json};
+use crate::wire::{DispatchEntry, DispatchStatus, PeerTable, collect, json};
 
 /// One implementation's instance, called by method name with JSON values
 /// through the library's dispatch entry. Made by
@@ -328,7 +328,10 @@ pub(crate) fn outcome(
             reason: message(),
         }),
         Some(
-            DispatchStatus::NoSuchMethod | DispatchStatus::BadArguments | DispatchStatus::BadResult,
+            DispatchStatus::NoSuchMethod
+            | DispatchStatus::BadArguments
+            | DispatchStatus::BadResult
+            | DispatchStatus::Unreachable,
         )
         | None => Err(PluginError::DispatchFailed {
             library,
@@ -355,7 +358,7 @@ impl Invoker {
     }
 
     fn call(&mut self, prepared: Prepared<'_>) -> Result<Value, PluginError> {
-        let (status, out) = self.call_raw(prepared.index, &prepared.args);
+        let (status, out) = self.call_raw(prepared.index, &prepared.args, core::ptr::null());
         outcome(
             self.library.path(),
             &self.trait_name,
@@ -366,13 +369,24 @@ impl Invoker {
     }
 
     /// Calls method `index` with the encoded `args` through the dispatch
-    /// entry, and returns its status and bytes, unread.
-    pub(crate) fn call_raw(&mut self, index: u32, args: &[u8]) -> (u32, Vec<u8>) {
+    /// entry, objects and closures crossing through `peer` (null: none
+    /// cross), and returns its status and bytes, unread.
+    ///
+    /// Calls run one at a time on the thread that serves them; a nested
+    /// call to the same instance, from a callback of the same call, is the
+    /// caller's own re-entry, which its borrows allow as they would in
+    /// process.
+    pub(crate) fn call_raw(
+        &self,
+        index: u32,
+        args: &[u8],
+        peer: *const PeerTable,
+    ) -> (u32, Vec<u8>) {
         let mut out: Vec<u8> = Vec::new();
-        // SAFETY: the instance is the live registration's, which `&mut
-        // self` lends to no one else; the argument bytes live for the
-        // call; `collect` copies what it is given into `out`, which
-        // lives for the call.
+        // SAFETY: the instance is the live registration's; the argument
+        // bytes live for the call; `collect` copies what it is given into
+        // `out`, which lives for the call; `peer` is null or the caller's
+        // valid table.
         let status = unsafe {
             (self.dispatch)(
                 self.instance,
@@ -381,6 +395,7 @@ impl Invoker {
                 args.len(),
                 (&raw mut out).cast::<c_void>(),
                 collect,
+                peer,
             )
         };
         (status, out)
@@ -395,24 +410,4 @@ impl fmt::Debug for Invoker {
             .field("entry", &self.entry)
             .finish_non_exhaustive()
     }
-}
-
-/// The host's sink: copies the library's bytes into host memory.
-///
-/// # Safety
-///
-/// `sink` must be a `*mut Vec<u8>` live for the call, and `bytes` point to
-/// `len` readable bytes (or `len` be 0).
-unsafe extern "C" fn collect(sink: *mut c_void, bytes: *const u8, len: usize) {
-    if len == 0 {
-        return;
-    }
-    // SAFETY: per the contract.
-    let (out, bytes) = unsafe {
-        (
-            &mut *sink.cast::<Vec<u8>>(),
-            core::slice::from_raw_parts(bytes, len),
-        )
-    };
-    out.extend_from_slice(bytes);
 }

@@ -4,7 +4,9 @@
 use core::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use super::peer::{PeerTable, peer_of};
 use super::{De, Ser, Wire, WireError};
+use crate::abi::Payload;
 use crate::export::panic_message;
 use crate::interface::VTableFor;
 
@@ -26,6 +28,10 @@ pub enum DispatchStatus {
     NoSuchMethod = 4,
     /// The returned value did not encode.
     BadResult = 5,
+    /// The other side could not be reached: an object of the host called
+    /// outside the host's call, or from another thread than the one
+    /// serving it, or a connection that ended.
+    Unreachable = 6,
 }
 
 impl DispatchStatus {
@@ -38,6 +44,7 @@ impl DispatchStatus {
             Self::Refused,
             Self::NoSuchMethod,
             Self::BadResult,
+            Self::Unreachable,
         ]
         .into_iter()
         .find(|status| *status as u32 == value)
@@ -53,7 +60,9 @@ pub type DispatchSink = unsafe extern "C" fn(sink: *mut c_void, bytes: *const u8
 /// in the trait's descriptor) of `instance` (a registration's instance of
 /// that type) with the postcard-encoded arguments `args[..args_len]`,
 /// hands the result or the error message to `write(sink, ..)` exactly
-/// once, and returns a [`DispatchStatus`].
+/// once, and returns a [`DispatchStatus`]. `peer` is the other side of
+/// the connection, through which objects and closures cross (null when
+/// there is none: such arguments are then refused).
 pub type DispatchEntry = unsafe extern "C" fn(
     instance: *mut c_void,
     method: u32,
@@ -61,6 +70,7 @@ pub type DispatchEntry = unsafe extern "C" fn(
     args_len: usize,
     sink: *mut c_void,
     write: DispatchSink,
+    peer: *const PeerTable,
 ) -> u32;
 
 /// Why a dispatched call did not return a value.
@@ -159,7 +169,8 @@ impl From<WireError> for DispatchError {
 /// `instance` must be the live instance of a registration made for `T`,
 /// not borrowed elsewhere while the call runs; `args` must point to
 /// `args_len` readable bytes (or `args_len` be 0); `write` must not
-/// unwind and may be called with `sink`.
+/// unwind and may be called with `sink`; `peer` must be null or a valid
+/// [`PeerTable`].
 pub unsafe fn dispatch<I: ?Sized + VTableFor<T>, T>(
     instance: *mut c_void,
     method: u32,
@@ -167,6 +178,7 @@ pub unsafe fn dispatch<I: ?Sized + VTableFor<T>, T>(
     args_len: usize,
     sink: *mut c_void,
     write: DispatchSink,
+    peer: *const PeerTable,
 ) -> u32 {
     let args = if args_len == 0 {
         &[][..]
@@ -175,9 +187,25 @@ pub unsafe fn dispatch<I: ?Sized + VTableFor<T>, T>(
         unsafe { core::slice::from_raw_parts(args, args_len) }
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: per the contract, null or a valid table.
+        let peer = unsafe { peer_of(peer) };
         // SAFETY: per the contract, `instance` is a live instance of `T`.
-        unsafe { I::dispatch(instance, method, args) }
+        unsafe { I::dispatch(instance, method, args, peer.as_ref()) }
     }));
+    // SAFETY: forwarded from the caller.
+    unsafe { answer(outcome, sink, write) }
+}
+
+/// Hands a dispatched call's outcome to the sink; its status.
+///
+/// # Safety
+///
+/// `write` must not unwind and may be called with `sink`.
+pub(crate) unsafe fn answer(
+    outcome: Result<Result<Vec<u8>, DispatchError>, Payload>,
+    sink: *mut c_void,
+    write: DispatchSink,
+) -> u32 {
     let (status, bytes) = match outcome {
         Ok(Ok(bytes)) => (DispatchStatus::Returned, bytes),
         Ok(Err(error)) => (error.status(), error.message().into_bytes()),

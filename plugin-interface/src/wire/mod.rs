@@ -23,6 +23,8 @@ mod dispatch;
 pub(crate) mod json;
 #[cfg(all(test, feature = "host"))]
 mod json_tests;
+mod peer;
+mod remote;
 mod std_wire;
 
 use core::fmt;
@@ -35,12 +37,20 @@ pub use dispatch::{
     ArgReader, DispatchEntry, DispatchError, DispatchSink, DispatchStatus, dispatch, encode_result,
     encode_str,
 };
+#[cfg(feature = "host")]
+pub(crate) use peer::collect;
+pub use peer::{LocalObject, ObjectDispatch, Peer, PeerTable, RemoteArgs, RemoteFn};
+pub(crate) use peer::{encode_given, encode_shared, given_arc, given_box, lent_object};
+pub use remote::{Decode, Remote};
+pub(crate) use remote::{decode_arc, decode_box};
 
 /// How a carried value is written to and read from the serialised path.
 /// Every [`PluginData`](crate::PluginData) type implements it (it is a
 /// supertrait): the standard types here, derived types through
 /// `#[derive(PluginData)]`, so a type needs no serde derive of its own.
-/// Objects (`Box<dyn Trait>`, `Arc<dyn Trait>`) refuse both ways.
+/// Objects (`Box<dyn Trait>`, `Arc<dyn Trait>`) cross whole, as arguments
+/// and results, by id (see [`Peer`]); inside another value they refuse
+/// both ways.
 ///
 /// The encoding is serde's data model of the value, written by postcard:
 /// structs and tuples as their fields in order, enums as a varint variant
@@ -174,18 +184,20 @@ pub fn unknown_variant<E: de::Error>(name: &str, index: u32, count: usize) -> E 
     ))
 }
 
-/// The error of an object on the serialised path, when encoding.
+/// The error of an object inside another value on the serialised path,
+/// when encoding: objects cross whole, as arguments and results.
 #[doc(hidden)]
 pub fn refuse_encode<S: Serializer>(what: &str) -> Result<S::Ok, S::Error> {
     Err(serde::ser::Error::custom(format!(
-        "{what} does not cross the serialised path: objects are called in process only"
+        "{what} inside another value does not cross to a worker process: pass or return the object itself"
     )))
 }
 
-/// The error of an object on the serialised path, when decoding.
+/// The error of an object inside another value on the serialised path,
+/// when decoding.
 #[doc(hidden)]
 pub fn refuse_decode<'de, D: Deserializer<'de>, T>(what: &str) -> Result<T, D::Error> {
     Err(de::Error::custom(format!(
-        "{what} does not cross the serialised path: objects are called in process only"
+        "{what} inside another value does not cross to a worker process: pass or return the object itself"
     )))
 }

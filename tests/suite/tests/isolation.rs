@@ -266,7 +266,7 @@ mod typed {
     use greeter_interface::Greeter;
     use plugin_interface::CallError;
     use plugin_tests::plugins;
-    use zoo_interface::{Person, Services, Shape, Zoo, ZooError};
+    use zoo_interface::{Person, Shape, Zoo, ZooError};
 
     use super::spawn;
 
@@ -338,37 +338,6 @@ mod typed {
             HashMap::from([("a".to_owned(), 2), ("b".to_owned(), 1)])
         );
         assert_eq!(zoo.reverse([1, 2, 3, 4]), [4, 3, 2, 1]);
-    }
-
-    /// Host services, which cannot be lent to a worker.
-    struct Quiet;
-
-    impl Services for Quiet {
-        fn lookup(&self, _: &str) -> Option<String> {
-            None
-        }
-
-        fn record(&self, _: String) {}
-    }
-
-    #[test]
-    fn what_does_not_cross_to_a_worker_fails_the_call_naming_it() {
-        let library = spawn("zoo-plugin");
-        let zoo = library.instantiate::<dyn Zoo>().unwrap().remove(0);
-        match zoo.try_ask(&Quiet, "colour") {
-            Err(CallError::Panicked {
-                method, message, ..
-            }) => {
-                assert_eq!(method, "ask");
-                assert!(
-                    message.ends_with("Zoo::ask: a lent object does not cross to a worker process"),
-                    "{message}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        // The worker is unharmed.
-        assert_eq!(zoo.area(&Shape::Empty), 0.0);
     }
 
     #[test]
