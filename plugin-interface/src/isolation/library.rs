@@ -94,6 +94,14 @@ impl WorkerLibrary {
         self.link.restarts()
     }
 
+    /// A receiver of the worker's restarts
+    /// ([`ReloadEvent::Restarted`](crate::ReloadEvent::Restarted)) and of a
+    /// restart that failed or that the budget refused
+    /// ([`ReloadEvent::Failed`](crate::ReloadEvent::Failed)).
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<crate::ReloadEvent> {
+        self.link.subscribe()
+    }
+
     /// Whether the worker is still serving: `false` once it crashed, was
     /// killed after a timeout, or exited.
     pub fn is_alive(&self) -> bool {

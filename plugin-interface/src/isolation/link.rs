@@ -13,16 +13,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::WorkerOptions;
 use super::process::{self, ended};
-use super::protocol::{MAX_FRAME, Request, Response, read_frame, write_frame};
+use super::protocol::{MAX_FRAME, Request, Response, Snapshot, read_frame, write_frame};
 use super::serve::{WorkerArgs, default_worker};
 use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
 use crate::loader::{LoadOptions, PluginFile, compared_with_host};
+use crate::manager::ReloadEvent;
 use crate::wire::{DispatchSink, DispatchStatus, LocalObject, Peer, PeerTable};
 
 /// The bit that marks a handle as one of the worker's objects (returned
@@ -64,6 +66,8 @@ pub(crate) struct Link {
     next_kept: AtomicU64,
     /// This link, for the peer tables its kept objects are called with.
     me: OnceLock<Weak<Link>>,
+    /// Who hears of restarts (`WorkerLibrary::subscribe`).
+    subscribers: Mutex<Vec<Sender<ReloadEvent>>>,
     worker: Mutex<Worker>,
 }
 
@@ -79,6 +83,8 @@ thread_local! {
 struct State {
     ended: Option<String>,
     restarts: u32,
+    /// Whether the failed restart that spent the budget was reported.
+    gave_up: bool,
 }
 
 /// An instance in the worker: its trait and entry, and the worker's
@@ -88,6 +94,9 @@ struct Live {
     trait_name: String,
     entry: String,
     handle: u32,
+    /// The instance's state after its last call, when its implementation
+    /// carries state: what a restarted worker restores.
+    state: Option<Snapshot>,
 }
 
 /// The worker process and the host's end of its socket.
@@ -137,6 +146,7 @@ impl Link {
             kept: Mutex::new(HashMap::new()),
             next_kept: AtomicU64::new(0),
             me: OnceLock::new(),
+            subscribers: Mutex::new(Vec::new()),
             worker: Mutex::new(worker),
         })
     }
@@ -240,6 +250,7 @@ impl Link {
                 trait_name: trait_name.to_owned(),
                 entry: entry.clone(),
                 handle,
+                state: None,
             },
         );
         Ok((id, entry))
@@ -256,6 +267,7 @@ impl Link {
         let request = Request::Instantiate {
             trait_name: trait_name.to_owned(),
             entry: entry.map(str::to_owned),
+            state: None,
         };
         let doing = format!("{trait_name} (making an instance)");
         match self.request(&request, &doing)? {
@@ -290,7 +302,19 @@ impl Link {
             self.exchange_locked(worker, Some(&request), timeout, Some(doing))
         })?;
         match response {
-            Response::Dispatched { status, bytes } => Ok((status, bytes)),
+            Response::Dispatched {
+                status,
+                bytes,
+                state,
+            } => {
+                if let Some(state) = state
+                    && handle & OBJECT == 0
+                    && let Some(live) = self.instances().get_mut(&(handle as u32))
+                {
+                    live.state = Some(state);
+                }
+                Ok((status, bytes))
+            }
             Response::Failed(reason) => Err(PluginError::Worker {
                 library: self.path().to_path_buf(),
                 reason,
@@ -395,8 +419,9 @@ impl Link {
 
     /// A worker that ended is started again, when the options allow a
     /// restart and the budget has one left: after the backoff (doubling
-    /// with each restart), with every live instance made again (their
-    /// state is lost). Otherwise its end is the error.
+    /// with each restart), with every live instance made again (see
+    /// `restart_locked`), and subscribers told. Otherwise its end is the
+    /// error.
     fn restart_if_ended(&self) -> Result<(), PluginError> {
         // A worker killed between calls is seen here, before a call is
         // sent to it.
@@ -422,13 +447,48 @@ impl Link {
         };
         let restarts = self.restarts();
         if restarts >= policy.budget {
-            return Err(crashed(format!(
+            let error = crashed(format!(
                 "{how} (not restarted: its {} restart(s) are spent)",
                 policy.budget
-            )));
+            ));
+            if !std::mem::replace(&mut self.state().gave_up, true) {
+                self.notify(ReloadEvent::Failed {
+                    path: self.path().to_path_buf(),
+                    reason: error.to_string(),
+                });
+            }
+            return Err(error);
         }
         self.state().restarts += 1;
         std::thread::sleep(policy.backoff.saturating_mul(1 << restarts.min(16)));
+        match self.restart_locked(&mut worker, &mut lost) {
+            Ok(()) => {
+                self.notify(ReloadEvent::Restarted {
+                    path: self.path().to_path_buf(),
+                    restarts: restarts + 1,
+                    ended: how,
+                });
+                Ok(())
+            }
+            Err(error) => {
+                self.notify(ReloadEvent::Failed {
+                    path: self.path().to_path_buf(),
+                    reason: format!("restarting the worker, which {how}: {error}"),
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Starts a new worker in place of the one that ended, and makes every
+    /// live instance again in it, restoring the state of those whose
+    /// implementation carries state. The host's objects the old worker
+    /// held are moved to `lost`, to be dropped once the lock is given up.
+    fn restart_locked(
+        &self,
+        worker: &mut Worker,
+        lost: &mut Vec<(u64, Arc<LocalObject>)>,
+    ) -> Result<(), PluginError> {
         let fresh = start(self.path(), &self.executable, &self.args, &self.options)?;
         if !worker.reaped {
             process::kill(&mut worker.child);
@@ -449,28 +509,46 @@ impl Link {
             let request = Request::Instantiate {
                 trait_name: live.trait_name.clone(),
                 entry: Some(live.entry.clone()),
+                state: live.state.clone(),
             };
             let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
             let doing = format!("{} (making an instance again)", live.trait_name);
-            match self.exchange_locked(&mut worker, Some(&request), timeout, Some(&doing))? {
-                Response::Instantiated { handle, .. } => {
-                    if let Some(kept) = self.instances().get_mut(&id) {
-                        kept.handle = handle;
+            let reason =
+                match self.exchange_locked(worker, Some(&request), timeout, Some(&doing))? {
+                    Response::Instantiated { handle, .. } => {
+                        if let Some(kept) = self.instances().get_mut(&id) {
+                            kept.handle = handle;
+                        }
+                        continue;
                     }
-                }
-                other => {
-                    self.kill(
-                        &mut worker,
-                        "could not make its instances again and was killed",
-                    );
-                    return Err(PluginError::Worker {
-                        library: self.path().to_path_buf(),
-                        reason: format!("making `{}` again: {other:?}", live.entry),
-                    });
-                }
-            }
+                    Response::Failed(reason) => reason,
+                    other => format!("{other:?}"),
+                };
+            self.kill(worker, "could not make its instances again and was killed");
+            return Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason: format!("making `{}` again: {reason}", live.entry),
+            });
         }
         Ok(())
+    }
+
+    /// Sends `event` to every subscriber still listening.
+    fn notify(&self, event: ReloadEvent) {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|subscriber| subscriber.send(event.clone()).is_ok());
+    }
+
+    /// A receiver of the worker's restarts and failed restarts.
+    pub(crate) fn subscribe(&self) -> Receiver<ReloadEvent> {
+        let (sender, receiver) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sender);
+        receiver
     }
 
     /// Sends `request` and reads the answer, within the call timeout;

@@ -73,9 +73,15 @@
 //!
 //! **Restarts.** With [`WorkerOptions::restart`], a worker that died is
 //! started again on the next call, after a doubling backoff, while the
-//! budget lasts; every live instance is made again (its state is lost).
-//! Objects the old worker returned are lost (their calls fail saying so),
-//! and the host's objects it held are dropped.
+//! budget lasts; every live instance is made again. An implementation
+//! that carries its state (`#[plugin_impl(Trait, state)]`,
+//! [`PluginState`](crate::PluginState)) sends a snapshot after each call,
+//! which the new instance restores; other instances start afresh. Objects
+//! the old worker returned are lost (their calls fail saying so), and the
+//! host's objects it held are dropped. [`WorkerLibrary::subscribe`] hears
+//! of each restart ([`ReloadEvent::Restarted`](crate::ReloadEvent::Restarted))
+//! and of a restart that failed or that the budget refused
+//! ([`ReloadEvent::Failed`](crate::ReloadEvent::Failed)).
 
 mod library;
 mod link;
@@ -114,8 +120,9 @@ pub struct WorkerOptions {
 
 /// How a worker that died is started again: on the next call, after the
 /// backoff (doubled at each restart), while the budget lasts. The new
-/// worker makes every live instance again; their state is lost. The call
-/// during which the worker died still fails with the crash.
+/// worker makes every live instance again, restoring the last snapshot of
+/// those whose implementation carries state. The call during which the
+/// worker died still fails with the crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Restart {
     /// How many restarts the library's worker may have in all.

@@ -8,14 +8,19 @@ use std::io::{self, Read, Write};
 /// The largest frame either side accepts (encoded arguments or results).
 pub(crate) const MAX_FRAME: usize = 256 << 20;
 
+/// An instance's state as `PluginState` saved it: its version and bytes.
+pub(crate) type Snapshot = (u32, Vec<u8>);
+
 /// Host to worker.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Request {
     /// Make an instance of `entry` (the only one when `None`) of the
-    /// trait, to call by method index.
+    /// trait, to call by method index, restoring `state` into it when
+    /// given (a snapshot of the instance it replaces).
     Instantiate {
         trait_name: String,
         entry: Option<String>,
+        state: Option<Snapshot>,
     },
     /// Call method `method` of instance `handle` with encoded arguments.
     Call {
@@ -43,8 +48,13 @@ pub(crate) enum Response {
     Instantiated { handle: u32, entry: String },
     /// The request failed, for the reason given.
     Failed(String),
-    /// The dispatch entry's status and bytes.
-    Dispatched { status: u32, bytes: Vec<u8> },
+    /// The dispatch entry's status and bytes, with the instance's state
+    /// after the call when its implementation carries state.
+    Dispatched {
+        status: u32,
+        bytes: Vec<u8>,
+        state: Option<Snapshot>,
+    },
     /// The unmaker counter, when the library has one for the trait.
     Counter(Option<u64>),
     /// The instance was freed.
@@ -79,7 +89,11 @@ fn decode<'a, T: serde::Deserialize<'a>>(what: &str, fields: &'a [u8]) -> Result
 impl Request {
     pub(crate) fn encode(&self) -> Vec<u8> {
         match self {
-            Self::Instantiate { trait_name, entry } => encode(1, &(trait_name, entry)),
+            Self::Instantiate {
+                trait_name,
+                entry,
+                state,
+            } => encode(1, &(trait_name, entry, state)),
             Self::Call {
                 handle,
                 method,
@@ -97,8 +111,12 @@ impl Request {
         };
         Ok(match kind {
             1 => {
-                let (trait_name, entry) = decode("instantiate", fields)?;
-                Self::Instantiate { trait_name, entry }
+                let (trait_name, entry, state) = decode("instantiate", fields)?;
+                Self::Instantiate {
+                    trait_name,
+                    entry,
+                    state,
+                }
             }
             2 => {
                 let (handle, method, args) = decode("call", fields)?;
@@ -130,7 +148,11 @@ impl Response {
             Self::Refused(message) => encode(0x81, message),
             Self::Instantiated { handle, entry } => encode(0x82, &(handle, entry)),
             Self::Failed(message) => encode(0x83, message),
-            Self::Dispatched { status, bytes } => encode(0x84, &(status, bytes)),
+            Self::Dispatched {
+                status,
+                bytes,
+                state,
+            } => encode(0x84, &(status, bytes, state)),
             Self::Counter(counter) => encode(0x85, counter),
             Self::Released => encode(0x86, &()),
             Self::Callback {
@@ -158,8 +180,12 @@ impl Response {
             }
             0x83 => Self::Failed(decode("failed", fields)?),
             0x84 => {
-                let (status, bytes) = decode("dispatched", fields)?;
-                Self::Dispatched { status, bytes }
+                let (status, bytes, state) = decode("dispatched", fields)?;
+                Self::Dispatched {
+                    status,
+                    bytes,
+                    state,
+                }
             }
             0x85 => Self::Counter(decode("counter", fields)?),
             0x86 => {
@@ -235,10 +261,12 @@ mod tests {
             Request::Instantiate {
                 trait_name: "Greeter".into(),
                 entry: Some("English".into()),
+                state: Some((2, vec![7, 8])),
             },
             Request::Instantiate {
                 trait_name: "Greeter".into(),
                 entry: None,
+                state: None,
             },
             Request::Call {
                 handle: 7,
@@ -271,6 +299,12 @@ mod tests {
             Response::Dispatched {
                 status: 0,
                 bytes: vec![1, 2],
+                state: None,
+            },
+            Response::Dispatched {
+                status: 0,
+                bytes: vec![],
+                state: Some((1, vec![3])),
             },
             Response::Counter(Some(3)),
             Response::Counter(None),

@@ -155,7 +155,6 @@ fn serve(mut stream: UnixStream, args: &WorkerArgs) -> Result<(), PluginError> {
     }));
     let server: &'static Server = Box::leak(Box::new(Server {
         library: RefCell::new(Some(library)),
-        path: args.library.to_string_lossy().into_owned(),
         stream,
         served: RefCell::new(HashMap::new()),
         next: Cell::new(0),
@@ -179,6 +178,9 @@ fn serve(mut stream: UnixStream, args: &WorkerArgs) -> Result<(), PluginError> {
     library.close().map(drop)
 }
 
+/// How the library's failures name the host's objects it calls.
+const HOST: &str = "<host>";
+
 /// What the worker serves by handle: a registration's instance, or an
 /// object the library lent or gave the host.
 enum Served {
@@ -191,7 +193,6 @@ enum Served {
 struct Server {
     /// Taken to close it once the host is gone.
     library: RefCell<Option<PluginLibrary>>,
-    path: String,
     stream: UnixStream,
     served: RefCell<HashMap<u32, Rc<Served>>>,
     next: Cell<u32>,
@@ -281,8 +282,8 @@ impl Server {
     fn table(&self) -> *const PeerTable {
         self.table.get_or_init(|| PeerTable {
             context: core::ptr::from_ref(self.channel).cast(),
-            library: self.path.as_ptr(),
-            library_len: self.path.len(),
+            library: HOST.as_ptr(),
+            library_len: HOST.len(),
             retain: channel_retain,
             release_context: channel_retain,
             call: channel_call,
@@ -317,19 +318,30 @@ impl Server {
 
     fn answer_inner(&self, request: Request) -> Response {
         match request {
-            Request::Instantiate { trait_name, entry } => {
+            Request::Instantiate {
+                trait_name,
+                entry,
+                state,
+            } => {
                 let Some(library) = self.library() else {
                     return Response::Failed("the library is closed".to_owned());
                 };
-                match library.invoker(&trait_name, entry.as_deref()) {
-                    Ok(invoker) => {
-                        let entry = invoker.entry().to_owned();
-                        Response::Instantiated {
-                            handle: self.insert(Served::Instance(invoker)),
-                            entry,
-                        }
-                    }
-                    Err(error) => Response::Failed(error.to_string()),
+                let invoker = match library.invoker(&trait_name, entry.as_deref()) {
+                    Ok(invoker) => invoker,
+                    Err(error) => return Response::Failed(error.to_string()),
+                };
+                if let Some((version, bytes)) = state
+                    && let Err(reason) = invoker.load_state(version, &bytes)
+                {
+                    return Response::Failed(format!(
+                        "restoring the state of `{}`: {reason}",
+                        invoker.entry()
+                    ));
+                }
+                let entry = invoker.entry().to_owned();
+                Response::Instantiated {
+                    handle: self.insert(Served::Instance(invoker)),
+                    entry,
                 }
             }
             Request::Call {
@@ -340,18 +352,31 @@ impl Server {
                 // Not borrowed during the call: a nested request may add
                 // or free what the worker serves.
                 let served = self.served.borrow().get(&handle).cloned();
-                let (status, bytes) = match served.as_deref() {
+                match served.as_deref() {
                     Some(Served::Instance(invoker)) => {
-                        invoker.call_raw(method, &args, self.table())
+                        let (status, bytes) = invoker.call_raw(method, &args, self.table());
+                        // An instance that carries its state sends it after
+                        // every call: what a restarted worker restores. A
+                        // save that fails keeps the previous snapshot.
+                        let state = invoker.save_state().and_then(Result::ok);
+                        Response::Dispatched {
+                            status,
+                            bytes,
+                            state,
+                        }
                     }
-                    // SAFETY: an object the library kept, alive while
-                    // `served` holds it; the table is this worker's.
-                    Some(Served::Object(object)) => unsafe {
-                        object.call(method, &args, self.table())
-                    },
-                    None => return Response::Failed(format!("no instance {handle}")),
-                };
-                Response::Dispatched { status, bytes }
+                    Some(Served::Object(object)) => {
+                        // SAFETY: an object the library kept, alive while
+                        // `served` holds it; the table is this worker's.
+                        let (status, bytes) = unsafe { object.call(method, &args, self.table()) };
+                        Response::Dispatched {
+                            status,
+                            bytes,
+                            state: None,
+                        }
+                    }
+                    None => Response::Failed(format!("no instance {handle}")),
+                }
             }
             Request::Release { handle } => {
                 let released = self.served.borrow_mut().remove(&handle);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::abi::{MethodDescriptor, TraitDescriptor};
+use crate::abi::{Failure, MethodDescriptor, Registration, TraitDescriptor};
 use crate::error::PluginError;
 use crate::layout::{bytes, items};
 use crate::lifecycle::KnownInterface;
@@ -16,6 +16,8 @@ use crate::loader::compat;
 use crate::loader::instances::Group;
 use crate::loader::library::PluginLibrary;
 use crate::registrations::LibrarySymbols;
+use crate::repr::RSlice;
+use crate::state::{self, LoadState, SaveState};
 use crate::wire::{DispatchEntry, DispatchStatus, PeerTable, collect, json};
 
 /// One implementation's instance, called by method name with JSON values
@@ -42,7 +44,11 @@ pub struct Invoker {
     /// Frees the instance when dropped.
     _owner: Arc<Group>,
     instance: *mut c_void,
+    /// The registration of `instance`, for its state hooks.
+    registration: *mut Registration,
     dispatch: DispatchEntry,
+    /// The state hooks, when the implementation carries its state.
+    state: Option<(SaveState, LoadState)>,
 }
 
 /// One parameter of a method, as [`PluginLibrary::parameters`] lists it.
@@ -156,13 +162,27 @@ impl PluginLibrary {
                 ),
             });
         }
+        // SAFETY: as above, for state hooks, which only implementations
+        // that opted in (`#[plugin_impl(Trait, state)]`) export.
+        let state = unsafe {
+            (
+                self.function::<SaveState>(&plugin_symbols::save_state(trait_name, &entry)),
+                self.function::<LoadState>(&plugin_symbols::load_state(trait_name, &entry)),
+            )
+        };
+        let state = match state {
+            (Ok(save), Ok(load)) => Some((save, load)),
+            _ => None,
+        };
         Ok(Invoker {
             library: self.clone(),
             trait_name: trait_name.to_owned(),
             entry,
             instance: registration.instance,
+            registration: core::ptr::from_ref(registration).cast_mut(),
             _owner: owner,
             dispatch,
+            state,
         })
     }
 
@@ -399,6 +419,55 @@ impl Invoker {
             )
         };
         (status, out)
+    }
+}
+
+impl Invoker {
+    /// The instance's state, when its implementation carries state
+    /// (`#[plugin_impl(Trait, state)]`): its version and bytes, or why
+    /// saving failed.
+    pub(crate) fn save_state(&self) -> Option<Result<(u32, Vec<u8>), String>> {
+        let (save, _) = self.state?;
+        // SAFETY: the live registration this invoker owns, made by the
+        // library whose hook this is, for the same implementation.
+        let returned = unsafe { save(self.registration) };
+        if !returned.failure.is_null() {
+            // SAFETY: a failure the hook just returned, taken once.
+            let message = unsafe { Failure::take(returned.failure) }.unwrap_or_default();
+            return Some(Err(format!("saving state panicked: {message}")));
+        }
+        // SAFETY: no failure, so the hook initialised the value.
+        Some(Ok(state::into_host(unsafe {
+            returned.value.assume_init()
+        })))
+    }
+
+    /// Restores state saved by [`save_state`](Self::save_state) of an
+    /// instance of the same implementation, into this fresh one.
+    pub(crate) fn load_state(&self, version: u32, bytes: &[u8]) -> Result<(), String> {
+        let Some((_, load)) = self.state else {
+            return Err(format!(
+                "`{}` of `{}` carries no state",
+                self.entry, self.trait_name
+            ));
+        };
+        // SAFETY: the live registration this invoker owns, which no call
+        // reaches yet; `bytes` outlives the call.
+        let returned = unsafe { load(self.registration, version, RSlice::from_slice(bytes)) };
+        if !returned.failure.is_null() {
+            // SAFETY: as above.
+            let message = unsafe { Failure::take(returned.failure) }.unwrap_or_default();
+            return Err(format!("loading state panicked: {message}"));
+        }
+        // SAFETY: no failure, so the hook initialised the value.
+        match unsafe { returned.value.assume_init() }.into_result() {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(message)) => Err(format!(
+                "state version {version} refused: {}",
+                message.to_string_lossy()
+            )),
+            Err(invalid) => Err(format!("loading state returned {invalid}")),
+        }
     }
 }
 

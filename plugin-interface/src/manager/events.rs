@@ -130,7 +130,22 @@ pub enum ReloadEvent {
         /// `Trait::Entry` of each implementation only the new version has.
         added: Vec<String>,
     },
-    /// The new version was refused; the old one keeps serving.
+    /// A library's worker process ended and a new one serves it
+    /// ([`WorkerOptions::restart`](crate::isolation::WorkerOptions::restart)):
+    /// every live instance was made again, with the state of its last call
+    /// where its implementation carries state (`PluginState`), and empty
+    /// otherwise. Sent to [`WorkerLibrary::subscribe`](crate::isolation::WorkerLibrary::subscribe)rs.
+    Restarted {
+        /// The library's path.
+        path: PathBuf,
+        /// How many restarts the library's worker has had, this one included.
+        restarts: u32,
+        /// How the previous worker ended, e.g. `was killed by SIGKILL`.
+        ended: String,
+    },
+    /// The new version was refused; the old one keeps serving. For a
+    /// library in a worker process: its worker could not be restarted (its
+    /// budget is spent, or the new worker failed), and its calls fail.
     Failed {
         /// The path the host named.
         path: PathBuf,

@@ -102,6 +102,7 @@ impl<I: ?Sized + PluginInterface> ManagerNotification<I> {
                 ReloadEvent::Preparing { path }
                 | ReloadEvent::Reloaded { path, .. }
                 | ReloadEvent::EntriesChanged { path, .. }
+                | ReloadEvent::Restarted { path, .. }
                 | ReloadEvent::Failed { path, .. } => path,
             },
             Self::Loaded { path, .. }

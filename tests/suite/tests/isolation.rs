@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
-use plugin_interface::{LoadOptions, PluginError};
+use plugin_interface::{LoadOptions, PluginError, ReloadEvent};
 use plugin_tests::{plugin_host, plugin_worker, plugins};
 use serde_json::json;
 
@@ -401,6 +401,7 @@ fn a_worker_that_died_is_restarted_on_the_next_call_while_its_budget_lasts() {
 
     let options = options().restart(1, Duration::from_millis(10));
     let library = spawn_with("flaky-plugin", &options);
+    let events = library.subscribe();
     let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
     let mut by_name = library.invoker("Greeter", None).unwrap();
     let first = library.pid();
@@ -429,6 +430,54 @@ fn a_worker_that_died_is_restarted_on_the_next_call_while_its_budget_lasts() {
         ),
         other => panic!("{other:?}"),
     }
+    assert_eq!(library.restarts(), 1);
+    // Subscribers heard of the restart, and once of the one refused.
+    let path = plugins().path("flaky-plugin").to_path_buf();
+    let heard: Vec<ReloadEvent> = events.try_iter().collect();
+    assert_eq!(
+        heard,
+        [
+            ReloadEvent::Restarted {
+                path: path.clone(),
+                restarts: 1,
+                ended: "exited with code 3".to_owned(),
+            },
+            ReloadEvent::Failed {
+                path: path.clone(),
+                reason: format!(
+                    "{}: the worker process was killed by SIGABRT (not restarted: its 1 restart(s) are spent)",
+                    path.display()
+                ),
+            },
+        ]
+    );
+    assert!(flaky.try_greet("world").is_err());
+    assert!(events.try_recv().is_err(), "the refusal is told once");
+}
+
+#[test]
+fn a_restarted_worker_restores_the_state_of_each_instances_last_call() {
+    use lifecycle_interface::Counter;
+
+    let options = options().restart(2, Duration::from_millis(1));
+    let library = spawn_with("lifecycle-v1", &options);
+    let events = library.subscribe();
+    let counter = library.instantiate_entry::<dyn Counter>("Tally").unwrap();
+    for expected in 1..=5 {
+        assert_eq!(counter.increment(), expected);
+    }
+    // SAFETY: sends a signal to the worker process.
+    unsafe { libc::kill(library.pid() as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(100));
+    // The implementation carries its state (`PluginState`): the new
+    // worker's instance goes on from the last call's count.
+    assert_eq!(counter.increment(), 6);
+    assert_eq!(counter.increment(), 7);
+    assert!(matches!(
+        events.try_recv(),
+        Ok(ReloadEvent::Restarted { restarts: 1, ended, .. }) if ended == "was killed by SIGKILL"
+    ));
+    // A count read by name is the same instance's.
     assert_eq!(library.restarts(), 1);
 }
 
