@@ -111,8 +111,13 @@ impl PluginLibrary {
 
     /// [`open`](Self::open) with options: the trust policy, and whether a
     /// plugin built with `panic = "abort"` is accepted.
+    ///
+    /// A library opened here runs in this process: options that ask for a
+    /// worker process (`Isolation::Process`) are refused with
+    /// [`PluginError::InProcessOnly`], never ignored.
     pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
+        in_process_only(path, options, "PluginLibrary::open_with")?;
         Self::open_source(
             path,
             Source::open(path, path, options, Hashes::default())?,
@@ -542,4 +547,21 @@ fn install_allocator(library: &libloading::Library) -> PluginAllocator {
     // SAFETY: the table is a static of this image, which outlives every
     // library it loads; `install` only compares and stores it.
     PluginAllocator::from_u8(unsafe { install(&HOST_TABLE) })
+}
+
+/// Refuses `options` that ask for a worker process where `by` loads
+/// libraries into this process.
+pub(crate) fn in_process_only(
+    path: &Path,
+    options: &LoadOptions,
+    by: &'static str,
+) -> Result<(), PluginError> {
+    match options.isolation {
+        crate::loader::Isolation::InProcess => Ok(()),
+        #[cfg(unix)]
+        crate::loader::Isolation::Process(_) => Err(PluginError::InProcessOnly {
+            library: path.to_path_buf(),
+            by,
+        }),
+    }
 }

@@ -52,7 +52,8 @@ pub struct LoadOptions {
     pub trusted: Option<Arc<TrustedList>>,
     /// Where `load_plugins_with` runs the libraries it loads.
     /// [`PluginLibrary::open_with`](crate::PluginLibrary::open_with) and
-    /// the `PluginManager` always load in process;
+    /// the `PluginManager` load in process, and refuse options that ask
+    /// for a worker ([`PluginError::InProcessOnly`](crate::PluginError::InProcessOnly));
     /// [`WorkerLibrary`](crate::isolation::WorkerLibrary) is the handle of
     /// a library in a worker.
     pub isolation: Isolation,
