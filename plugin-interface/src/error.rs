@@ -581,21 +581,6 @@ pub enum PluginError {
         reason: String,
     },
 
-    /// The options ask for a worker process (`Isolation::Process`), but
-    /// this way of loading runs libraries in the host's own process: the
-    /// library is not loaded, rather than loaded without the isolation
-    /// asked for.
-    #[error(
-        "{}: {by} loads libraries into this process, but the options ask for a worker process: open it with `WorkerLibrary::spawn`, or load it with `load_plugins_with`",
-        library.display()
-    )]
-    InProcessOnly {
-        /// The library.
-        library: PathBuf,
-        /// What was asked to load it, e.g. `PluginManager::load`.
-        by: &'static str,
-    },
-
     /// Calls into the library did not finish within the drain timeout; the
     /// library was not unloaded and keeps serving.
     #[error(
@@ -955,7 +940,6 @@ impl PluginError {
             | Self::Crashed { library, .. }
             | Self::TimedOut { library, .. }
             | Self::Worker { library, .. }
-            | Self::InProcessOnly { library, .. }
             | Self::AlreadyLoaded { library }
             | Self::NotLoaded { library }
             | Self::StateRefused { library, .. } => library,

@@ -234,6 +234,12 @@ impl<V: 'static> Target<V> {
     pub(crate) fn registration(&self) -> *mut Registration {
         self.registration
     }
+
+    /// The instance every function of the vtable is given.
+    #[cfg(feature = "host")]
+    pub(crate) fn instance(&self) -> *mut c_void {
+        self.instance
+    }
 }
 
 impl<V: 'static> Drop for Target<V> {
@@ -435,6 +441,21 @@ impl<V: 'static> Binding<V> {
         // SAFETY: every pointer but `stand_in` stored in `current` came from
         // `Box::into_raw`, and is handed back exactly once, here.
         (old != self.stand_in).then(|| unsafe { Box::from_raw(old) })
+    }
+
+    /// Runs `f` with the instance the binding points at (`None` once
+    /// unloaded), kept alive for the duration.
+    #[cfg(feature = "host")]
+    pub(crate) fn with_instance<R>(&self, f: impl FnOnce(Option<*mut c_void>) -> R) -> R {
+        let stand_in = self.stand_in;
+        // SAFETY: as in `RawProxy::call`.
+        unsafe {
+            gate::call(&self.current, |gate| {
+                let target = gate.cast::<Target<V>>();
+                // SAFETY: entered, so the target is alive during `f`.
+                f((target != stand_in).then(|| (*target).instance))
+            })
+        }
     }
 
     /// Runs `f` with the registration the binding points at (null once

@@ -379,6 +379,54 @@ impl Link {
         Ok(handle as u32)
     }
 
+    /// The state of instance `handle`, when its implementation carries
+    /// state; `None` otherwise.
+    pub(crate) fn save_state(&self, handle: u64) -> Result<Option<Snapshot>, PluginError> {
+        let response = self.with_worker(true, |worker| {
+            let request = Request::SaveState {
+                handle: self.worker_handle(handle)?,
+            };
+            let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+            self.exchange_locked(worker, Some(&request), timeout, Some("saving state"))
+        })?;
+        match response {
+            Response::State(state) => Ok(state),
+            Response::Failed(reason) => Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason,
+            }),
+            other => Err(self.unexpected(&other)),
+        }
+    }
+
+    /// Restores `state` into the fresh instance `handle`; the snapshot a
+    /// restart restores from then is this one.
+    pub(crate) fn load_state(&self, handle: u64, state: Snapshot) -> Result<(), PluginError> {
+        let response = self.with_worker(true, |worker| {
+            let request = Request::LoadState {
+                handle: self.worker_handle(handle)?,
+                state: state.clone(),
+            };
+            let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
+            self.exchange_locked(worker, Some(&request), timeout, Some("restoring state"))
+        })?;
+        match response {
+            Response::Loaded => {
+                if handle & OBJECT == 0
+                    && let Some(live) = self.instances().get_mut(&(handle as u32))
+                {
+                    live.state = Some(state);
+                }
+                Ok(())
+            }
+            Response::Failed(reason) => Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason,
+            }),
+            other => Err(self.unexpected(&other)),
+        }
+    }
+
     /// Frees `handle` (an instance's id, or one of the worker's objects)
     /// in the worker, when it is alive and still has it.
     pub(crate) fn release(&self, handle: u64) {

@@ -46,9 +46,13 @@
 //! that started it: start workers from a thread that lives as long as
 //! they should), and exits when the host closes its socket.
 //!
+//! Under `LoadOptions::isolation(Isolation::Process(..))`,
 //! [`load_plugins_with`](crate::load_plugins_with) gives its usual
-//! proxies with each library in a worker under
-//! `LoadOptions::isolation(Isolation::Process(..))`.
+//! proxies with each library in a worker,
+//! [`PluginLibrary::open_with`](crate::PluginLibrary::open_with) a library
+//! served by a worker, and a [`PluginManager`](crate::PluginManager) whose
+//! options hold them loads, reloads (carrying state from the old worker to
+//! the new one) and unloads libraries in workers behind its usual proxies.
 //!
 //! Calls go by method name with JSON values
 //! ([`WorkerLibrary::invoke`], [`WorkerInvoker`]), or through the trait's
@@ -95,7 +99,8 @@ use std::time::Duration;
 
 pub use crate::wire::Remote;
 pub use library::{WorkerInvoker, WorkerLibrary};
-pub(crate) use remote::proxy;
+pub(crate) use link::Link;
+pub(crate) use remote::{proxy, target};
 pub use serve::worker_main;
 
 /// How worker processes are started and watched.

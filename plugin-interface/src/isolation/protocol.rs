@@ -35,6 +35,10 @@ pub(crate) enum Request {
     /// The answer to the worker's [`Response::Callback`]: the dispatch's
     /// status and bytes.
     Returned { status: u32, bytes: Vec<u8> },
+    /// Save the state of instance `handle` (a reload hands it over).
+    SaveState { handle: u32 },
+    /// Restore `state` into the fresh instance `handle`.
+    LoadState { handle: u32, state: Snapshot },
 }
 
 /// Worker to host.
@@ -70,6 +74,10 @@ pub(crate) enum Response {
     /// While the host waits: the worker no longer holds the host's object
     /// `handle`; no answer.
     Drop { handle: u64 },
+    /// The instance's state, when its implementation carries state.
+    State(Option<Snapshot>),
+    /// The state was restored.
+    Loaded,
 }
 
 fn encode<T: serde::Serialize + ?Sized>(kind: u8, fields: &T) -> Vec<u8> {
@@ -102,6 +110,8 @@ impl Request {
             Self::Release { handle } => encode(3, handle),
             Self::Counter { trait_name } => encode(4, trait_name),
             Self::Returned { status, bytes } => encode(5, &(status, bytes)),
+            Self::SaveState { handle } => encode(6, handle),
+            Self::LoadState { handle, state } => encode(7, &(handle, state)),
         }
     }
 
@@ -136,6 +146,13 @@ impl Request {
                 let (status, bytes) = decode("returned", fields)?;
                 Self::Returned { status, bytes }
             }
+            6 => Self::SaveState {
+                handle: decode("save state", fields)?,
+            },
+            7 => {
+                let (handle, state) = decode("load state", fields)?;
+                Self::LoadState { handle, state }
+            }
             other => return Err(format!("unknown request kind {other}")),
         })
     }
@@ -161,6 +178,8 @@ impl Response {
                 args,
             } => encode(0x87, &(handle, method, args)),
             Self::Drop { handle } => encode(0x88, handle),
+            Self::State(state) => encode(0x89, state),
+            Self::Loaded => encode(0x8a, &()),
         }
     }
 
@@ -203,6 +222,11 @@ impl Response {
             0x88 => Self::Drop {
                 handle: decode("drop", fields)?,
             },
+            0x89 => Self::State(decode("state", fields)?),
+            0x8a => {
+                decode::<()>("loaded", fields)?;
+                Self::Loaded
+            }
             other => return Err(format!("unknown response kind {other:#x}")),
         })
     }
@@ -281,6 +305,11 @@ mod tests {
                 status: 1,
                 bytes: b"no".to_vec(),
             },
+            Request::SaveState { handle: 3 },
+            Request::LoadState {
+                handle: 4,
+                state: (2, vec![9]),
+            },
         ];
         for request in requests {
             let mut wire = Vec::new();
@@ -315,6 +344,9 @@ mod tests {
                 args: vec![3],
             },
             Response::Drop { handle: 9 },
+            Response::State(None),
+            Response::State(Some((1, vec![5, 6]))),
+            Response::Loaded,
         ];
         for response in responses {
             let frame = response.encode();

@@ -12,10 +12,21 @@ use crate::wire::Remote;
 /// the remote object's peer serves, built against `interface` (crate and
 /// version; the host's own when `None`).
 pub(crate) fn proxy<I: ?Sized + PluginInterface>(
-    mut remote: Remote<I>,
+    remote: Remote<I>,
     entry: &str,
     interface: Option<Arc<str>>,
 ) -> I::Proxy {
+    I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(
+        target::<I>(remote, entry, interface),
+    ))))
+}
+
+/// The target a proxy of `remote` calls through: see [`proxy`].
+pub(crate) fn target<I: ?Sized + PluginInterface>(
+    mut remote: Remote<I>,
+    entry: &str,
+    interface: Option<Arc<str>>,
+) -> Box<Target<I::VTable>> {
     let descriptor = I::DESCRIPTOR;
     let interface = interface.unwrap_or_else(|| {
         Arc::from(format!(
@@ -36,7 +47,7 @@ pub(crate) fn proxy<I: ?Sized + PluginInterface>(
     // `Remote<dyn Trait>`, which `I` is), and the target owns it: the
     // vtable's `drop` frees it as a `Box`. The stand-in holds its peer,
     // and no code of a library runs in this process.
-    let target = unsafe {
+    unsafe {
         Target::object(
             Box::into_raw(Box::new(remote)).cast(),
             I::remote_vtable(),
@@ -44,6 +55,5 @@ pub(crate) fn proxy<I: ?Sized + PluginInterface>(
             None,
             true,
         )
-    };
-    I::wrap(RawProxy::from_binding(Arc::new(Binding::fixed(target))))
+    }
 }

@@ -388,7 +388,40 @@ impl Server {
                     .and_then(|library| library.unmaker_counter(&trait_name).ok()),
             ),
             Request::Returned { .. } => Response::Failed("an answer to no callback".to_owned()),
+            Request::SaveState { handle } => match self.instance(handle) {
+                Ok(served) => match &*served {
+                    Served::Instance(invoker) => match invoker.save_state() {
+                        None => Response::State(None),
+                        Some(Ok(state)) => Response::State(Some(state)),
+                        Some(Err(reason)) => Response::Failed(reason),
+                    },
+                    Served::Object(_) => Response::State(None),
+                },
+                Err(response) => response,
+            },
+            Request::LoadState {
+                handle,
+                state: (version, bytes),
+            } => match self.instance(handle) {
+                Ok(served) => match &*served {
+                    Served::Instance(invoker) => match invoker.load_state(version, &bytes) {
+                        Ok(()) => Response::Loaded,
+                        Err(reason) => Response::Failed(reason),
+                    },
+                    Served::Object(_) => Response::Failed(format!("{handle} is not an instance")),
+                },
+                Err(response) => response,
+            },
         }
+    }
+
+    /// What `handle` names, or the answer that it names nothing.
+    fn instance(&self, handle: u32) -> Result<Rc<Served>, Response> {
+        self.served
+            .borrow()
+            .get(&handle)
+            .cloned()
+            .ok_or_else(|| Response::Failed(format!("no instance {handle}")))
     }
 
     /// Calls the host's object `handle`, answering the host's requests

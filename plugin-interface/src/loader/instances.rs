@@ -97,6 +97,16 @@ impl PluginLibrary {
     ) -> Result<Vec<I::Proxy>, PluginError> {
         let slots = self.slots::<I>()?;
         let trait_name = I::DESCRIPTOR.name.as_str();
+        #[cfg(unix)]
+        if self.worker().is_some() {
+            // In a worker, each instance is made and freed on its own.
+            let _ = unload;
+            return self
+                .entries(trait_name)?
+                .iter()
+                .map(|info| self.instantiate_entry::<I>(&info.entry))
+                .collect();
+        }
         let register_symbol = plugin_symbols::register_all(trait_name);
         // SAFETY: the canary matched this framework's epoch, whose
         // `plugin_register_all_*` functions have this type.
@@ -188,6 +198,25 @@ impl PluginLibrary {
                 available: entries.into_iter().map(|info| info.entry).collect(),
             });
         }
+        #[cfg(unix)]
+        if let Some(worker) = self.worker() {
+            let _ = slots;
+            let (handle, entry) = worker.instantiate(trait_name, Some(entry))?;
+            let peer: Arc<dyn crate::wire::Peer> = worker.clone();
+            let remote =
+                crate::wire::Remote::<I>::stand_in(peer, u64::from(handle), trait_name, true);
+            let plugin = self.descriptor(trait_name)?;
+            let interface = Arc::from(format!(
+                "{} {}",
+                plugin.interface_crate.as_str(),
+                plugin.interface_version.as_str()
+            ));
+            return Ok(crate::isolation::target::<I>(
+                remote,
+                &entry,
+                Some(interface),
+            ));
+        }
         let (group, registration) = self.make_registration(trait_name, entry)?;
         let bad = |reason: String| PluginError::BadRegistration {
             library: self.path().to_path_buf(),
@@ -206,6 +235,15 @@ impl PluginLibrary {
         trait_name: &str,
         entry: &str,
     ) -> Result<(Arc<Group>, *mut Registration), PluginError> {
+        #[cfg(unix)]
+        if self.worker().is_some() {
+            return Err(PluginError::Worker {
+                library: self.path().to_path_buf(),
+                reason: format!(
+                    "`{trait_name}::{entry}` is made in the worker process: a registration, and a plugin the host keeps resident with its configuration and services, need the library in this process"
+                ),
+            });
+        }
         let maker_symbol = plugin_symbols::register(trait_name, entry);
         // SAFETY: the canary matched this framework's epoch, whose per-impl
         // makers and unmakers have these types.

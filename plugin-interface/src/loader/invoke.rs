@@ -41,14 +41,37 @@ pub struct Invoker {
     library: PluginLibrary,
     trait_name: String,
     entry: String,
-    /// Frees the instance when dropped.
-    _owner: Arc<Group>,
-    instance: *mut c_void,
-    /// The registration of `instance`, for its state hooks.
-    registration: *mut Registration,
-    dispatch: DispatchEntry,
-    /// The state hooks, when the implementation carries its state.
-    state: Option<(SaveState, LoadState)>,
+    instance: Instance,
+}
+
+/// Where an invoker's instance lives.
+enum Instance {
+    /// In this process.
+    Here {
+        /// Frees the instance when dropped.
+        _owner: Arc<Group>,
+        instance: *mut c_void,
+        /// The registration of `instance`, for its state hooks.
+        registration: *mut Registration,
+        dispatch: DispatchEntry,
+        /// The state hooks, when the implementation carries its state.
+        state: Option<(SaveState, LoadState)>,
+    },
+    /// In the worker process serving the library.
+    #[cfg(unix)]
+    Worker {
+        link: Arc<crate::isolation::Link>,
+        handle: u32,
+    },
+}
+
+#[cfg(unix)]
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Self::Worker { link, handle } = self {
+            link.release(u64::from(*handle));
+        }
+    }
 }
 
 /// One parameter of a method, as [`PluginLibrary::parameters`] lists it.
@@ -140,6 +163,19 @@ impl PluginLibrary {
                 });
             }
         };
+        #[cfg(unix)]
+        if let Some(link) = self.worker() {
+            let (handle, entry) = link.instantiate(trait_name, Some(&entry))?;
+            return Ok(Invoker {
+                library: self.clone(),
+                trait_name: trait_name.to_owned(),
+                entry,
+                instance: Instance::Worker {
+                    link: Arc::clone(link),
+                    handle,
+                },
+            });
+        }
         let symbol = plugin_symbols::dispatch(trait_name, &entry);
         // SAFETY: the canary matched this framework's epoch, whose
         // dispatch entries have this type.
@@ -178,11 +214,13 @@ impl PluginLibrary {
             library: self.clone(),
             trait_name: trait_name.to_owned(),
             entry,
-            instance: registration.instance,
-            registration: core::ptr::from_ref(registration).cast_mut(),
-            _owner: owner,
-            dispatch,
-            state,
+            instance: Instance::Here {
+                _owner: owner,
+                instance: registration.instance,
+                registration: core::ptr::from_ref(registration).cast_mut(),
+                dispatch,
+                state,
+            },
         })
     }
 
@@ -378,7 +416,16 @@ impl Invoker {
     }
 
     fn call(&mut self, prepared: Prepared<'_>) -> Result<Value, PluginError> {
-        let (status, out) = self.call_raw(prepared.index, &prepared.args, core::ptr::null());
+        let (status, out) = match &self.instance {
+            #[cfg(unix)]
+            Instance::Worker { link, handle } => {
+                let doing = format!("{}::{}", self.trait_name, prepared.method.name.as_str());
+                link.call(u64::from(*handle), prepared.index, prepared.args, &doing)?
+            }
+            Instance::Here { .. } => {
+                self.call_raw(prepared.index, &prepared.args, core::ptr::null())
+            }
+        };
         outcome(
             self.library.path(),
             &self.trait_name,
@@ -402,14 +449,23 @@ impl Invoker {
         args: &[u8],
         peer: *const PeerTable,
     ) -> (u32, Vec<u8>) {
+        let Instance::Here {
+            instance, dispatch, ..
+        } = &self.instance
+        else {
+            return (
+                DispatchStatus::Unreachable as u32,
+                b"the instance is in a worker process".to_vec(),
+            );
+        };
         let mut out: Vec<u8> = Vec::new();
         // SAFETY: the instance is the live registration's; the argument
         // bytes live for the call; `collect` copies what it is given into
         // `out`, which lives for the call; `peer` is null or the caller's
         // valid table.
         let status = unsafe {
-            (self.dispatch)(
-                self.instance,
+            dispatch(
+                *instance,
                 index,
                 args.as_ptr(),
                 args.len(),
@@ -427,10 +483,17 @@ impl Invoker {
     /// (`#[plugin_impl(Trait, state)]`): its version and bytes, or why
     /// saving failed.
     pub(crate) fn save_state(&self) -> Option<Result<(u32, Vec<u8>), String>> {
-        let (save, _) = self.state?;
+        let Instance::Here {
+            registration,
+            state: Some((save, _)),
+            ..
+        } = &self.instance
+        else {
+            return None;
+        };
         // SAFETY: the live registration this invoker owns, made by the
         // library whose hook this is, for the same implementation.
-        let returned = unsafe { save(self.registration) };
+        let returned = unsafe { save(*registration) };
         if !returned.failure.is_null() {
             // SAFETY: a failure the hook just returned, taken once.
             let message = unsafe { Failure::take(returned.failure) }.unwrap_or_default();
@@ -445,7 +508,12 @@ impl Invoker {
     /// Restores state saved by [`save_state`](Self::save_state) of an
     /// instance of the same implementation, into this fresh one.
     pub(crate) fn load_state(&self, version: u32, bytes: &[u8]) -> Result<(), String> {
-        let Some((_, load)) = self.state else {
+        let Instance::Here {
+            registration,
+            state: Some((_, load)),
+            ..
+        } = &self.instance
+        else {
             return Err(format!(
                 "`{}` of `{}` carries no state",
                 self.entry, self.trait_name
@@ -453,7 +521,7 @@ impl Invoker {
         };
         // SAFETY: the live registration this invoker owns, which no call
         // reaches yet; `bytes` outlives the call.
-        let returned = unsafe { load(self.registration, version, RSlice::from_slice(bytes)) };
+        let returned = unsafe { load(*registration, version, RSlice::from_slice(bytes)) };
         if !returned.failure.is_null() {
             // SAFETY: as above.
             let message = unsafe { Failure::take(returned.failure) }.unwrap_or_default();

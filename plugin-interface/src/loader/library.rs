@@ -58,10 +58,15 @@ struct Inner {
     /// The canary as read from the file before loading, in host memory:
     /// every later check reads this, never the library's memory.
     checked: CheckedCanary,
-    // `None` only while `close` consumes it.
+    // `None` only while `close` consumes it, or for a library served by a
+    // worker process.
     library: Option<libloading::Library>,
     /// The name `/proc/self/maps` shows the copy's mappings under.
     mapped_as: String,
+    /// The worker process serving the library, when it runs in one
+    /// (`Isolation::Process`): then no code of it is in this process.
+    #[cfg(unix)]
+    worker: Option<Arc<crate::isolation::Link>>,
 }
 
 /// One implementation of a trait in a library, as its factory lists it.
@@ -112,12 +117,13 @@ impl PluginLibrary {
     /// [`open`](Self::open) with options: the trust policy, and whether a
     /// plugin built with `panic = "abort"` is accepted.
     ///
-    /// A library opened here runs in this process: options that ask for a
-    /// worker process (`Isolation::Process`) are refused with
-    /// [`PluginError::InProcessOnly`], never ignored.
+    /// With `Isolation::Process`, the library is checked here from its
+    /// bytes and served by a worker process (see
+    /// [`isolation`](crate::isolation)): its proxies, calls by name and
+    /// counters are the same, and its symbols are not reachable from
+    /// this process.
     pub fn open_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self, PluginError> {
         let path = path.as_ref();
-        in_process_only(path, options, "PluginLibrary::open_with")?;
         Self::open_source(
             path,
             Source::open(path, path, options, Hashes::default())?,
@@ -134,6 +140,24 @@ impl PluginLibrary {
     ) -> Result<Self, PluginError> {
         let checked = checked::read(path, &source, options)?;
         let sha256 = source.digest();
+        #[cfg(unix)]
+        if let crate::loader::Isolation::Process(worker) = &options.isolation {
+            let link = crate::isolation::Link::open(path, options, worker)?.shared();
+            return Ok(Self {
+                inner: Arc::new(Inner {
+                    path: Arc::from(path),
+                    loaded_from: path.to_path_buf(),
+                    policy: options.policy,
+                    allocator: PluginAllocator::Own,
+                    sha256,
+                    canary: OnceLock::new(),
+                    checked,
+                    library: None,
+                    mapped_as: String::new(),
+                    worker: Some(link),
+                }),
+            });
+        }
         let (load_path, memfd) = source.into_memfd().map_err(|source| PluginError::Io {
             library: path.to_path_buf(),
             source,
@@ -175,8 +199,16 @@ impl PluginLibrary {
                 checked,
                 library: Some(library),
                 mapped_as,
+                #[cfg(unix)]
+                worker: None,
             }),
         })
+    }
+
+    /// The worker process serving the library, when it runs in one.
+    #[cfg(unix)]
+    pub(crate) fn worker(&self) -> Option<&Arc<crate::isolation::Link>> {
+        self.inner.worker.as_ref()
     }
 
     /// The path the library was opened from (for a manager's library, the
@@ -252,6 +284,10 @@ impl PluginLibrary {
     /// order, without making any instance.
     pub fn entries(&self, trait_name: &str) -> Result<Vec<EntryInfo>, PluginError> {
         self.inner.descriptor(trait_name)?;
+        #[cfg(unix)]
+        if let Some(worker) = &self.inner.worker {
+            return worker.file().entries(trait_name);
+        }
         let visit: VisitFactories =
             // SAFETY: the canary matched this framework's epoch, whose
             // `plugin_factories_*` functions have this type.
@@ -311,6 +347,10 @@ impl PluginLibrary {
             library: path.clone(),
             holders: Arc::strong_count(&inner) - 1,
         })?;
+        #[cfg(unix)]
+        if let Some(worker) = inner.worker.take() {
+            return close_worker(path, &inner, worker).map(|report| (report, None));
+        }
         let counters = inner
             .canary()
             .traits
@@ -416,7 +456,14 @@ impl Inner {
     ///
     /// As for [`PluginLibrary::function`].
     unsafe fn function<F: Copy>(&self, name: &str) -> Result<F, PluginError> {
-        let library = self.library.as_ref().expect("open until closed");
+        let Some(library) = self.library.as_ref() else {
+            // Served by a worker process: its symbols are not here.
+            return Err(PluginError::SymbolMissing {
+                library: self.path.to_path_buf(),
+                symbol: name.to_owned(),
+                message: "the library runs in a worker process, not in this one".to_owned(),
+            });
+        };
         // SAFETY: forwarded from the caller.
         unsafe { library.get::<F>(&plugin_symbols::c_name(name)) }
             .map(|symbol| *symbol)
@@ -429,6 +476,18 @@ impl Inner {
 
     fn unmaker_counter(&self, trait_name: &str) -> Result<u64, PluginError> {
         self.descriptor(trait_name)?;
+        #[cfg(unix)]
+        if let Some(worker) = &self.worker {
+            return worker
+                .counter(trait_name)
+                .ok_or_else(|| PluginError::Crashed {
+                    library: self.path.to_path_buf(),
+                    how: worker
+                        .ended()
+                        .unwrap_or_else(|| "did not answer".to_owned()),
+                    method: Some(format!("reading the unmaker counter of {trait_name}")),
+                });
+        }
         let counter: UnmakerCounter =
             // SAFETY: the canary matched this framework's epoch, whose
             // `plugin_unmaker_counter_*` functions have this type.
@@ -549,19 +608,29 @@ fn install_allocator(library: &libloading::Library) -> PluginAllocator {
     PluginAllocator::from_u8(unsafe { install(&HOST_TABLE) })
 }
 
-/// Refuses `options` that ask for a worker process where `by` loads
-/// libraries into this process.
-pub(crate) fn in_process_only(
-    path: &Path,
-    options: &LoadOptions,
-    by: &'static str,
-) -> Result<(), PluginError> {
-    match options.isolation {
-        crate::loader::Isolation::InProcess => Ok(()),
-        #[cfg(unix)]
-        crate::loader::Isolation::Process(_) => Err(PluginError::InProcessOnly {
-            library: path.to_path_buf(),
-            by,
-        }),
-    }
+/// Closes a library served by a worker: its counters read from the live
+/// worker (those it cannot tell are left out), then the worker asked to
+/// free everything and exit. No image of it was in this process.
+#[cfg(unix)]
+fn close_worker(
+    path: PathBuf,
+    inner: &Inner,
+    worker: Arc<crate::isolation::Link>,
+) -> Result<UnloadReport, PluginError> {
+    let counters = inner
+        .canary()
+        .traits
+        .iter()
+        .filter_map(|info| Some((info.name.clone(), worker.counter(&info.name)?)))
+        .collect();
+    let link = Arc::try_unwrap(worker).map_err(|link| PluginError::InUse {
+        library: path.clone(),
+        holders: Arc::strong_count(&link) - 1,
+    })?;
+    link.close()?;
+    Ok(UnloadReport {
+        library: path,
+        counters,
+        outcome: UnloadOutcome::Unloaded,
+    })
 }

@@ -27,7 +27,7 @@ pub use library::{EntryInfo, PluginLibrary, UnloadReport};
 pub use residency::{UnloadOutcome, UnloadPolicy};
 pub use trust::TrustedList;
 
-pub(crate) use library::{Probe, in_process_only};
+pub(crate) use library::Probe;
 pub use options::{FreeThrough, Isolation, LoadOptions};
 #[cfg(feature = "watch")]
 pub(crate) use scan::is_library_file;

@@ -18,8 +18,7 @@ pub enum FreeThrough {
     PerFactory,
 }
 
-/// Where the libraries [`load_plugins_with`](crate::load_plugins_with)
-/// loads run.
+/// Where the libraries loaded with [`LoadOptions`] run.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub enum Isolation {
@@ -50,12 +49,10 @@ pub struct LoadOptions {
     pub allow_insecure_permissions: bool,
     /// When set, only libraries whose SHA-256 is on this list load.
     pub trusted: Option<Arc<TrustedList>>,
-    /// Where `load_plugins_with` runs the libraries it loads.
-    /// [`PluginLibrary::open_with`](crate::PluginLibrary::open_with) and
-    /// the `PluginManager` load in process, and refuse options that ask
-    /// for a worker ([`PluginError::InProcessOnly`](crate::PluginError::InProcessOnly));
-    /// [`WorkerLibrary`](crate::isolation::WorkerLibrary) is the handle of
-    /// a library in a worker.
+    /// Where the libraries loaded with these options run:
+    /// `load_plugins_with`, [`PluginLibrary::open_with`](crate::PluginLibrary::open_with)
+    /// and a `PluginManager` whose options hold them run each in its own
+    /// worker process under `Isolation::Process`.
     pub isolation: Isolation,
 }
 
@@ -90,7 +87,7 @@ impl LoadOptions {
         self
     }
 
-    /// Runs the libraries `load_plugins_with` loads where `isolation`
+    /// Runs the libraries loaded with these options where `isolation`
     /// says: `Isolation::Process(WorkerOptions::default())` gives each its
     /// own worker process.
     pub fn isolation(mut self, isolation: Isolation) -> Self {

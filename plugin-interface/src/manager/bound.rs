@@ -14,6 +14,7 @@ use crate::loader::PluginLibrary;
 use crate::proxy::{Binding, Children, Target};
 use crate::registrations::LibrarySymbols;
 use crate::state::{self, LoadState, SaveState};
+use crate::wire::Remote;
 
 /// A target taken out of a binding, or made for one, not yet freed.
 pub(super) struct Held<V: 'static>(Box<Target<V>>);
@@ -131,6 +132,36 @@ where
             entry: self.entry.to_string(),
             message,
         };
+        #[cfg(unix)]
+        if let (Some(old_worker), Some(new_worker)) = (old.worker(), new.worker()) {
+            let held = staged
+                .as_any()
+                .downcast_ref::<Held<I::VTable>>()
+                .expect("staged by this binding's `make`");
+            let old_handle = binding.with_instance(|instance| {
+                instance.map(|instance| {
+                    // SAFETY: every target of a library in a worker is a
+                    // `Box<Remote<I>>` made by its `make_entry`, alive
+                    // while its binding (entered by `with_instance`) or
+                    // `held` holds it.
+                    unsafe { (*instance.cast::<Remote<I>>()).handle }
+                })
+            });
+            let Some(old_handle) = old_handle else {
+                return Ok(());
+            };
+            // SAFETY: as above.
+            let new_handle = unsafe { (*held.0.instance().cast::<Remote<I>>()).handle };
+            let saved = old_worker
+                .save_state(old_handle)
+                .map_err(|error| refused(format!("saving state: {error}")))?;
+            if let Some(state) = saved {
+                new_worker
+                    .load_state(new_handle, state)
+                    .map_err(|error| refused(error.to_string()))?;
+            }
+            return Ok(());
+        }
         let save_name = plugin_symbols::save_state(trait_name, &self.entry);
         // SAFETY: the canary matched this framework's epoch, whose save
         // hooks have this type.

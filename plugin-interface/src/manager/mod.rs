@@ -556,7 +556,6 @@ impl PluginManager {
         generation: u64,
         source: Option<Source>,
     ) -> Result<(PluginHandle, PluginLibrary), PluginError> {
-        crate::loader::in_process_only(path, &self.options.load, "PluginManager")?;
         let source = match source {
             Some(source) => source,
             None => Source::open(path, path, &self.options.load, CONTENT)?,

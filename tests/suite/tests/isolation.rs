@@ -557,36 +557,3 @@ fn load_plugins_gives_the_same_proxies_one_option_away() {
     assert_eq!(english.len(), 1);
     assert_eq!(english[0].info().entry(), "English");
 }
-
-#[test]
-fn loaders_that_run_libraries_in_process_refuse_to_ignore_isolation() {
-    use plugin_interface::{Isolation, ManagerOptions, PluginLibrary, PluginManager};
-
-    let path = plugins().path("english-plugin");
-    let isolated = LoadOptions::default().isolation(Isolation::Process(options()));
-    match PluginLibrary::open_with(path, &isolated) {
-        Err(PluginError::InProcessOnly { library, by }) => {
-            assert_eq!(library, path);
-            assert_eq!(by, "PluginLibrary::open_with");
-        }
-        other => panic!("{other:?}"),
-    }
-    let manager = PluginManager::with_options(ManagerOptions::default().load(isolated)).unwrap();
-    let error = manager.load(path).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            PluginError::InProcessOnly {
-                by: "PluginManager",
-                ..
-            }
-        ),
-        "{error:?}"
-    );
-    assert!(
-        error
-            .to_string()
-            .ends_with("open it with `WorkerLibrary::spawn`, or load it with `load_plugins_with`"),
-        "{error}"
-    );
-}
