@@ -55,11 +55,11 @@ impl WorkerLibrary {
     /// for it and waits until the worker has opened it.
     ///
     /// On Linux the worker is asked to die with the host
-    /// (`PR_SET_PDEATHSIG`), which the kernel ties to the thread that
-    /// started it: start workers from a thread that lives as long as they
-    /// should (not a pooled thread that may retire), or the worker is
-    /// killed with it and its next call reports a crash. The worker also
-    /// exits when the host closes its socket. Of `load`, the trust policy
+    /// (`PR_SET_PDEATHSIG`); the kernel ties that to the forking thread,
+    /// so workers are forked from a thread of the framework's that lives as
+    /// long as the host (any thread may call `spawn`, a pooled one
+    /// included). The worker also exits when the host closes its socket.
+    /// Of `load`, the trust policy
     /// and `allow_panic_abort` apply to the worker; unload options do not
     /// (the worker closes the library when it exits).
     pub fn spawn(

@@ -42,9 +42,10 @@
 //! [`WorkerOptions::call_timeout`] kills it and gives
 //! [`PluginError::TimedOut`](crate::PluginError::TimedOut). A dead
 //! worker's counters are unknown (`None`), never invented. On Linux the
-//! worker also dies with the host (`PR_SET_PDEATHSIG`, tied to the thread
-//! that started it: start workers from a thread that lives as long as
-//! they should), and exits when the host closes its socket.
+//! worker also dies with the host (`PR_SET_PDEATHSIG`, which the kernel
+//! ties to the forking thread: workers are forked from a thread of the
+//! framework's that lives as long as the host, whichever thread asks), and
+//! exits when the host closes its socket.
 //!
 //! Under `LoadOptions::isolation(Isolation::Process(..))`,
 //! [`load_plugins_with`](crate::load_plugins_with) gives its usual

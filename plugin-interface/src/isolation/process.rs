@@ -7,6 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Sender, channel, sync_channel};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::WorkerOptions;
@@ -43,8 +45,9 @@ pub(crate) fn spawn(
     unsafe {
         command.pre_exec(move || {
             // Die with the host: the signal comes when the thread that
-            // started the worker ends, and a host already gone is checked
-            // right after asking for it.
+            // started the worker ends (the spawner, which lives as long as
+            // the host), and a host already gone is checked right after
+            // asking for it.
             #[cfg(target_os = "linux")]
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(io::Error::last_os_error());
@@ -94,7 +97,55 @@ pub(crate) fn spawn(
             Ok(())
         });
     }
-    command.spawn()
+    on_spawner(command)
+}
+
+/// A forking job for the spawner thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `command` from a thread that lives as long as the process.
+/// Linux ties the parent-death signal to the thread that forked, not to
+/// the process: a worker started from a thread that later ends (a scoped
+/// or pooled thread, or whichever thread happened to restart it) would be
+/// killed with that thread. Forks from the spawner end only with the host.
+/// Where the spawner cannot be started, the calling thread forks.
+fn on_spawner(mut command: Command) -> io::Result<Child> {
+    static SPAWNER: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (sender, jobs) = channel::<Job>();
+        std::thread::Builder::new()
+            .name("plugin-worker-spawner".to_owned())
+            .spawn(move || {
+                for job in jobs {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(sender))
+    });
+    let Some(spawner) = spawner else {
+        return command.spawn();
+    };
+    let (reply, answer) = sync_channel(1);
+    let job: Job = Box::new(move || {
+        let _ = reply.send(command.spawn());
+    });
+    let sent = spawner
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .send(job);
+    match sent {
+        Ok(()) => answer
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the worker spawner ended"))),
+        Err(returned) => {
+            // The spawner is gone: run the job here.
+            (returned.0)();
+            answer
+                .recv()
+                .unwrap_or_else(|_| Err(io::Error::other("the worker spawner ended")))
+        }
+    }
 }
 
 /// Kills the worker `child` and every process in its group (what the
