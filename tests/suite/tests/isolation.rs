@@ -210,10 +210,19 @@ fn a_missing_worker_executable_is_an_error_naming_it() {
 
 /// The children of process `pid`.
 fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|child| child.parse().ok())
+    // Each thread's children: workers are forked from a spawner thread.
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| tasks.flatten().map(|task| task.path()).collect())
+        .unwrap_or_else(|_| Vec::new());
+    tasks
+        .iter()
+        .flat_map(|task| {
+            std::fs::read_to_string(task.join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
         .collect()
 }
 
