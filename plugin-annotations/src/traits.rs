@@ -1006,15 +1006,27 @@ fn remote_method(method: &Method<'_>, index: usize) -> TokenStream {
             }
             ArgKind::Closure(closure) => {
                 let local = format_ident!("__closure_{}", name);
-                let values: Vec<_> = (0..closure.inputs.len()).map(|i| format_ident!("__a{}", i)).collect();
                 let args = closure.args_tuple();
                 let output = closure.output();
-                quote! {
-                    let mut #local = |(#(#values,)*): #args| -> #output { #name(#(#values),*) };
-                    __args.lend_fn::<#args, #output>(&mut #local);
-                }
+                quote!(__args.lend_fn::<#args, #output>(&mut #local);)
             }
         }
+    });
+    // Closures are wrapped before the arguments are: they outlive the
+    // table entries that lend them, which the arguments' drop forgets,
+    // even when a later argument unwinds.
+    let closures = method.args.iter().filter_map(|arg| {
+        let ArgKind::Closure(closure) = &arg.kind else {
+            return None;
+        };
+        let name = &arg.ident;
+        let local = format_ident!("__closure_{}", name);
+        let values: Vec<_> = (0..closure.inputs.len())
+            .map(|i| format_ident!("__a{}", i))
+            .collect();
+        let args = closure.args_tuple();
+        let output = closure.output();
+        Some(quote!(let mut #local = |(#(#values,)*): #args| -> #output { #name(#(#values),*) };))
     });
     let decode = match &method.ret {
         RetKind::Owned(ty) => match types::whole_object(ty) {
@@ -1029,15 +1041,16 @@ fn remote_method(method: &Method<'_>, index: usize) -> TokenStream {
             None => {
                 let decode =
                     quote_spanned!(ty.span()=> <#ty as #private::PluginData>::wire_decode_all);
-                quote!(|__bytes, _| #decode(__bytes))
+                quote!(|__bytes, _, _| #decode(__bytes))
             }
         },
         RetKind::Unit | RetKind::Str => {
-            quote!(|__bytes, _| <() as #private::PluginData>::wire_decode_all(__bytes))
+            quote!(|__bytes, _, _| <() as #private::PluginData>::wire_decode_all(__bytes))
         }
     };
     quote! {
         fn #ident(#receiver, #(#params),*) #output {
+            #(#closures)*
             let mut __args = self.__args();
             #(#pushes)*
             self.__call(#index, #name, __args, #decode)

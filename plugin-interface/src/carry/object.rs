@@ -266,14 +266,14 @@ pub unsafe trait ObjectInterface: PluginInterface + VTableFor<HostObject<Self>> 
 
     /// A returned object of the peer's; see [`wire::decode_box`].
     #[doc(hidden)]
-    fn decode_box(bytes: &[u8], peer: &Arc<dyn Peer>) -> Result<Box<Self>, String> {
-        wire::decode_box::<Self>(bytes, peer)
+    fn decode_box(bytes: &[u8], peer: &Arc<dyn Peer>, run: u32) -> Result<Box<Self>, String> {
+        wire::decode_box::<Self>(bytes, peer, run)
     }
 
     /// A returned shared object of the peer's; see [`wire::decode_arc`].
     #[doc(hidden)]
-    fn decode_arc(bytes: &[u8], peer: &Arc<dyn Peer>) -> Result<Arc<Self>, String> {
-        wire::decode_arc::<Self>(bytes, peer)
+    fn decode_arc(bytes: &[u8], peer: &Arc<dyn Peer>, run: u32) -> Result<Arc<Self>, String> {
+        wire::decode_arc::<Self>(bytes, peer, run)
     }
 
     /// Lends an object for a call to the peer.

@@ -12,9 +12,10 @@ use std::os::unix::net::UnixStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use super::WorkerOptions;
@@ -25,7 +26,7 @@ use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
 use crate::loader::{LoadOptions, PluginFile, compared_with_host};
 use crate::manager::ReloadEvent;
-use crate::wire::{DispatchSink, DispatchStatus, LocalObject, Peer, PeerTable};
+use crate::wire::{Answer, DispatchSink, DispatchStatus, Keep, LocalObject, Peer, PeerTable};
 
 /// The bit that marks a handle as one of the worker's objects (returned
 /// or lent by it) rather than an instance the host made: such a handle
@@ -62,7 +63,11 @@ pub(crate) struct Link {
     next_id: AtomicU32,
     /// The host's objects the worker may call: lent for a call in
     /// progress, or given to the worker until it drops them.
-    kept: Mutex<HashMap<u64, Arc<LocalObject>>>,
+    kept: Mutex<HashMap<u64, Arc<Kept>>>,
+    /// Kept objects the worker dropped during an exchange, dropped in turn
+    /// once the exchange is over (they may hold this worker's objects,
+    /// whose release is an exchange of its own).
+    dropped: Mutex<Vec<Arc<Kept>>>,
     next_kept: AtomicU64,
     /// This link, for the peer tables its kept objects are called with.
     me: OnceLock<Weak<Link>>,
@@ -71,12 +76,24 @@ pub(crate) struct Link {
     worker: Mutex<Worker>,
 }
 
+/// A host object the worker may call.
+#[derive(Debug)]
+struct Kept {
+    object: LocalObject,
+    /// For an object lent for a call: the thread whose call it is, the
+    /// only one that may run it.
+    lender: Option<ThreadId>,
+    /// Whether it is running, for an object lent mutably or a closure,
+    /// which must not be entered twice at once.
+    busy: Option<AtomicBool>,
+}
+
 thread_local! {
     /// The links this thread serves a worker's callback for, with their
     /// locked worker: a call the callback makes to the same worker goes
     /// through the exchange in progress instead of waiting for the lock
     /// it holds.
-    static SERVING: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
+    static SERVING: RefCell<Vec<(*const Link, *mut Worker)>> = const { RefCell::new(Vec::new()) };
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +161,7 @@ impl Link {
             instances: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(0),
             kept: Mutex::new(HashMap::new()),
+            dropped: Mutex::new(Vec::new()),
             next_kept: AtomicU64::new(0),
             me: OnceLock::new(),
             subscribers: Mutex::new(Vec::new()),
@@ -290,8 +308,22 @@ impl Link {
         args: Vec<u8>,
         doing: &str,
     ) -> Result<(u32, Vec<u8>), PluginError> {
+        self.answer(handle, index, args, doing)
+            .map(|answer| (answer.status, answer.bytes))
+    }
+
+    /// [`call`](Self::call), with the run of the worker that answered,
+    /// read under its lock: the ids of objects in the answer are that
+    /// run's.
+    fn answer(
+        &self,
+        handle: u64,
+        index: u32,
+        args: Vec<u8>,
+        doing: &str,
+    ) -> Result<Answer, PluginError> {
         let timeout = self.options.call_timeout.unwrap_or(Duration::ZERO);
-        let response = self.with_worker(true, |worker| {
+        let (response, run) = self.with_worker(true, |worker| {
             // The worker's handle is read under the worker's lock: a
             // restart changes it while holding the lock.
             let request = Request::Call {
@@ -299,7 +331,8 @@ impl Link {
                 method: index,
                 args,
             };
-            self.exchange_locked(worker, Some(&request), timeout, Some(doing))
+            let response = self.exchange_locked(worker, Some(&request), timeout, Some(doing))?;
+            Ok((response, self.restarts()))
         })?;
         match response {
             Response::Dispatched {
@@ -313,7 +346,7 @@ impl Link {
                 {
                     live.state = Some(state);
                 }
-                Ok((status, bytes))
+                Ok(Answer { status, bytes, run })
             }
             Response::Failed(reason) => Err(PluginError::Worker {
                 library: self.path().to_path_buf(),
@@ -331,28 +364,55 @@ impl Link {
         restart: bool,
         exchange: impl FnOnce(&mut Worker) -> Result<R, PluginError>,
     ) -> Result<R, PluginError> {
-        let me = core::ptr::from_ref(self) as usize;
-        let serving = SERVING.with(|serving| {
-            serving
-                .borrow()
-                .iter()
-                .rev()
-                .find(|(link, _)| *link == me)
-                .map(|(_, worker)| *worker)
-        });
-        if let Some(worker) = serving {
-            // SAFETY: the frame that registered the worker holds its lock
-            // and waits, on this thread, for the callback this call is
-            // part of; it does not touch the worker until it returns, and
-            // holds no borrow of it meanwhile (see `exchange_locked`).
-            let worker = unsafe { &mut *(worker as *mut Worker) };
+        if let Some(worker) = self.serving() {
+            // SAFETY: the frame that registered the worker (`reentrant`)
+            // holds its lock and waits, on this thread, for the callback
+            // this call is part of. The pointer was made from its `&mut
+            // Worker`, which it does not use until the callback returns
+            // (it keeps no borrow derived from it across the callback), so
+            // this is the only use of the worker meanwhile.
+            let worker = unsafe { &mut *worker };
             return exchange(worker);
         }
         if restart {
             self.restart_if_ended()?;
         }
-        let mut worker = self.lock();
-        exchange(&mut worker)
+        let result = {
+            let mut worker = self.lock();
+            exchange(&mut worker)
+        };
+        self.drop_dropped();
+        result
+    }
+
+    /// The worker this thread is serving a callback of, if it is this
+    /// link's.
+    fn serving(&self) -> Option<*mut Worker> {
+        let me = core::ptr::from_ref(self);
+        SERVING
+            .try_with(|serving| {
+                serving
+                    .borrow()
+                    .iter()
+                    .rev()
+                    .find(|(link, _)| *link == me)
+                    .map(|(_, worker)| *worker)
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Drops the kept objects the worker gave up, now that no exchange is
+    /// in progress on this thread.
+    fn drop_dropped(&self) {
+        loop {
+            let dropped =
+                core::mem::take(&mut *self.dropped.lock().unwrap_or_else(PoisonError::into_inner));
+            if dropped.is_empty() {
+                return;
+            }
+            drop(dropped);
+        }
     }
 
     /// The worker's id for `handle`: an instance's current one, or the
@@ -471,6 +531,18 @@ impl Link {
     /// `restart_locked`), and subscribers told. Otherwise its end is the
     /// error.
     fn restart_if_ended(&self) -> Result<(), PluginError> {
+        if self.serving().is_some() {
+            // Inside one of this worker's callbacks: the lock is this
+            // thread's, and the worker is alive or its end is the answer.
+            return match self.ended() {
+                Some(how) => Err(PluginError::Crashed {
+                    library: self.path().to_path_buf(),
+                    how,
+                    method: None,
+                }),
+                None => Ok(()),
+            };
+        }
         // A worker killed between calls is seen here, before a call is
         // sent to it.
         self.is_alive();
@@ -535,7 +607,7 @@ impl Link {
     fn restart_locked(
         &self,
         worker: &mut Worker,
-        lost: &mut Vec<(u64, Arc<LocalObject>)>,
+        lost: &mut Vec<(u64, Arc<Kept>)>,
     ) -> Result<(), PluginError> {
         let fresh = start(self.path(), &self.executable, &self.args, &self.options)?;
         if !worker.reaped {
@@ -680,9 +752,15 @@ impl Link {
                 }
                 Response::Drop { handle } => {
                     // The object may hold the worker's objects in turn,
-                    // which release them through this exchange.
+                    // whose release is an exchange of its own: it is
+                    // dropped once this one is over.
                     let dropped = self.kept().remove(&handle);
-                    self.reentrant(worker, move || drop(dropped));
+                    if let Some(dropped) = dropped {
+                        self.dropped
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(dropped);
+                    }
                 }
                 other => return Ok(other),
             }
@@ -720,18 +798,39 @@ impl Link {
     fn serve(&self, worker: &mut Worker, handle: u64, method: u32, args: &[u8]) -> (u32, Vec<u8>) {
         let unreachable =
             |reason: String| (DispatchStatus::Unreachable as u32, reason.into_bytes());
-        let Some(object) = self.kept().get(&handle).cloned() else {
+        let Some(kept) = self.kept().get(&handle).cloned() else {
             return unreachable(format!(
                 "the host has no object {handle}: the call it was lent for ended, or the worker released it"
             ));
         };
+        if kept
+            .lender
+            .is_some_and(|lender| lender != std::thread::current().id())
+        {
+            return unreachable(format!(
+                "the host's object {handle} was lent for another thread's call"
+            ));
+        }
+        if let Some(busy) = &kept.busy
+            && busy.swap(true, Ordering::Acquire)
+        {
+            return unreachable(format!(
+                "the host's object {handle} is lent mutably and already in a call"
+            ));
+        }
         let Some(me) = self.me.get().and_then(Weak::upgrade) else {
             return unreachable("the host's link is closing".to_owned());
         };
-        let table = table(&me);
-        // SAFETY: a kept object, alive while `object` holds it; the table
-        // is this link's, alive for the call (`me` holds the link).
-        self.reentrant(worker, || unsafe { object.call(method, args, &table) })
+        let local: Arc<dyn Peer> = me.clone();
+        let table = table(&me, &local);
+        // SAFETY: a kept object, alive while `kept` holds it; the table
+        // is this link's, alive for the call (`me` holds the link, `local`
+        // the peer it points to).
+        let answer = self.reentrant(worker, || unsafe { kept.object.call(method, args, &table) });
+        if let Some(busy) = &kept.busy {
+            busy.store(false, Ordering::Release);
+        }
+        answer
     }
 
     /// Runs `f`, which may call this worker again, from within an exchange
@@ -741,19 +840,22 @@ impl Link {
         struct Registered;
         impl Drop for Registered {
             fn drop(&mut self) {
-                SERVING.with(|serving| serving.borrow_mut().pop());
+                let _ = SERVING.try_with(|serving| serving.borrow_mut().pop());
             }
         }
-        let entry = (
-            core::ptr::from_ref(self) as usize,
-            core::ptr::from_mut(worker) as usize,
-        );
-        SERVING.with(|serving| serving.borrow_mut().push(entry));
+        let entry = (core::ptr::from_ref(self), core::ptr::from_mut(worker));
+        if SERVING
+            .try_with(|serving| serving.borrow_mut().push(entry))
+            .is_err()
+        {
+            // Thread-local teardown: nothing of this thread calls back.
+            return f();
+        }
         let _registered = Registered;
         f()
     }
 
-    fn kept(&self) -> MutexGuard<'_, HashMap<u64, Arc<LocalObject>>> {
+    fn kept(&self) -> MutexGuard<'_, HashMap<u64, Arc<Kept>>> {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -1009,13 +1111,18 @@ impl Peer for Link {
         method: u32,
         args: Vec<u8>,
         doing: &str,
-    ) -> Result<(u32, Vec<u8>), PluginError> {
-        Link::call(self, handle, method, args, doing)
+    ) -> Result<Answer, PluginError> {
+        self.answer(handle, method, args, doing)
     }
 
-    fn keep(&self, object: LocalObject, _lent: bool) -> Result<u64, String> {
+    fn keep(&self, object: LocalObject, how: Keep) -> Result<u64, String> {
         let id = self.next_kept.fetch_add(1, Ordering::Relaxed) + 1;
-        self.kept().insert(id, Arc::new(object));
+        let kept = Kept {
+            object,
+            lender: (how != Keep::Given).then(|| std::thread::current().id()),
+            busy: (how == Keep::LentMut).then(|| AtomicBool::new(false)),
+        };
+        self.kept().insert(id, Arc::new(kept));
         Ok(id)
     }
 
@@ -1028,8 +1135,12 @@ impl Peer for Link {
         Link::release(self, handle);
     }
 
-    fn adopt(&self, id: u64) -> u64 {
-        OBJECT | (u64::from(self.restarts()) & 0x7fff_ffff) << 32 | (id & 0xffff_ffff)
+    fn adopt(&self, id: u64, run: u32) -> u64 {
+        OBJECT | (u64::from(run) & 0x7fff_ffff) << 32 | (id & 0xffff_ffff)
+    }
+
+    fn run(&self) -> u32 {
+        self.restarts()
     }
 
     fn proxies(&self) -> bool {
@@ -1039,7 +1150,7 @@ impl Peer for Link {
 
 /// The link as a [`PeerTable`], for the dispatch of its kept objects
 /// (the host's own code, through the same functions a library uses).
-fn table(link: &Arc<Link>) -> PeerTable {
+fn table(link: &Arc<Link>, local: &Arc<dyn Peer>) -> PeerTable {
     use std::os::unix::ffi::OsStrExt;
     let path = link.path().as_os_str().as_bytes();
     PeerTable {
@@ -1052,6 +1163,7 @@ fn table(link: &Arc<Link>) -> PeerTable {
         keep: table_keep,
         forget: table_forget,
         release: table_release,
+        local: core::ptr::from_ref(local),
     }
 }
 
@@ -1059,7 +1171,8 @@ fn table(link: &Arc<Link>) -> PeerTable {
 ///
 /// `context` must be a live `Arc<Link>`'s pointer, as [`table`] gives.
 unsafe extern "C" fn table_retain(context: *const c_void) {
-    // SAFETY: per the contract.
+    // SAFETY: per the contract; `Arc::as_ptr` gives the pointer
+    // `Arc::into_raw` would, which these counts take.
     unsafe { Arc::increment_strong_count(context.cast::<Link>()) }
 }
 
@@ -1128,10 +1241,16 @@ unsafe extern "C" fn table_call(
 /// # Safety
 ///
 /// `context` as for [`table_retain`].
-unsafe extern "C" fn table_keep(context: *const c_void, object: LocalObject, lent: bool) -> u64 {
+unsafe extern "C" fn table_keep(context: *const c_void, object: LocalObject, how: u8) -> u64 {
     // SAFETY: per the contract.
     let link = unsafe { &*context.cast::<Link>() };
-    Peer::keep(link, object, lent).unwrap_or(0)
+    let Some(how) = Keep::from_u8(how) else {
+        return 0;
+    };
+    catch_unwind(AssertUnwindSafe(|| Peer::keep(link, object, how)))
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0)
 }
 
 /// # Safety

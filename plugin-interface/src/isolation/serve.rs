@@ -269,6 +269,22 @@ impl Server {
                 .map_err(|error| error.to_string())?;
         }
         let mut frame = response.encode();
+        if frame.len() > MAX_FRAME
+            && let Response::Dispatched {
+                status,
+                bytes,
+                state: Some(_),
+            } = response
+        {
+            // The call ran: its answer goes without the state snapshot,
+            // and the previous one stands.
+            frame = Response::Dispatched {
+                status,
+                bytes,
+                state: None,
+            }
+            .encode();
+        }
         if frame.len() > MAX_FRAME {
             frame = Response::Failed(format!(
                 "an answer of {} bytes, more than the {MAX_FRAME} a frame carries",
@@ -290,11 +306,13 @@ impl Server {
             keep: channel_keep,
             forget: channel_forget,
             release: channel_release,
+            local: core::ptr::null(),
         })
     }
 
+    /// Serves `served` under a new handle (never 0, which means none).
     fn insert(&self, served: Served) -> u32 {
-        let handle = self.next.get() + 1;
+        let handle = self.next.get().checked_add(1).unwrap_or(1);
         self.next.set(handle);
         self.served.borrow_mut().insert(handle, Rc::new(served));
         handle
@@ -511,7 +529,7 @@ unsafe extern "C" fn channel_call(
 /// # Safety
 ///
 /// `context` must be the worker's [`Channel`].
-unsafe extern "C" fn channel_keep(context: *const c_void, object: LocalObject, _lent: bool) -> u64 {
+unsafe extern "C" fn channel_keep(context: *const c_void, object: LocalObject, _how: u8) -> u64 {
     // SAFETY: per the contract.
     let channel = unsafe { &*context.cast::<Channel>() };
     match channel.server() {
@@ -547,9 +565,11 @@ unsafe extern "C" fn channel_forget(context: *const c_void, id: u64) {
 unsafe extern "C" fn channel_release(context: *const c_void, handle: u64) {
     // SAFETY: per the contract.
     let channel = unsafe { &*context.cast::<Channel>() };
-    if let Ok(mut drops) = channel.drops.lock() {
-        drops.push(handle);
-    }
+    channel
+        .drops
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(handle);
 }
 
 /// Where the worker is when the host does not say: `PLUGIN_WORKER`, else

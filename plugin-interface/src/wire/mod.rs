@@ -39,7 +39,7 @@ pub use dispatch::{
 };
 #[cfg(feature = "host")]
 pub(crate) use peer::collect;
-pub use peer::{LocalObject, ObjectDispatch, Peer, PeerTable, RemoteArgs, RemoteFn};
+pub use peer::{Answer, Keep, LocalObject, ObjectDispatch, Peer, PeerTable, RemoteArgs, RemoteFn};
 pub(crate) use peer::{encode_given, encode_shared, given_arc, given_box, lent_object};
 pub use remote::{Decode, Remote};
 pub(crate) use remote::{decode_arc, decode_box};

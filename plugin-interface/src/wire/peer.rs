@@ -109,6 +109,39 @@ pub(crate) unsafe extern "C" fn collect(sink: *mut c_void, bytes: *const u8, len
     out.extend_from_slice(bytes);
 }
 
+/// The other side's answer to a call.
+#[derive(Debug)]
+pub struct Answer {
+    /// The dispatch's [`DispatchStatus`].
+    pub status: u32,
+    /// The encoded result, or the error's message.
+    pub bytes: Vec<u8>,
+    /// The run of the other side that answered (see [`Peer::adopt`]).
+    pub run: u32,
+}
+
+/// How an object is kept for the other side.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Given (owned or shared): kept until the other side releases it.
+    Given = 0,
+    /// Lent as `&` for the call in progress.
+    Lent = 1,
+    /// Lent as `&mut` (an object or a closure) for the call in progress:
+    /// one call into it at a time.
+    LentMut = 2,
+}
+
+impl Keep {
+    /// The `Keep` a table function was given, if it is one.
+    pub fn from_u8(value: u8) -> Option<Self> {
+        [Self::Given, Self::Lent, Self::LentMut]
+            .into_iter()
+            .find(|how| *how as u8 == value)
+    }
+}
+
 /// The other side of a serialised connection.
 pub trait Peer: Send + Sync {
     /// The library the connection serves, as errors name it.
@@ -124,11 +157,11 @@ pub trait Peer: Send + Sync {
         method: u32,
         args: Vec<u8>,
         doing: &str,
-    ) -> Result<(u32, Vec<u8>), PluginError>;
+    ) -> Result<Answer, PluginError>;
 
     /// Keeps `object` for the peer to call; its id. A lent object is
     /// forgotten when its call ends, a given one when the peer releases it.
-    fn keep(&self, object: LocalObject, lent: bool) -> Result<u64, String>;
+    fn keep(&self, object: LocalObject, how: Keep) -> Result<u64, String>;
 
     /// Forgets the lent object `id` once its call has ended.
     fn forget(&self, id: u64);
@@ -136,11 +169,19 @@ pub trait Peer: Send + Sync {
     /// Releases the peer's object `handle`, which this side owned.
     fn release(&self, handle: u64);
 
-    /// The handle by which this side calls the peer's object `id` (the
-    /// host marks the worker's objects with its current run, so that a
-    /// restarted worker's are never confused with them).
-    fn adopt(&self, id: u64) -> u64 {
+    /// The handle by which this side calls the peer's object `id`, sent
+    /// by the peer's run `run` (the host marks the worker's objects with
+    /// the run that sent them, so that a restarted worker's are never
+    /// confused with them).
+    fn adopt(&self, id: u64, run: u32) -> u64 {
+        let _ = run;
         id
+    }
+
+    /// The peer's current run, for ids it sends while this side serves it
+    /// (and cannot restart it).
+    fn run(&self) -> u32 {
+        0
     }
 
     /// Whether the peer's objects become the trait's proxies on this side
@@ -178,11 +219,16 @@ pub struct PeerTable {
         write: DispatchSink,
     ) -> u32,
     /// [`Peer::keep`]; 0 when the object is refused (and then freed).
-    pub keep: unsafe extern "C" fn(context: *const c_void, object: LocalObject, lent: bool) -> u64,
+    /// `how` is a [`Keep`] as its `u8`.
+    pub keep: unsafe extern "C" fn(context: *const c_void, object: LocalObject, how: u8) -> u64,
     /// [`Peer::forget`].
     pub forget: unsafe extern "C" fn(context: *const c_void, id: u64),
     /// [`Peer::release`].
     pub release: unsafe extern "C" fn(context: *const c_void, handle: u64),
+    /// The peer itself, an `Arc<dyn Peer>` of this image, when the table
+    /// is handed to this image's own code (the host's kept objects);
+    /// null in a table for another image.
+    pub local: *const Arc<dyn Peer>,
 }
 
 /// A [`PeerTable`] of another image as a [`Peer`], holding a reference to
@@ -241,7 +287,7 @@ impl Peer for TablePeer {
         method: u32,
         args: Vec<u8>,
         _doing: &str,
-    ) -> Result<(u32, Vec<u8>), PluginError> {
+    ) -> Result<Answer, PluginError> {
         let mut out: Vec<u8> = Vec::new();
         // SAFETY: a valid table (see `new`); the arguments live for the
         // call and `collect` copies into `out`, alive for it.
@@ -256,12 +302,16 @@ impl Peer for TablePeer {
                 collect,
             )
         };
-        Ok((status, out))
+        Ok(Answer {
+            status,
+            bytes: out,
+            run: 0,
+        })
     }
 
-    fn keep(&self, object: LocalObject, lent: bool) -> Result<u64, String> {
+    fn keep(&self, object: LocalObject, how: Keep) -> Result<u64, String> {
         // SAFETY: a valid table; the object is given up to it.
-        match unsafe { (self.table.keep)(self.table.context, object, lent) } {
+        match unsafe { (self.table.keep)(self.table.context, object, how as u8) } {
             0 => Err(
                 "the host's objects are reached only from the thread serving its call, during it"
                     .to_owned(),
@@ -287,8 +337,18 @@ impl Peer for TablePeer {
 ///
 /// `table` must be null or valid as [`TablePeer::new`] requires.
 pub(crate) unsafe fn peer_of(table: *const PeerTable) -> Option<Arc<dyn Peer>> {
+    if table.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract, a valid table.
+    let local = unsafe { (*table).local };
+    if !local.is_null() {
+        // SAFETY: per the contract, a table of this image's with its peer,
+        // alive while the table is.
+        return Some(Arc::clone(unsafe { &*local }));
+    }
     // SAFETY: per the contract.
-    (!table.is_null()).then(|| Arc::new(unsafe { TablePeer::new(table) }) as Arc<dyn Peer>)
+    Some(Arc::new(unsafe { TablePeer::new(table) }))
 }
 
 /// The dispatch of a kept object of trait `I`, wrapped as a
@@ -400,6 +460,9 @@ pub struct RemoteArgs {
     bytes: Vec<u8>,
     peer: Arc<dyn Peer>,
     lent: Vec<u64>,
+    /// Objects given to the peer, forgotten here unless the peer read the
+    /// arguments (see [`delivered`](Self::delivered)).
+    given: Vec<u64>,
     refused: Option<String>,
 }
 
@@ -408,6 +471,7 @@ impl core::fmt::Debug for RemoteArgs {
         f.debug_struct("RemoteArgs")
             .field("bytes", &self.bytes.len())
             .field("lent", &self.lent)
+            .field("given", &self.given)
             .finish_non_exhaustive()
     }
 }
@@ -419,8 +483,15 @@ impl RemoteArgs {
             bytes: Vec::new(),
             peer: Arc::clone(peer),
             lent: Vec::new(),
+            given: Vec::new(),
             refused: None,
         }
+    }
+
+    /// The peer read the arguments (the call returned or panicked): the
+    /// objects given are its to release from now on.
+    pub(crate) fn delivered(&mut self) {
+        self.given.clear();
     }
 
     /// Where the next argument's encoding goes.
@@ -439,10 +510,12 @@ impl RemoteArgs {
         (core::mem::take(&mut self.bytes), self.refused.take())
     }
 
-    fn push(&mut self, object: LocalObject, lent: bool) {
-        match self.peer.keep(object, lent) {
+    fn push(&mut self, object: LocalObject, how: Keep) {
+        match self.peer.keep(object, how) {
             Ok(id) => {
-                if lent {
+                if how == Keep::Given {
+                    self.given.push(id);
+                } else {
                     self.lent.push(id);
                 }
                 super::append(&id, &mut self.bytes);
@@ -458,12 +531,12 @@ impl RemoteArgs {
     /// caller: it is forgotten when the call ends (this value's drop),
     /// which the borrow outlives.
     pub fn lend<I: ?Sized + ObjectInterface>(&mut self, object: &'static I) {
-        self.push(LocalObject::of(HostObject::lent(object)), true);
+        self.push(LocalObject::of(HostObject::lent(object)), Keep::Lent);
     }
 
     /// Lends `object` mutably for the call; see [`lend`](Self::lend).
     pub fn lend_mut<I: ?Sized + ObjectInterface>(&mut self, object: &'static mut I) {
-        self.push(LocalObject::of(HostObject::lent_mut(object)), true);
+        self.push(LocalObject::of(HostObject::lent_mut(object)), Keep::LentMut);
     }
 
     /// Lends a closure, which takes its arguments as the tuple `A`.
@@ -471,13 +544,13 @@ impl RemoteArgs {
         &mut self,
         closure: &mut dyn FnMut(A) -> R,
     ) {
-        self.push(LocalObject::closure(closure), true);
+        self.push(LocalObject::closure(closure), Keep::LentMut);
     }
 
     /// Gives `object` to the peer, which frees it when done.
     pub fn give<I: ?Sized + ObjectInterface>(&mut self, object: Box<I>) {
         match shareable::<I>() {
-            Ok(()) => self.push(LocalObject::of(HostObject::owned(object)), false),
+            Ok(()) => self.push(LocalObject::of(HostObject::owned(object)), Keep::Given),
             Err(reason) => self.refuse(reason),
         }
     }
@@ -485,7 +558,7 @@ impl RemoteArgs {
     /// Shares `object` with the peer, which releases it when done.
     pub fn share<I: ?Sized + ObjectInterface>(&mut self, object: Arc<I>) {
         match shareable::<I>() {
-            Ok(()) => self.push(LocalObject::of(HostObject::shared(object)), false),
+            Ok(()) => self.push(LocalObject::of(HostObject::shared(object)), Keep::Given),
             Err(reason) => self.refuse(reason),
         }
     }
@@ -498,7 +571,9 @@ impl RemoteArgs {
 
 impl Drop for RemoteArgs {
     fn drop(&mut self) {
-        for id in self.lent.drain(..) {
+        // Lent objects are forgotten when their call ends; given ones the
+        // peer never read (a refused or failed call) are taken back.
+        for id in self.lent.drain(..).chain(self.given.drain(..)) {
             self.peer.forget(id);
         }
     }
@@ -538,7 +613,7 @@ fn stand_in<I: ?Sized + ObjectInterface>(
     }
     Ok(Remote::stand_in(
         Arc::clone(peer),
-        peer.adopt(id),
+        peer.adopt(id, peer.run()),
         I::DESCRIPTOR.name.as_str(),
         owned,
     ))
@@ -581,7 +656,7 @@ pub(crate) fn encode_given<I: ?Sized + ObjectInterface>(
     })?;
     shareable::<I>().map_err(DispatchError::Result)?;
     let id = peer
-        .keep(LocalObject::of(HostObject::owned(object)), false)
+        .keep(LocalObject::of(HostObject::owned(object)), Keep::Given)
         .map_err(DispatchError::Result)?;
     Ok(super::encode(&id)?)
 }
@@ -596,7 +671,7 @@ pub(crate) fn encode_shared<I: ?Sized + ObjectInterface>(
     })?;
     shareable::<I>().map_err(DispatchError::Result)?;
     let id = peer
-        .keep(LocalObject::of(HostObject::shared(object)), false)
+        .keep(LocalObject::of(HostObject::shared(object)), Keep::Given)
         .map_err(DispatchError::Result)?;
     Ok(super::encode(&id)?)
 }
@@ -633,7 +708,7 @@ impl<A: crate::PluginData, R: crate::PluginData> RemoteFn<A, R> {
         })?;
         Ok(Self {
             peer: Arc::clone(peer),
-            handle: peer.adopt(id),
+            handle: peer.adopt(id, peer.run()),
             name: name.to_owned(),
             _signature: PhantomData,
         })
@@ -644,12 +719,12 @@ impl<A: crate::PluginData, R: crate::PluginData> RemoteFn<A, R> {
         let doing = format!("the closure `{}`", self.name);
         let bytes = super::encode(&args).unwrap_or_else(|error| panic!("{doing}: {error}"));
         match self.peer.call(self.handle, 0, bytes, &doing) {
-            Ok((status, bytes)) if status == DispatchStatus::Returned as u32 => {
-                super::decode_all(&bytes).unwrap_or_else(|error| {
+            Ok(answer) if answer.status == DispatchStatus::Returned as u32 => {
+                super::decode_all(&answer.bytes).unwrap_or_else(|error| {
                     panic!("{doing} returned a value that does not decode: {error}")
                 })
             }
-            Ok((_, bytes)) => panic!("{doing} failed: {}", String::from_utf8_lossy(&bytes)),
+            Ok(answer) => panic!("{doing} failed: {}", String::from_utf8_lossy(&answer.bytes)),
             Err(error) => panic!("{doing}: {error}"),
         }
     }

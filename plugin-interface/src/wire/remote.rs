@@ -6,13 +6,15 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 
 use super::DispatchStatus;
-use super::peer::{Peer, RemoteArgs};
+use super::peer::{Answer, Peer, RemoteArgs};
 use crate::error::{CallError, PluginError};
 use crate::export::CallFailure;
 
 /// How a method's result is read from its bytes; objects in it become
 /// stand-ins calling the peer.
-pub type Decode<R> = fn(&[u8], &Arc<dyn Peer>) -> Result<R, String>;
+/// The third argument is the run of the peer that answered (see
+/// [`Peer::adopt`]).
+pub type Decode<R> = fn(&[u8], &Arc<dyn Peer>, u32) -> Result<R, String>;
 
 /// An object of the other side of a serialised connection: an instance in
 /// a worker process, seen from the host, or an object the host lent or
@@ -100,7 +102,15 @@ impl<I: ?Sized> Remote<I> {
         let outcome = self
             .peer
             .call(self.handle, index, bytes, &doing)
-            .and_then(|(status, bytes)| self.decode(name, status, &bytes, decode));
+            .and_then(|answer| {
+                let read = [DispatchStatus::Returned, DispatchStatus::Panicked]
+                    .iter()
+                    .any(|status| *status as u32 == answer.status);
+                if read {
+                    args.delivered();
+                }
+                self.decode(name, &answer, decode)
+            });
         drop(args);
         outcome.unwrap_or_else(|error| self.fail(name, error))
     }
@@ -178,16 +188,16 @@ impl<I: ?Sized> Remote<I> {
     fn decode<R>(
         &self,
         method: &str,
-        status: u32,
-        bytes: &[u8],
+        answer: &Answer,
         decode: Decode<R>,
     ) -> Result<R, PluginError> {
+        let (status, bytes) = (answer.status, answer.bytes.as_slice());
         let library = self.peer.library().to_path_buf();
         let trait_name = self.trait_name.to_owned();
         let message = || String::from_utf8_lossy(bytes).into_owned();
         match DispatchStatus::from_u32(status) {
             Some(DispatchStatus::Returned) => {
-                decode(bytes, &self.peer).map_err(|what| PluginError::InvalidValue {
+                decode(bytes, &self.peer, answer.run).map_err(|what| PluginError::InvalidValue {
                     library,
                     trait_name,
                     method: method.to_owned(),
@@ -214,6 +224,7 @@ impl<I: ?Sized> Remote<I> {
 pub(crate) fn decode_box<I: ?Sized + crate::ObjectInterface>(
     bytes: &[u8],
     peer: &Arc<dyn Peer>,
+    run: u32,
 ) -> Result<Box<I>, String> {
     let id: u64 = super::decode_all(bytes)?;
     if id == 0 {
@@ -221,7 +232,7 @@ pub(crate) fn decode_box<I: ?Sized + crate::ObjectInterface>(
     }
     let remote = Remote::<I>::stand_in(
         Arc::clone(peer),
-        peer.adopt(id),
+        peer.adopt(id, run),
         I::DESCRIPTOR.name.as_str(),
         true,
     );
@@ -232,8 +243,9 @@ pub(crate) fn decode_box<I: ?Sized + crate::ObjectInterface>(
 pub(crate) fn decode_arc<I: ?Sized + crate::ObjectInterface>(
     bytes: &[u8],
     peer: &Arc<dyn Peer>,
+    run: u32,
 ) -> Result<Arc<I>, String> {
-    decode_box::<I>(bytes, peer).map(Arc::from)
+    decode_box::<I>(bytes, peer, run).map(Arc::from)
 }
 
 /// The peer's object as `Box<dyn Trait>`: on the host, the trait's proxy

@@ -300,3 +300,33 @@ fn a_restarted_workers_objects_are_lost_and_say_so() {
         "{message}"
     );
 }
+
+#[test]
+fn a_host_object_holding_a_workers_object_is_dropped_after_the_exchange_that_freed_it() {
+    let library = spawn_with(&options());
+    let pen = pen(&library);
+    let zoo = zoo(&library);
+    // The only reference to the worker's object is the one the worker
+    // holds through the host's object: releasing it frees the worker's
+    // object too, once the call that dropped it is over.
+    assert_eq!(pen.share(Arc::from(zoo.child("shared"))), "shared");
+    pen.release();
+    assert_eq!(zoo.name(), "keeper");
+    assert!(library.is_alive(), "the worker answered in turn");
+}
+
+#[test]
+fn objects_given_to_a_call_that_never_reached_the_worker_are_dropped() {
+    let library = spawn_with(&options());
+    let zoo = zoo(&library);
+    // SAFETY: sends a signal to the worker process.
+    unsafe { libc::kill(library.pid() as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(100));
+    let services = HostServices::default();
+    let drops = Arc::clone(&services.drops);
+    assert!(matches!(
+        zoo.try_attach(Box::new(services)),
+        Err(CallError::Crashed { .. })
+    ));
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "not stranded in the host");
+}
