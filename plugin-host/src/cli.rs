@@ -138,11 +138,14 @@ pub enum Command {
         debounce_ms: Option<u64>,
 
         #[command(flatten)]
+        isolate: Isolate,
+
+        #[command(flatten)]
         trust: Trust,
     },
 }
 
-/// Running each library in a worker process (`run` and `call`).
+/// Running each library in a worker process (`run`, `call` and `watch`).
 #[derive(Debug, Default, Args)]
 pub struct Isolate {
     /// Run each library in its own worker process (`plugin-worker`,

@@ -80,8 +80,18 @@ fn main() -> ExitCode {
             run::run(source.as_deref(), &name, &options)
         }
         Some(Command::Watch {
-            dir, debounce_ms, ..
-        }) => watch::watch(&dir, debounce_ms, options),
+            dir,
+            debounce_ms,
+            isolate,
+            ..
+        }) => {
+            let options = match isolate.options().map(examples::with_worker).transpose() {
+                Ok(Some(worker)) => options.isolation(Isolation::Process(worker)),
+                Ok(None) => options,
+                Err(error) => return failed(error),
+            };
+            watch::watch(&dir, debounce_ms, options)
+        }
     }
 }
 

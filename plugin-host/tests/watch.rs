@@ -41,10 +41,15 @@ struct Watching {
 
 impl Watching {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, flags: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_plugin-host"))
             .arg("watch")
             .arg(dir)
             .args(["--debounce-ms", "100"])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -136,4 +141,35 @@ fn watch_loads_reports_and_unloads_as_files_come_and_go() {
         let status = watching.child.wait().expect("plugin-host exits");
         assert!(status.success(), "{status}");
     }
+}
+
+#[test]
+fn watch_isolate_runs_each_library_in_a_worker_and_follows_its_file() {
+    let built = english_plugin();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut watching = Watching::start_with(dir.path(), &["--isolate", "--call-timeout", "10s"]);
+    watching.expect("watching ", &["Greeter plugins"]);
+    let library = dir
+        .path()
+        .join(format!("english.{}", std::env::consts::DLL_EXTENSION));
+    std::fs::copy(&built, &library).expect("copy the plugin in");
+    let name = library.to_str().expect("temp paths are UTF-8");
+    watching.expect(
+        "loaded: ",
+        &[name, "(generation 1)", "English: Hello, world!"],
+    );
+    // The library is not mapped into the host: a worker serves it.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", watching.child.id()))
+        .expect("the host's maps");
+    assert!(!maps.contains("english"), "the library is in the host");
+    // A change is a reload, served by the new version's worker.
+    let mut bytes = std::fs::read(&built).expect("read the plugin");
+    bytes.extend_from_slice(b"another build");
+    std::fs::write(&library, bytes).expect("rewrite the plugin");
+    watching.expect(
+        "reloaded: ",
+        &[name, "(generation 2)", "English: Hello, world!"],
+    );
+    std::fs::remove_file(&library).expect("delete the plugin");
+    watching.expect("unloaded: ", &[name]);
 }
