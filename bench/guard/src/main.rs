@@ -23,14 +23,20 @@ use bench_runner::plugins::build_packages;
 /// describes (the median of its own runs, rounded up; its harness is not
 /// criterion's, so they differ a little from the tables there): a measured
 /// ratio above [`TOLERANCE`] times its entry fails the guard.
+///
+/// The calls of a nanosecond or so (`add`, `score`) move with the machine
+/// more than with the code: the same commit measured 1.4-2.0 for `add` on
+/// one day and 2.7-3.0 on another on this VM, with the same instruction
+/// counts (callgrind). Their entries are the higher of the two, so that
+/// the guard fails on the code, not on the day.
 const RECORDED: &[(&str, f64)] = &[
-    ("add, direct", 1.6),
+    ("add, direct", 2.8),
     ("greet, direct", 1.45),
     ("sum, direct", 1.4),
-    ("add, manager", 1.65),
+    ("add, manager", 3.05),
     ("greet, manager", 1.45),
     ("sum, manager", 1.45),
-    ("score(&Person)", 1.55),
+    ("score(&Person)", 2.8),
     ("person() -> Person", 1.75),
     ("visit(&dyn Tally, 64)", 1.4),
     ("PluginLibrary::open + instantiate", 5.7),

@@ -238,8 +238,16 @@ fn ended(pid: u32) -> bool {
 
 #[test]
 fn a_worker_dies_with_its_host() {
+    /// Kills the host if the test fails before it does.
+    struct Host(std::process::Child);
+    impl Drop for Host {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     plugin_worker();
-    let mut host = Command::new(plugin_host())
+    let host = Command::new(plugin_host())
         .args(["call", "--isolate"])
         .arg(plugins().path("flaky-plugin"))
         .args(["Greeter.greet", "loop"])
@@ -247,16 +255,17 @@ fn a_worker_dies_with_its_host() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut host = Host(host);
     let deadline = Instant::now() + Duration::from_secs(30);
     let worker = loop {
-        if let Some(&worker) = children(host.id()).first() {
+        if let Some(&worker) = children(host.0.id()).first() {
             break worker;
         }
         assert!(Instant::now() < deadline, "plugin-host started no worker");
         std::thread::sleep(Duration::from_millis(10));
     };
-    host.kill().unwrap();
-    host.wait().unwrap();
+    host.0.kill().unwrap();
+    host.0.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !ended(worker) {
         assert!(
