@@ -1,6 +1,7 @@
 //! Process isolation's costs: a worker's start, calls through a typed
 //! proxy of an instance in a worker beside a bare Unix-socket ping-pong of
-//! the same bytes, and the memory of many isolated plugins.
+//! the same bytes, a host callback during such a call, and the memory of
+//! many isolated plugins.
 //!
 //! ```sh
 //! cargo run --release --example isolation          # 100 workers for the memory row
@@ -17,9 +18,11 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bench_ours_interface::Bench;
+use bench_rich_interface::{Rich, Tally};
 use bench_runner::plugins::{build_packages, cargo, workspace_root};
 use plugin_interface::LoadOptions;
 use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
@@ -34,8 +37,10 @@ fn main() {
         .nth(1)
         .map(|n| n.parse().expect("a number of workers"))
         .unwrap_or(100);
-    let (libraries, target) =
-        build_packages(&[("bench-ours-shared-plugin", "bench_ours_shared_plugin")]);
+    let (libraries, target) = build_packages(&[
+        ("bench-ours-shared-plugin", "bench_ours_shared_plugin"),
+        ("bench-rich-shared-plugin", "bench_rich_shared_plugin"),
+    ]);
     let library = &libraries[0];
     let worker = build_worker(&target);
     let options = WorkerOptions::default().worker(&worker);
@@ -71,6 +76,20 @@ fn main() {
     let ping = ping_pong();
     drop(bench);
     isolated.close().expect("a clean close");
+
+    // Host callbacks: `visit` calls the lent `Tally` n times; the cost of
+    // one callback is the slope between n = 64 and n = 0.
+    let rich_worker = WorkerLibrary::spawn(&libraries[1], &load, &options).expect("a worker");
+    let rich = rich_worker
+        .instantiate::<dyn Rich>()
+        .expect("one Rich")
+        .remove(0);
+    let tally = Count::default();
+    let none = per_call(|| black_box(rich.visit(&tally, black_box(0))));
+    let many = per_call(|| black_box(rich.visit(&tally, black_box(64))));
+    let callback = many.saturating_sub(none) / 64;
+    drop(rich);
+    rich_worker.close().expect("a clean close");
 
     let before = rss_kib(std::process::id());
     let mut workers = Vec::new();
@@ -111,11 +130,30 @@ fn main() {
     println!("| `greet` in a worker | {:.1} µs |", us(greet));
     println!("| `sum` of 64 in a worker | {:.1} µs |", us(sum));
     println!(
+        "| `visit(&dyn Tally, 0)`: a call lending a host object | {:.1} µs |",
+        us(none)
+    );
+    println!(
+        "| one callback of the worker to the lent host object | {:.1} µs |",
+        us(callback)
+    );
+    println!(
         "| {count} isolated plugins: workers' RSS / host's growth / total | {} / {} / {} MiB |",
         children / 1024,
         host / 1024,
         (children + host) / 1024
     );
+}
+
+/// The host object `visit` calls back: a running total.
+#[derive(Default)]
+struct Count(AtomicU64);
+
+impl Tally for Count {
+    fn add(&self, x: u64) -> u64 {
+        self.0.fetch_add(x, Ordering::Relaxed);
+        x + 1
+    }
 }
 
 /// Builds the worker executable with the benchmark's profile and flags.
