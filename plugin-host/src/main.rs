@@ -71,28 +71,30 @@ fn main() -> ExitCode {
             name,
             isolate,
             ..
-        }) => {
-            let options = match isolate.options().map(examples::with_worker).transpose() {
-                Ok(Some(worker)) => options.isolation(Isolation::Process(worker)),
-                Ok(None) => options,
-                Err(error) => return failed(error),
-            };
-            run::run(source.as_deref(), &name, &options)
-        }
+        }) => match isolated(options, &isolate) {
+            Ok(options) => run::run(source.as_deref(), &name, &options),
+            Err(error) => failed(error),
+        },
         Some(Command::Watch {
             dir,
             debounce_ms,
             isolate,
             ..
-        }) => {
-            let options = match isolate.options().map(examples::with_worker).transpose() {
-                Ok(Some(worker)) => options.isolation(Isolation::Process(worker)),
-                Ok(None) => options,
-                Err(error) => return failed(error),
-            };
-            watch::watch(&dir, debounce_ms, options)
-        }
+        }) => match isolated(options, &isolate) {
+            Ok(options) => watch::watch(&dir, debounce_ms, options),
+            Err(error) => failed(error),
+        },
     }
+}
+
+/// `options`, with each library in a worker when `isolate` asks for it.
+fn isolated(options: LoadOptions, isolate: &cli::Isolate) -> Result<LoadOptions, String> {
+    Ok(
+        match isolate.options().map(examples::with_worker).transpose()? {
+            Some(worker) => options.isolation(Isolation::Process(worker)),
+            None => options,
+        },
+    )
 }
 
 /// One error line, and the exit code of a failure.

@@ -26,7 +26,9 @@ use crate::abi::TraitDescriptor;
 use crate::error::PluginError;
 use crate::loader::{LoadOptions, PluginFile, compared_with_host};
 use crate::manager::ReloadEvent;
-use crate::wire::{Answer, DispatchSink, DispatchStatus, Keep, LocalObject, Peer, PeerTable};
+use crate::wire::{
+    Answer, DispatchSink, DispatchStatus, Keep, LocalObject, Peer, PeerTable, answer_sink, given,
+};
 
 /// The bit that marks a handle as one of the worker's objects (returned
 /// or lent by it) rather than an instance the host made: such a handle
@@ -331,23 +333,21 @@ impl Link {
                 method: index,
                 args,
             };
-            let response = self.exchange_locked(worker, Some(&request), timeout, Some(doing))?;
+            let mut response =
+                self.exchange_locked(worker, Some(&request), timeout, Some(doing))?;
+            // The snapshot is kept under the lock, so that a later call's
+            // never gives way to an earlier one's.
+            if let Response::Dispatched { state, .. } = &mut response
+                && let Some(state) = state.take()
+                && handle & OBJECT == 0
+                && let Some(live) = self.instances().get_mut(&(handle as u32))
+            {
+                live.state = Some(state);
+            }
             Ok((response, self.restarts()))
         })?;
         match response {
-            Response::Dispatched {
-                status,
-                bytes,
-                state,
-            } => {
-                if let Some(state) = state
-                    && handle & OBJECT == 0
-                    && let Some(live) = self.instances().get_mut(&(handle as u32))
-                {
-                    live.state = Some(state);
-                }
-                Ok(Answer { status, bytes, run })
-            }
+            Response::Dispatched { status, bytes, .. } => Ok(Answer { status, bytes, run }),
             Response::Failed(reason) => Err(PluginError::Worker {
                 library: self.path().to_path_buf(),
                 reason,
@@ -442,7 +442,7 @@ impl Link {
     /// The state of instance `handle`, when its implementation carries
     /// state; `None` otherwise.
     pub(crate) fn save_state(&self, handle: u64) -> Result<Option<Snapshot>, PluginError> {
-        let response = self.with_worker(true, |worker| {
+        let response = self.with_worker(false, |worker| {
             let request = Request::SaveState {
                 handle: self.worker_handle(handle)?,
             };
@@ -459,10 +459,17 @@ impl Link {
         }
     }
 
+    /// The state instance `handle` had after its last call, when its
+    /// implementation carries state: what a worker that ended leaves.
+    pub(crate) fn last_state(&self, handle: u64) -> Option<Snapshot> {
+        let id = u32::try_from(handle).ok()?;
+        self.instances().get(&id)?.state.clone()
+    }
+
     /// Restores `state` into the fresh instance `handle`; the snapshot a
     /// restart restores from then is this one.
     pub(crate) fn load_state(&self, handle: u64, state: Snapshot) -> Result<(), PluginError> {
-        let response = self.with_worker(true, |worker| {
+        let response = self.with_worker(false, |worker| {
             let request = Request::LoadState {
                 handle: self.worker_handle(handle)?,
                 state: state.clone(),
@@ -1205,37 +1212,22 @@ unsafe extern "C" fn table_call(
 ) -> u32 {
     // SAFETY: per the contract.
     let link = unsafe { &*context.cast::<Link>() };
-    let args = if args_len == 0 {
-        Vec::new()
-    } else {
-        // SAFETY: per the contract.
-        unsafe { core::slice::from_raw_parts(args, args_len) }.to_vec()
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        link.call(
-            handle,
-            method,
-            args,
-            "a call from one of the host's objects",
-        )
-    }));
-    let (status, bytes) = match outcome {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(error)) => (
+    // SAFETY: per the contract, `args_len` readable bytes.
+    let args = unsafe { given(args, args_len) }.to_vec();
+    let run = || match link.call(
+        handle,
+        method,
+        args,
+        "a call from one of the host's objects",
+    ) {
+        Ok(answer) => answer,
+        Err(error) => (
             DispatchStatus::Unreachable as u32,
             error.to_string().into_bytes(),
         ),
-        Err(payload) => {
-            crate::export::drop_payload(payload);
-            (
-                DispatchStatus::Unreachable as u32,
-                b"the call to the worker panicked".to_vec(),
-            )
-        }
     };
-    // SAFETY: per the contract; the bytes live for the call.
-    unsafe { write(sink, bytes.as_ptr(), bytes.len()) };
-    status
+    // SAFETY: per the contract, `write` accepts `sink`.
+    unsafe { answer_sink(run, "the call to the worker panicked", sink, write) }
 }
 
 /// # Safety

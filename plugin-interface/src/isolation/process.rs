@@ -110,22 +110,29 @@ type Job = Box<dyn FnOnce() + Send>;
 /// killed with that thread. Forks from the spawner end only with the host.
 /// Where the spawner cannot be started, the calling thread forks.
 fn on_spawner(mut command: Command) -> io::Result<Child> {
-    static SPAWNER: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
+    /// The spawner's queue, and the process it was started in: a process
+    /// forked from the host has no spawner thread of its own.
+    static SPAWNER: OnceLock<Option<(Mutex<Sender<Job>>, u32)>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (sender, jobs) = channel::<Job>();
         std::thread::Builder::new()
             .name("plugin-worker-spawner".to_owned())
             .spawn(move || {
                 for job in jobs {
-                    job();
+                    // A job that panics must not end the thread its
+                    // workers' parent-death signal is tied to.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 }
             })
             .ok()
-            .map(|_| Mutex::new(sender))
+            .map(|_| (Mutex::new(sender), std::process::id()))
     });
-    let Some(spawner) = spawner else {
+    let Some((spawner, pid)) = spawner else {
         return command.spawn();
     };
+    if *pid != std::process::id() {
+        return command.spawn();
+    }
     let (reply, answer) = sync_channel(1);
     let job: Job = Box::new(move || {
         let _ = reply.send(command.spawn());

@@ -19,7 +19,7 @@ use super::process::WORKER_FD;
 use super::protocol::{MAX_FRAME, Request, Response, read_frame, write_frame};
 use crate::error::PluginError;
 use crate::loader::{Invoker, LoadOptions, PluginLibrary, TrustedList};
-use crate::wire::{DispatchSink, DispatchStatus, LocalObject, PeerTable};
+use crate::wire::{DispatchSink, DispatchStatus, LocalObject, PeerTable, answer_sink, given};
 
 /// The arguments the host starts a worker with.
 #[derive(Debug)]
@@ -501,29 +501,24 @@ unsafe extern "C" fn channel_call(
 ) -> u32 {
     // SAFETY: per the contract.
     let channel = unsafe { &*context.cast::<Channel>() };
-    let args = if args_len == 0 {
-        Vec::new()
-    } else {
-        // SAFETY: per the contract.
-        unsafe { core::slice::from_raw_parts(args, args_len) }.to_vec()
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| match channel.server() {
+    // SAFETY: per the contract, `args_len` readable bytes.
+    let args = unsafe { given(args, args_len) }.to_vec();
+    let run = || match channel.server() {
         Some(server) => server.call_host(handle, method, args),
         None => (
             DispatchStatus::Unreachable as u32,
             b"the host's objects are called from the thread serving the host's call only".to_vec(),
         ),
-    }));
-    let (status, bytes) = outcome.unwrap_or_else(|payload| {
-        crate::export::drop_payload(payload);
-        (
-            DispatchStatus::Unreachable as u32,
-            b"the call to the host panicked in the worker".to_vec(),
+    };
+    // SAFETY: per the contract, `write` accepts `sink`.
+    unsafe {
+        answer_sink(
+            run,
+            "the call to the host panicked in the worker",
+            sink,
+            write,
         )
-    });
-    // SAFETY: per the contract; the bytes live for the call.
-    unsafe { write(sink, bytes.as_ptr(), bytes.len()) };
-    status
+    }
 }
 
 /// # Safety

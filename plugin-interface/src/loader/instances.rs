@@ -90,7 +90,8 @@ impl PluginLibrary {
     }
 
     /// [`instantiate`](Self::instantiate), choosing how the instances are
-    /// freed.
+    /// freed (in a worker process, each is freed on its own whatever
+    /// `unload` says).
     pub fn instantiate_with<I: ?Sized + PluginInterface>(
         &self,
         unload: FreeThrough,

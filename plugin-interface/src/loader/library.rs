@@ -143,6 +143,18 @@ impl PluginLibrary {
         #[cfg(unix)]
         if let crate::loader::Isolation::Process(worker) = &options.isolation {
             let link = crate::isolation::Link::open(path, options, worker)?.shared();
+            // The worker maps the file its host-side check read, by digest;
+            // that must be the file checked here (whose digest the source
+            // took for it), or the canary kept below would describe
+            // another build.
+            if sha256 != Some(link.file().sha256()) {
+                return Err(PluginError::Open {
+                    library: path.to_path_buf(),
+                    message:
+                        "the file changed between its check and its worker's start; load it again"
+                            .to_owned(),
+                });
+            }
             return Ok(Self {
                 inner: Arc::new(Inner {
                     path: Arc::from(path),
@@ -218,7 +230,8 @@ impl PluginLibrary {
     }
 
     /// The name the dynamic loader mapped the library under: the sealed
-    /// in-memory copy of [`path`](Self::path), `/proc/self/fd/N`.
+    /// in-memory copy of [`path`](Self::path), `/proc/self/fd/N` (for a
+    /// library served by a worker process, `path` itself).
     /// Each load gets a name of its own, `/proc/self/fd/N` with `.`
     /// components that spell a serial number: compare two of them as
     /// strings (`as_os_str`), since `Path` comparison skips `.`.
@@ -227,7 +240,8 @@ impl PluginLibrary {
     }
 
     /// The name `/proc/self/maps` shows the library's mappings under, e.g.
-    /// `/memfd:plugin-7-libenglish_plugin.so`.
+    /// `/memfd:plugin-7-libenglish_plugin.so`; empty for a library served
+    /// by a worker process, which is not mapped here.
     pub fn mapped_name(&self) -> &str {
         &self.inner.mapped_as
     }
@@ -313,7 +327,8 @@ impl PluginLibrary {
     /// Writes out what the library's code printed and its own `std` still
     /// holds: a plugin links a `std` of its own, whose stdout buffer keeps
     /// a line until its `\n` and which the host's flushes do not reach.
-    /// Closing or dropping the library flushes it too.
+    /// Closing or dropping the library flushes it too. (A worker process
+    /// flushes its library's output after each request.)
     pub fn flush_output(&self) {
         self.inner.flush_output();
     }
@@ -478,15 +493,19 @@ impl Inner {
         self.descriptor(trait_name)?;
         #[cfg(unix)]
         if let Some(worker) = &self.worker {
-            return worker
-                .counter(trait_name)
-                .ok_or_else(|| PluginError::Crashed {
+            return match (worker.counter(trait_name), worker.ended()) {
+                (Some(counter), _) => Ok(counter),
+                (None, Some(how)) => Err(PluginError::Crashed {
                     library: self.path.to_path_buf(),
-                    how: worker
-                        .ended()
-                        .unwrap_or_else(|| "did not answer".to_owned()),
+                    how,
                     method: Some(format!("reading the unmaker counter of {trait_name}")),
-                });
+                }),
+                (None, None) => Err(PluginError::SymbolMissing {
+                    library: self.path.to_path_buf(),
+                    symbol: plugin_symbols::unmaker_counter(trait_name),
+                    message: "the worker found no unmaker counter for the trait".to_owned(),
+                }),
+            };
         }
         let counter: UnmakerCounter =
             // SAFETY: the canary matched this framework's epoch, whose
@@ -627,7 +646,12 @@ fn close_worker(
         library: path.clone(),
         holders: Arc::strong_count(&link) - 1,
     })?;
-    link.close()?;
+    match link.close() {
+        // A worker that crashed was reported by the call that saw it; the
+        // library is unloaded all the same, and its counters are unknown.
+        Ok(()) | Err(PluginError::Crashed { .. }) => {}
+        Err(other) => return Err(other),
+    }
     Ok(UnloadReport {
         library: path,
         counters,

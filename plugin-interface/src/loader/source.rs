@@ -119,7 +119,10 @@ impl Source {
         }
         let memfd = memfd(name)?;
         let mut copy = File::from(memfd);
-        let sha256 = hashes.sha256 || options.trusted.is_some();
+        // A library served by a worker is compared with what the worker
+        // checked by its digest.
+        let isolated = !matches!(options.isolation, crate::loader::Isolation::InProcess);
+        let sha256 = hashes.sha256 || options.trusted.is_some() || isolated;
         let (length, digest, content_hash) = if sha256 || hashes.content {
             let (length, digest, content) =
                 stream(&mut file, &mut copy, sha256, hashes.content).map_err(io)?;

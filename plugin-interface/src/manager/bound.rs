@@ -152,9 +152,16 @@ where
             };
             // SAFETY: as above.
             let new_handle = unsafe { (*held.0.instance().cast::<Remote<I>>()).handle };
-            let saved = old_worker
-                .save_state(old_handle)
-                .map_err(|error| refused(format!("saving state: {error}")))?;
+            // A worker that ended gives the snapshot of its last call
+            // (the reload of a fixed build after a crash), a live one its
+            // state now.
+            let saved = if old_worker.is_alive() {
+                old_worker
+                    .save_state(old_handle)
+                    .map_err(|error| refused(format!("saving state: {error}")))?
+            } else {
+                old_worker.last_state(old_handle)
+            };
             if let Some(state) = saved {
                 new_worker
                     .load_state(new_handle, state)

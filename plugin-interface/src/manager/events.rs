@@ -134,7 +134,9 @@ pub enum ReloadEvent {
     /// ([`WorkerOptions::restart`](crate::isolation::WorkerOptions::restart)):
     /// every live instance was made again, with the state of its last call
     /// where its implementation carries state (`PluginState`), and empty
-    /// otherwise. Sent to [`WorkerLibrary::subscribe`](crate::isolation::WorkerLibrary::subscribe)rs.
+    /// otherwise. Sent to the subscribers of
+    /// [`WorkerLibrary::subscribe`](crate::isolation::WorkerLibrary::subscribe);
+    /// a `PluginManager`'s subscribers do not receive it.
     Restarted {
         /// The library's path.
         path: PathBuf,

@@ -139,6 +139,18 @@ impl PluginManager {
             let (handle, library) = self
                 .open(&plan.path, 1, None)
                 .map_err(|error| (index, error))?;
+            #[cfg(unix)]
+            if library.worker().is_some() {
+                // The host's configuration and services do not reach a
+                // worker: a resident plugin is made in this process only.
+                return Err((
+                    index,
+                    PluginError::Worker {
+                        library: plan.path.clone(),
+                        reason: "a plugin kept resident with the host's configuration and services is made in this process; load this library without `Isolation::Process`".to_owned(),
+                    },
+                ));
+            }
             let record = Record::new(handle, library, plan.config.clone());
             let selected = select(&record, plan).map_err(|error| (index, error))?;
             opened.push((record, selected));

@@ -180,12 +180,8 @@ pub unsafe fn dispatch<I: ?Sized + VTableFor<T>, T>(
     write: DispatchSink,
     peer: *const PeerTable,
 ) -> u32 {
-    let args = if args_len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: per the contract, `args_len` readable bytes.
-        unsafe { core::slice::from_raw_parts(args, args_len) }
-    };
+    // SAFETY: per the contract, `args_len` readable bytes.
+    let args = unsafe { super::peer::given(args, args_len) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: per the contract, null or a valid table.
         let peer = unsafe { peer_of(peer) };

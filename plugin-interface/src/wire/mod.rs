@@ -40,6 +40,8 @@ pub use dispatch::{
 #[cfg(feature = "host")]
 pub(crate) use peer::collect;
 pub use peer::{Answer, Keep, LocalObject, ObjectDispatch, Peer, PeerTable, RemoteArgs, RemoteFn};
+#[cfg(all(feature = "host", unix))]
+pub(crate) use peer::{answer_sink, given};
 pub(crate) use peer::{encode_given, encode_shared, given_arc, given_box, lent_object};
 pub use remote::{Decode, Remote};
 pub(crate) use remote::{decode_arc, decode_box};

@@ -256,13 +256,9 @@ impl TablePeer {
     pub(crate) unsafe fn new(table: *const PeerTable) -> Self {
         // SAFETY: per the contract.
         let table = unsafe { *table };
-        let library = if table.library_len == 0 {
-            PathBuf::new()
-        } else {
-            // SAFETY: per the contract, `library_len` readable bytes.
-            let bytes = unsafe { core::slice::from_raw_parts(table.library, table.library_len) };
-            PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
-        };
+        // SAFETY: per the contract, `library_len` readable bytes.
+        let bytes = unsafe { given(table.library, table.library_len) };
+        let library = PathBuf::from(String::from_utf8_lossy(bytes).into_owned());
         // SAFETY: per the contract.
         unsafe { (table.retain)(table.context) };
         Self { table, library }
@@ -329,6 +325,47 @@ impl Peer for TablePeer {
         // SAFETY: a valid table.
         unsafe { (self.table.release)(self.table.context, handle) }
     }
+}
+
+/// The bytes a table function was given.
+///
+/// # Safety
+///
+/// `bytes` must point to `len` readable bytes that outlive `'a`, or `len`
+/// be 0.
+pub(crate) unsafe fn given<'a>(bytes: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        &[]
+    } else {
+        // SAFETY: per the contract.
+        unsafe { core::slice::from_raw_parts(bytes, len) }
+    }
+}
+
+/// Runs a table function's call, which must not unwind across its
+/// `extern "C"` boundary, and hands its status and bytes to the sink: a
+/// panic is [`DispatchStatus::Unreachable`] with `panicked` as its
+/// message.
+///
+/// # Safety
+///
+/// `write` must accept `sink`.
+pub(crate) unsafe fn answer_sink(
+    run: impl FnOnce() -> (u32, Vec<u8>),
+    panicked: &str,
+    sink: *mut c_void,
+    write: DispatchSink,
+) -> u32 {
+    let (status, bytes) = catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+        crate::export::drop_payload(payload);
+        (
+            DispatchStatus::Unreachable as u32,
+            panicked.as_bytes().to_vec(),
+        )
+    });
+    // SAFETY: per the contract; the bytes live for the call.
+    unsafe { write(sink, bytes.as_ptr(), bytes.len()) };
+    status
 }
 
 /// The peer a dispatch was given, as generated code needs it.
@@ -431,12 +468,8 @@ unsafe extern "C" fn closure_dispatch<A: Wire + 'static, R: Wire + 'static>(
     write: DispatchSink,
     _peer: *const PeerTable,
 ) -> u32 {
-    let args = if args_len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: per the contract, `args_len` readable bytes.
-        unsafe { core::slice::from_raw_parts(args, args_len) }
-    };
+    // SAFETY: per the contract, `args_len` readable bytes.
+    let args = unsafe { given(args, args_len) };
     let run = || -> Result<Vec<u8>, DispatchError> {
         if method != 0 {
             return Err(DispatchError::NoSuchMethod(method));
@@ -651,14 +684,7 @@ pub(crate) fn encode_given<I: ?Sized + ObjectInterface>(
     peer: Option<&Arc<dyn Peer>>,
     object: Box<I>,
 ) -> Result<Vec<u8>, DispatchError> {
-    let peer = peer.ok_or_else(|| {
-        DispatchError::refused("a returned object crosses only to a worker process")
-    })?;
-    shareable::<I>().map_err(DispatchError::Result)?;
-    let id = peer
-        .keep(LocalObject::of(HostObject::owned(object)), Keep::Given)
-        .map_err(DispatchError::Result)?;
-    Ok(super::encode(&id)?)
+    encode_kept(peer, HostObject::owned(object))
 }
 
 /// A returned shared object, kept for the peer to call: its id, encoded.
@@ -666,12 +692,21 @@ pub(crate) fn encode_shared<I: ?Sized + ObjectInterface>(
     peer: Option<&Arc<dyn Peer>>,
     object: Arc<I>,
 ) -> Result<Vec<u8>, DispatchError> {
+    encode_kept(peer, HostObject::shared(object))
+}
+
+/// A returned object of a `Send + Sync` trait, kept for the peer until it
+/// releases it: its id, encoded.
+fn encode_kept<I: ?Sized + ObjectInterface>(
+    peer: Option<&Arc<dyn Peer>>,
+    object: HostObject<I>,
+) -> Result<Vec<u8>, DispatchError> {
     let peer = peer.ok_or_else(|| {
         DispatchError::refused("a returned object crosses only to a worker process")
     })?;
     shareable::<I>().map_err(DispatchError::Result)?;
     let id = peer
-        .keep(LocalObject::of(HostObject::shared(object)), Keep::Given)
+        .keep(LocalObject::of(object), Keep::Given)
         .map_err(DispatchError::Result)?;
     Ok(super::encode(&id)?)
 }

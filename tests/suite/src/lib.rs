@@ -12,6 +12,7 @@ use escargot::format::Message;
 pub mod capture;
 pub mod image;
 pub mod lifecycle;
+pub mod zoo;
 
 /// The plugin library packages the tests load.
 pub const PACKAGES: &[&str] = &[

@@ -127,9 +127,12 @@ fn a_crash_under_a_manager_is_the_calls_error_and_the_host_goes_on() {
         Err(CallError::Crashed { how, .. }) => assert_eq!(how, "was killed by SIGSEGV"),
         other => panic!("{other:?}"),
     }
-    // The library unloads; its worker is gone already.
+    // The library unloads; its worker is gone already, so its counters
+    // are unknown.
     drop(flaky);
-    manager.unload_by_path(&path).unwrap_err();
+    let report = manager.unload_by_path(&path).unwrap();
+    assert_eq!(report.outcome, UnloadOutcome::Unloaded);
+    assert_eq!(report.counter("Greeter"), None);
 }
 
 #[test]
@@ -171,4 +174,21 @@ fn a_watched_directory_of_isolated_libraries_follows_its_files() {
     let _ = stop.send(());
     thread.join().unwrap();
     let _: &Path = &path;
+}
+
+#[test]
+fn a_resident_plugin_is_refused_in_a_worker() {
+    let manager = manager();
+    let path = plugins().path("english-plugin");
+    match manager.load_plugin(path.to_str().unwrap(), "") {
+        Err(plugin_interface::PluginError::Worker { library, reason }) => {
+            assert_eq!(library, path);
+            assert!(
+                reason.contains("load this library without `Isolation::Process`"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(manager.loaded().is_empty(), "nothing of it stays loaded");
 }

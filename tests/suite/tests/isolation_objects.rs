@@ -2,17 +2,15 @@
 //! given to a library in a worker are served back during its calls, and
 //! the objects a worker returns are proxies of its own.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use plugin_interface::isolation::{WorkerLibrary, WorkerOptions};
 use plugin_interface::{CallError, LoadOptions};
+use plugin_tests::zoo::{HostServices, Reflector};
 use plugin_tests::{plugin_worker, plugins};
-use zoo_interface::{
-    Counter, Mirror, Pen, PenProxy, Person, Services, Shape, Zoo, ZooError, ZooProxy,
-};
+use zoo_interface::{Counter, Pen, PenProxy, Services, Shape, Zoo, ZooProxy};
 
 fn options() -> WorkerOptions {
     WorkerOptions::default()
@@ -35,29 +33,6 @@ fn zoo(library: &WorkerLibrary) -> ZooProxy {
 
 fn pen(library: &WorkerLibrary) -> PenProxy {
     library.instantiate::<dyn Pen>().unwrap().remove(0)
-}
-
-/// The host's services: answers lookups, keeps lines, counts drops.
-#[derive(Default)]
-struct HostServices {
-    lines: Arc<Mutex<Vec<String>>>,
-    drops: Arc<AtomicUsize>,
-}
-
-impl Services for HostServices {
-    fn lookup(&self, key: &str) -> Option<String> {
-        (key == "colour").then(|| "green".to_owned())
-    }
-
-    fn record(&self, line: String) {
-        self.lines.lock().unwrap().push(line);
-    }
-}
-
-impl Drop for HostServices {
-    fn drop(&mut self) {
-        self.drops.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 #[test]
@@ -94,39 +69,6 @@ fn lent_objects_and_closures_are_served_back_during_the_call() {
 
 #[test]
 fn a_host_object_receives_and_returns_every_kind_of_value_across_processes() {
-    struct Reflector;
-    impl Mirror for Reflector {
-        fn person(&self, person: Person) -> Person {
-            Person {
-                name: format!("{}!", person.name),
-                ..person
-            }
-        }
-        fn people(&self, people: &[Person]) -> Vec<Person> {
-            people.iter().rev().cloned().collect()
-        }
-        fn shape(&self, shape: &Shape) -> Shape {
-            shape.clone()
-        }
-        fn wide(&self, values: (u128, i128, char)) -> (u128, i128, char) {
-            values
-        }
-        fn map(&self, map: HashMap<String, u32>) -> BTreeMap<String, u32> {
-            map.into_iter().collect()
-        }
-        fn nested(
-            &self,
-            value: Option<Vec<Result<[u8; 2], ZooError>>>,
-        ) -> Option<Vec<Result<[u8; 2], ZooError>>> {
-            value
-        }
-        fn set(&self, set: HashSet<char>) -> BTreeSet<char> {
-            set.into_iter().collect()
-        }
-        fn boxed(&self, shape: Box<Shape>) -> Box<Shape> {
-            shape
-        }
-    }
     let library = spawn_with(&options());
     assert_eq!(pen(&library).reflect(&Reflector), "ok");
 }

@@ -2,11 +2,12 @@
 //! closures and plugin objects cross into a real plugin library and back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use plugin_interface::{CallError, load_plugins};
 use plugin_tests::plugins;
+use plugin_tests::zoo::{HostServices, Reflector};
 use zoo_interface::{Person, Services, Shape, Zoo, ZooError, ZooProxy};
 
 fn zoo() -> ZooProxy {
@@ -23,29 +24,6 @@ fn person(name: &str, age: Option<u32>) -> Person {
         tags: vec!["a".to_owned(), "ünïcödé 🦀".to_owned()],
         age,
         home: Shape::Rect(2.0, 3.5),
-    }
-}
-
-/// The host's services: answers lookups, keeps lines, counts drops.
-#[derive(Default)]
-struct HostServices {
-    lines: Arc<Mutex<Vec<String>>>,
-    drops: Arc<AtomicUsize>,
-}
-
-impl Services for HostServices {
-    fn lookup(&self, key: &str) -> Option<String> {
-        (key == "colour").then(|| "green".to_owned())
-    }
-
-    fn record(&self, line: String) {
-        self.lines.lock().unwrap().push(line);
-    }
-}
-
-impl Drop for HostServices {
-    fn drop(&mut self) {
-        self.drops.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -431,42 +409,8 @@ fn pen() -> zoo_interface::PenProxy {
 
 #[test]
 fn a_host_object_receives_and_returns_every_kind_of_value() {
-    use std::collections::{BTreeMap, BTreeSet, HashSet};
-    use zoo_interface::{Mirror, Pen};
+    use zoo_interface::Pen;
 
-    struct Reflector;
-    impl Mirror for Reflector {
-        fn person(&self, person: Person) -> Person {
-            Person {
-                name: format!("{}!", person.name),
-                ..person
-            }
-        }
-        fn people(&self, people: &[Person]) -> Vec<Person> {
-            people.iter().rev().cloned().collect()
-        }
-        fn shape(&self, shape: &Shape) -> Shape {
-            shape.clone()
-        }
-        fn wide(&self, values: (u128, i128, char)) -> (u128, i128, char) {
-            values
-        }
-        fn map(&self, map: HashMap<String, u32>) -> BTreeMap<String, u32> {
-            map.into_iter().collect()
-        }
-        fn nested(
-            &self,
-            value: Option<Vec<Result<[u8; 2], ZooError>>>,
-        ) -> Option<Vec<Result<[u8; 2], ZooError>>> {
-            value
-        }
-        fn set(&self, set: HashSet<char>) -> BTreeSet<char> {
-            set.into_iter().collect()
-        }
-        fn boxed(&self, shape: Box<Shape>) -> Box<Shape> {
-            shape
-        }
-    }
     assert_eq!(pen().reflect(&Reflector), "ok");
 }
 
