@@ -350,6 +350,7 @@ pub(crate) unsafe fn given<'a>(bytes: *const u8, len: usize) -> &'a [u8] {
 /// # Safety
 ///
 /// `write` must accept `sink`.
+#[cfg(all(feature = "host", unix))]
 pub(crate) unsafe fn answer_sink(
     run: impl FnOnce() -> (u32, Vec<u8>),
     panicked: &str,
