@@ -575,3 +575,40 @@ fn load_plugins_gives_the_same_proxies_one_option_away() {
     assert_eq!(english.len(), 1);
     assert_eq!(english[0].info().entry(), "English");
 }
+
+#[test]
+fn one_worker_survives_every_way_to_fail_by_restarting() {
+    use greeter_interface::Greeter;
+    use plugin_interface::CallError;
+
+    let options = options()
+        .call_timeout(Duration::from_millis(500))
+        .restart(10, Duration::from_millis(1));
+    let library = spawn_with("flaky-plugin", &options);
+    let events = library.subscribe();
+    let flaky = library.instantiate::<dyn Greeter>().unwrap().remove(0);
+    for (target, restarts) in [
+        ("abort", 1),
+        ("segv", 2),
+        ("exit", 3),
+        ("loop", 4),
+        ("panic", 4),
+    ] {
+        match flaky.try_greet(target) {
+            Err(CallError::Crashed { .. } | CallError::TimedOut { .. }) if target != "panic" => {}
+            Err(CallError::Panicked { message, .. }) if target == "panic" => {
+                assert_eq!(message, "asked to panic");
+            }
+            other => panic!("greeting {target}: {other:?}"),
+        }
+        // The next call is served, by a new worker unless the last one
+        // only panicked.
+        assert_eq!(flaky.greet("world"), "Hi, world!", "after {target}");
+        assert_eq!(library.restarts(), restarts, "after {target}");
+    }
+    let restarted = events
+        .try_iter()
+        .filter(|event| matches!(event, ReloadEvent::Restarted { .. }))
+        .count();
+    assert_eq!(restarted, 4);
+}
