@@ -12,7 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::ThreadId;
@@ -85,9 +85,59 @@ struct Kept {
     /// For an object lent for a call: the thread whose call it is, the
     /// only one that may run it.
     lender: Option<ThreadId>,
-    /// Whether it is running, for an object lent mutably or a closure,
-    /// which must not be entered twice at once.
-    busy: Option<AtomicBool>,
+    /// Whether every call takes it mutably (an object lent as `&mut`, a
+    /// closure); otherwise its trait's `&mut self` methods do.
+    always_mutable: bool,
+    /// The calls running on it: how many take it shared, or
+    /// [`EXCLUSIVE`] for one that takes it mutably. A worker that calls
+    /// back into an object while a call holds it mutably is refused, so
+    /// the object is never borrowed mutably twice.
+    access: AtomicU32,
+}
+
+/// [`Kept::access`] of an object a call holds mutably.
+const EXCLUSIVE: u32 = u32::MAX;
+
+impl Kept {
+    /// Whether method `method` takes the object mutably.
+    fn mutable(&self, method: u32) -> bool {
+        if self.always_mutable || self.object.descriptor.is_null() {
+            return true;
+        }
+        // SAFETY: a host object's descriptor: a static of this image,
+        // set by `LocalObject::of`.
+        let descriptor = unsafe { &*self.object.descriptor };
+        descriptor
+            .methods
+            .as_slice()
+            .get(method as usize)
+            .is_none_or(|method| method.mutable)
+    }
+
+    /// Takes the object for a call of a method that takes it mutably or
+    /// not; false when a running call forbids it.
+    fn enter(&self, mutable: bool) -> bool {
+        if mutable {
+            self.access
+                .compare_exchange(0, EXCLUSIVE, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        } else {
+            self.access
+                .fetch_update(Ordering::Acquire, Ordering::Relaxed, |calls| {
+                    (calls < EXCLUSIVE - 1).then_some(calls + 1)
+                })
+                .is_ok()
+        }
+    }
+
+    /// Gives back what [`enter`](Self::enter) took.
+    fn leave(&self, mutable: bool) {
+        if mutable {
+            self.access.store(0, Ordering::Release);
+        } else {
+            self.access.fetch_sub(1, Ordering::Release);
+        }
+    }
 }
 
 thread_local! {
@@ -818,26 +868,29 @@ impl Link {
                 "the host's object {handle} was lent for another thread's call"
             ));
         }
-        if let Some(busy) = &kept.busy
-            && busy.swap(true, Ordering::Acquire)
-        {
-            return unreachable(format!(
-                "the host's object {handle} is lent mutably and already in a call"
-            ));
-        }
         let Some(me) = self.me.get().and_then(Weak::upgrade) else {
             return unreachable("the host's link is closing".to_owned());
         };
+        let mutable = kept.mutable(method);
+        if !kept.enter(mutable) {
+            return unreachable(format!(
+                "the host's object {handle} is in a call that holds it mutably, or takes it mutably while calls hold it"
+            ));
+        }
         let local: Arc<dyn Peer> = me.clone();
         let table = table(&me, &local);
-        // SAFETY: a kept object, alive while `kept` holds it; the table
-        // is this link's, alive for the call (`me` holds the link, `local`
-        // the peer it points to).
-        let answer = self.reentrant(worker, || unsafe { kept.object.call(method, args, &table) });
-        if let Some(busy) = &kept.busy {
-            busy.store(false, Ordering::Release);
-        }
-        answer
+        // The object is let go inside: if this was the last reference (the
+        // worker dropped it meanwhile), its drop may release this worker's
+        // objects, through the exchange in progress.
+        self.reentrant(worker, move || {
+            // SAFETY: a kept object, alive while `kept` holds it; the
+            // table is this link's, alive for the call (`me` holds the
+            // link, `local` the peer it points to).
+            let answer = unsafe { kept.object.call(method, args, &table) };
+            kept.leave(mutable);
+            drop(kept);
+            answer
+        })
     }
 
     /// Runs `f`, which may call this worker again, from within an exchange
@@ -1127,7 +1180,8 @@ impl Peer for Link {
         let kept = Kept {
             object,
             lender: (how != Keep::Given).then(|| std::thread::current().id()),
-            busy: (how == Keep::LentMut).then(|| AtomicBool::new(false)),
+            always_mutable: how == Keep::LentMut,
+            access: AtomicU32::new(0),
         };
         self.kept().insert(id, Arc::new(kept));
         Ok(id)

@@ -269,6 +269,7 @@ impl Server {
                 .map_err(|error| error.to_string())?;
         }
         let mut frame = response.encode();
+        let dispatched = matches!(response, Response::Dispatched { .. });
         if frame.len() > MAX_FRAME
             && let Response::Dispatched {
                 status,
@@ -281,6 +282,17 @@ impl Server {
             frame = Response::Dispatched {
                 status,
                 bytes,
+                state: None,
+            }
+            .encode();
+        }
+        if frame.len() > MAX_FRAME && dispatched {
+            // The call ran and read its arguments: its answer says the
+            // result was refused.
+            frame = Response::Dispatched {
+                status: DispatchStatus::BadResult as u32,
+                bytes: format!("a result of more than the {MAX_FRAME} bytes a frame carries")
+                    .into_bytes(),
                 state: None,
             }
             .encode();
@@ -312,9 +324,16 @@ impl Server {
 
     /// Serves `served` under a new handle (never 0, which means none).
     fn insert(&self, served: Served) -> u32 {
-        let handle = self.next.get().checked_add(1).unwrap_or(1);
+        let mut served_now = self.served.borrow_mut();
+        let mut handle = self.next.get();
+        loop {
+            handle = handle.checked_add(1).unwrap_or(1);
+            if !served_now.contains_key(&handle) {
+                break;
+            }
+        }
         self.next.set(handle);
-        self.served.borrow_mut().insert(handle, Rc::new(served));
+        served_now.insert(handle, Rc::new(served));
         handle
     }
 

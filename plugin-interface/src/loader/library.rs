@@ -649,7 +649,7 @@ fn close_worker(
     match link.close() {
         // A worker that crashed was reported by the call that saw it; the
         // library is unloaded all the same, and its counters are unknown.
-        Ok(()) | Err(PluginError::Crashed { .. }) => {}
+        Ok(()) | Err(PluginError::Crashed { method: None, .. }) => {}
         Err(other) => return Err(other),
     }
     Ok(UnloadReport {

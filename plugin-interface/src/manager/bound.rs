@@ -155,12 +155,10 @@ where
             // A worker that ended gives the snapshot of its last call
             // (the reload of a fixed build after a crash), a live one its
             // state now.
-            let saved = if old_worker.is_alive() {
-                old_worker
-                    .save_state(old_handle)
-                    .map_err(|error| refused(format!("saving state: {error}")))?
-            } else {
-                old_worker.last_state(old_handle)
+            let saved = match old_worker.save_state(old_handle) {
+                Ok(saved) => saved,
+                Err(PluginError::Crashed { .. }) => old_worker.last_state(old_handle),
+                Err(error) => return Err(refused(format!("saving state: {error}"))),
             };
             if let Some(state) = saved {
                 new_worker

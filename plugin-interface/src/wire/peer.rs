@@ -43,6 +43,9 @@ pub struct LocalObject {
     pub dispatch: ObjectDispatch,
     /// Frees the object (for a lent one, the wrapper only).
     pub drop: unsafe extern "C" fn(this: *mut c_void),
+    /// The object's trait, whose methods say which take `&mut self`; null
+    /// for a closure (whose every call is mutable).
+    pub descriptor: *const crate::abi::TraitDescriptor,
 }
 
 // SAFETY: a kept object is reached only through its table's owner, which
@@ -429,6 +432,7 @@ impl LocalObject {
             this: Box::into_raw(Box::new(object)).cast(),
             dispatch: object_dispatch::<I>,
             drop: drop_boxed::<HostObject<I>>,
+            descriptor: I::DESCRIPTOR,
         }
     }
 
@@ -446,6 +450,7 @@ impl LocalObject {
             this: Box::into_raw(slot).cast(),
             dispatch: closure_dispatch::<A, R>,
             drop: drop_boxed::<LentClosure<A, R>>,
+            descriptor: core::ptr::null(),
         }
     }
 }

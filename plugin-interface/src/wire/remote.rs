@@ -103,9 +103,13 @@ impl<I: ?Sized> Remote<I> {
             .peer
             .call(self.handle, index, bytes, &doing)
             .and_then(|answer| {
-                let read = [DispatchStatus::Returned, DispatchStatus::Panicked]
-                    .iter()
-                    .any(|status| *status as u32 == answer.status);
+                let read = [
+                    DispatchStatus::Returned,
+                    DispatchStatus::Panicked,
+                    DispatchStatus::BadResult,
+                ]
+                .iter()
+                .any(|status| *status as u32 == answer.status);
                 if read {
                     args.delivered();
                 }
