@@ -47,8 +47,8 @@ pub use crate::wire::{
 pub use serde::de::VariantAccess;
 
 /// Emits its items in a host build only (feature `host`, on Unix), where
-/// [`Remote`] exists: what `#[plugin_trait]` implements for instances in a
-/// worker process.
+/// worker processes exist: the vtable of `#[plugin_trait]`'s shims over
+/// [`Remote`], which a proxy of a worker's instance calls through.
 #[cfg(all(feature = "host", unix))]
 #[doc(hidden)]
 #[macro_export]
