@@ -256,10 +256,10 @@ pub use toml::value::Datetime;
 pub use libloading;
 #[cfg(feature = "host")]
 pub use loader::{
-    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, Invoker, Isolation, LoadOptions,
-    LoadReport, MethodInfo, ParameterInfo, PluginFile, PluginLibrary, PluginSpec, TraitInfo,
-    TrustedList, UnloadOutcome, UnloadPolicy, UnloadReport, UnmakerCounters, get_unmaker_counter,
-    get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
+    CanaryInfo, DirectoryScan, EntryInfo, FileReport, FreeThrough, Image, Immutable, Invoker,
+    Isolation, LoadOptions, LoadReport, MethodInfo, ParameterInfo, PluginFile, PluginLibrary,
+    PluginSpec, TraitInfo, TrustedList, UnloadOutcome, UnloadPolicy, UnloadReport, UnmakerCounters,
+    get_unmaker_counter, get_unmaker_counter_for, load_plugins, load_plugins_with, scan_directory,
 };
 #[cfg(feature = "host")]
 pub use manager::{ManagerOptions, PluginHandle, PluginManager, ReloadEvent, ReloadOutcome};

@@ -1,12 +1,14 @@
 //! Loads: a checked load of a fresh copy of a plugin library, against a
-//! bare `dlopen` + `dlsym` of another fresh copy.
+//! bare `dlopen` + `dlsym` of another fresh copy; and the same for sealed
+//! memory files, which the framework maps without copying.
 
 use std::path::{Path, PathBuf};
 
 use bench_ours_interface::{Bench, BenchProxy};
 use bench_runner::fresh::FreshCopies;
+use bench_runner::sealed::Sealed;
 use libloading::Library;
-use plugin_interface::{PluginLibrary, PluginManager};
+use plugin_interface::{Image, PluginLibrary, PluginManager};
 
 use crate::measure::batch_ratio;
 
@@ -17,51 +19,93 @@ const LOADS: usize = 8;
 pub fn ratios(bench: &Path, target_dir: &Path) -> Vec<(&'static str, f64)> {
     let mut copies = FreshCopies::new(target_dir, "guard");
     let mut fresh = || -> Vec<PathBuf> { (0..LOADS).map(|_| copies.copy(bench)).collect() };
-    let open = batch_ratio(&mut fresh, bare, |paths| {
-        paths
-            .iter()
-            .map(|path| {
-                let library = PluginLibrary::open(path).unwrap_or_else(|error| panic!("{error}"));
-                let proxies: Vec<BenchProxy> = library
-                    .instantiate::<dyn Bench>()
-                    .unwrap_or_else(|error| panic!("{error}"));
-                (proxies, library)
-            })
-            .collect::<Vec<_>>()
+    let open = batch_ratio(&mut fresh, bare, |paths| open_all(&paths));
+    let manager = batch_ratio(&mut fresh, bare, |paths| manage_all(&paths));
+    let mut sealed = || -> Vec<Sealed> { (0..LOADS).map(|_| Sealed::new(bench)).collect() };
+    let open_sealed = batch_ratio(&mut sealed, bare, |files| {
+        let opened = open_all(&files);
+        for (_, library) in &opened {
+            assert!(
+                matches!(library.image(), Image::Mapped(_)),
+                "a sealed memory file was not mapped as it is: {:?}",
+                library.image()
+            );
+        }
+        (opened, files)
     });
-    let manager = batch_ratio(&mut fresh, bare, |paths| {
-        let manager = PluginManager::new().unwrap_or_else(|error| panic!("{error}"));
-        let proxies = paths
-            .iter()
-            .map(|path| {
-                manager.load(path).unwrap_or_else(|error| panic!("{error}"));
-                manager
-                    .proxy::<dyn Bench>(path, "Impl")
-                    .unwrap_or_else(|error| panic!("{error}"))
-            })
-            .collect::<Vec<_>>();
-        (proxies, manager)
-    });
+    let manager_sealed = batch_ratio(&mut sealed, bare, |files| (manage_all(&files), files));
     vec![
         ("PluginLibrary::open + instantiate", open),
         ("PluginManager::load + proxy", manager),
+        ("sealed: PluginLibrary::open + instantiate", open_sealed),
+        ("sealed: PluginManager::load + proxy", manager_sealed),
     ]
+}
+
+/// A file the batches below load: a copy's path or a sealed memory file.
+trait Loadable {
+    fn path(&self) -> &Path;
+}
+
+impl Loadable for PathBuf {
+    fn path(&self) -> &Path {
+        self
+    }
+}
+
+impl Loadable for Sealed {
+    fn path(&self) -> &Path {
+        Sealed::path(self)
+    }
+}
+
+/// `PluginLibrary::open` + `instantiate` of every file.
+fn open_all(files: &[impl Loadable]) -> Vec<(Vec<BenchProxy>, PluginLibrary)> {
+    files
+        .iter()
+        .map(|file| {
+            let library =
+                PluginLibrary::open(file.path()).unwrap_or_else(|error| panic!("{error}"));
+            let proxies = library
+                .instantiate::<dyn Bench>()
+                .unwrap_or_else(|error| panic!("{error}"));
+            (proxies, library)
+        })
+        .collect()
+}
+
+/// `PluginManager::load` + `proxy` of every file, in one new manager.
+fn manage_all(files: &[impl Loadable]) -> (Vec<BenchProxy>, PluginManager) {
+    let manager = PluginManager::new().unwrap_or_else(|error| panic!("{error}"));
+    let proxies = files
+        .iter()
+        .map(|file| {
+            manager
+                .load(file.path())
+                .unwrap_or_else(|error| panic!("{error}"));
+            manager
+                .proxy::<dyn Bench>(file.path(), "Impl")
+                .unwrap_or_else(|error| panic!("{error}"))
+        })
+        .collect::<Vec<_>>();
+    (proxies, manager)
 }
 
 /// `dlopen` + `dlsym` of the canary, each library kept until the batch's
 /// results are dropped.
-fn bare(paths: Vec<PathBuf>) -> Vec<(Library, usize)> {
-    paths
+fn bare(files: Vec<impl Loadable>) -> (Vec<(Library, usize)>, Vec<impl Loadable>) {
+    let libraries = files
         .iter()
-        .map(|path| {
+        .map(|file| {
             // SAFETY: the benchmark's own plugin, whose initialisers are
             // harmless.
-            let library = unsafe { Library::new(path) }.expect("dlopen");
+            let library = unsafe { Library::new(file.path()) }.expect("dlopen");
             // SAFETY: looked up as an address only, never dereferenced.
             let address = unsafe { library.get::<*const u8>(b"plugin_canary_v1\0") }
                 .map(|symbol| *symbol as usize)
                 .expect("dlsym");
             (library, address)
         })
-        .collect()
+        .collect();
+    (libraries, files)
 }

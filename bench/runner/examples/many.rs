@@ -11,7 +11,12 @@
 //!
 //! - `bare`: `read_dir` + `dlopen` + `dlsym` of the canary per file;
 //! - `library`: `load_plugins::<dyn Bench>(dir)` (one proxy per library);
-//! - `manager`: `PluginManager::load_plugins::<dyn Bench>(dir)`.
+//! - `manager`: `PluginManager::load_plugins::<dyn Bench>(dir)`;
+//! - `sealed-bare` and `sealed-manager`: the same file's bytes in `N`
+//!   sealed memory files (made before the clock starts), each opened by
+//!   its `/proc/self/fd/N` path with `dlopen` + `dlsym`, or with
+//!   `PluginManager::load` + `proxy`, which maps such a file as it is
+//!   instead of copying it.
 //!
 //! Memory is read from `/proc/self/status` before and after: resident
 //! anonymous memory (the host's heap and the libraries' relocated data),
@@ -27,9 +32,16 @@ use std::time::Instant;
 use bench_ours_interface::Bench;
 use bench_runner::fresh::FreshCopies;
 use bench_runner::plugins;
-use plugin_interface::{LoadReport, PluginManager, load_plugins};
+use bench_runner::sealed::Sealed;
+use plugin_interface::{Image, LoadReport, PluginManager, load_plugins};
 
-const APPROACHES: [&str; 3] = ["bare", "library", "manager"];
+const APPROACHES: [&str; 5] = [
+    "bare",
+    "library",
+    "manager",
+    "sealed-bare",
+    "sealed-manager",
+];
 
 /// Kilobytes of the fields of interest, from `/proc/self/status` and
 /// `/proc/meminfo`.
@@ -62,6 +74,17 @@ fn memory() -> Memory {
 /// Loads every library of `dir` with `approach`, keeps them, and closes
 /// them; the JSON row of the run.
 fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
+    let sealed: Vec<Sealed> = if approach.starts_with("sealed-") {
+        let first = std::fs::read_dir(dir)
+            .expect("read the directory")
+            .next()
+            .expect("a library in the directory")
+            .expect("a directory entry")
+            .path();
+        (0..count).map(|_| Sealed::new(&first)).collect()
+    } else {
+        Vec::new()
+    };
     let before = memory();
     let start = Instant::now();
     let (after, close) = match approach {
@@ -105,6 +128,50 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
             let after = memory();
             let closing = Instant::now();
             drop(report);
+            let reports = manager.close().expect("close the manager");
+            assert_eq!(reports.len(), count);
+            ((loaded, after), closing.elapsed())
+        }
+        "sealed-bare" => {
+            let libraries: Vec<libloading::Library> = sealed
+                .iter()
+                .map(|file| {
+                    // SAFETY: the benchmark's own plugin; its initialisers
+                    // are harmless.
+                    let library = unsafe { libloading::Library::new(file.path()) }.expect("dlopen");
+                    // SAFETY: looked up as an address only.
+                    let canary = unsafe { library.get::<*const u8>(b"plugin_canary_v1\0") };
+                    assert!(canary.is_ok(), "the canary of {:?}", file.path());
+                    library
+                })
+                .collect();
+            let loaded = start.elapsed();
+            let after = memory();
+            let closing = Instant::now();
+            drop(libraries);
+            ((loaded, after), closing.elapsed())
+        }
+        "sealed-manager" => {
+            let manager = PluginManager::new().expect("a manager");
+            let proxies: Vec<_> = sealed
+                .iter()
+                .map(|file| {
+                    let handle = manager.load(file.path()).expect("load a sealed file");
+                    assert!(
+                        matches!(handle.image(), Image::Mapped(_)),
+                        "{:?}",
+                        handle.image()
+                    );
+                    manager
+                        .proxy::<dyn Bench>(file.path(), "Impl")
+                        .expect("a proxy")
+                })
+                .collect();
+            let loaded = start.elapsed();
+            assert!(proxies.iter().all(|proxy| proxy.add(2, 3) == 5));
+            let after = memory();
+            let closing = Instant::now();
+            drop(proxies);
             let reports = manager.close().expect("close the manager");
             assert_eq!(reports.len(), count);
             ((loaded, after), closing.elapsed())

@@ -14,6 +14,7 @@ use crate::interface::PluginInterface;
 use crate::loader::canary::{self, CanaryInfo, TraitInfo};
 use crate::loader::checked;
 use crate::loader::compat::{self, Slots};
+use crate::loader::image::{Claim, Image};
 use crate::loader::options::LoadOptions;
 use crate::loader::residency::{self, UnloadOutcome, UnloadPolicy};
 use crate::loader::source::{Hashes, Source};
@@ -61,8 +62,13 @@ struct Inner {
     // `None` only while `close` consumes it, or for a library served by a
     // worker process.
     library: Option<libloading::Library>,
-    /// The name `/proc/self/maps` shows the copy's mappings under.
+    /// The name `/proc/self/maps` shows the image's mappings under.
     mapped_as: String,
+    /// Whether the image is the file itself or a copy.
+    image: Image,
+    /// The file's inode, when the image is the file itself: released only
+    /// once the image is seen to leave the process.
+    claim: Option<Claim>,
     /// The worker process serving the library, when it runs in one
     /// (`Isolation::Process`): then no code of it is in this process.
     #[cfg(unix)]
@@ -100,12 +106,14 @@ impl UnloadReport {
 impl PluginLibrary {
     /// Opens the library at `path`. The file is opened once (anything but
     /// a regular file is refused without blocking), checked against the
-    /// trust policy, and copied into a sealed memory file while it is
-    /// hashed; the copy's bytes are checked as [`PluginFile`](crate::PluginFile)
-    /// does (an ELF shared object for this machine, the canary with every
-    /// descriptor, layout and implementation name); only then does the
-    /// dynamic loader map that same copy (`/proc/self/fd/N`) and run its
-    /// initialisers. No later change to the file changes what runs.
+    /// trust policy, and copied into a sealed memory file, unless the
+    /// kernel already keeps it from changing (see [`Image`]); those bytes
+    /// are checked as [`PluginFile`](crate::PluginFile) does (an ELF
+    /// shared object for this machine, the canary with every descriptor,
+    /// layout and implementation name); only then does the dynamic loader
+    /// map those same bytes (`/proc/self/fd/N` of the copy or of the
+    /// opened file) and run its initialisers. No later change to the file
+    /// changes what runs.
     ///
     /// Loaded code is trusted: the checks keep a bad file from crashing,
     /// hanging or fooling the host before it runs, not a loaded plugin from
@@ -166,19 +174,24 @@ impl PluginLibrary {
                     checked,
                     library: None,
                     mapped_as: String::new(),
+                    image: Image::InWorker,
+                    claim: None,
                     worker: Some(link),
                 }),
             });
         }
-        let (load_path, memfd) = source.into_memfd().map_err(|source| PluginError::Io {
-            library: path.to_path_buf(),
-            source,
-        })?;
+        let image = source.kind();
+        let (load_path, descriptor, claim) =
+            source.into_image().map_err(|source| PluginError::Io {
+                library: path.to_path_buf(),
+                source,
+            })?;
         let mapped_as = residency::mapped_name(&load_path);
         let library =
             // SAFETY: loading a library runs its initialisers. Its bytes
             // passed every check above, and they are what the dynamic
-            // loader maps: the sealed copy cannot change.
+            // loader maps: the sealed copy, or the file the kernel keeps
+            // from changing, through the descriptor they were read from.
             unsafe { dlopen(&load_path, options.policy) }.map_err(|error| PluginError::Open {
                 library: path.to_path_buf(),
                 message: loader_message(&load_path, &error),
@@ -189,8 +202,12 @@ impl PluginLibrary {
             .map(|symbol| *symbol)
             .ok();
         // Mapped: the descriptor may go.
-        drop(memfd);
+        drop(descriptor);
         if address.and_then(image_offset) != Some(checked.address()) {
+            // Closed without being seen to leave.
+            if let Some(claim) = claim {
+                claim.keep();
+            }
             return Err(PluginError::Open {
                 library: path.to_path_buf(),
                 message: "the dynamic loader's canary is not the one checked".to_owned(),
@@ -211,6 +228,8 @@ impl PluginLibrary {
                 checked,
                 library: Some(library),
                 mapped_as,
+                image,
+                claim,
                 #[cfg(unix)]
                 worker: None,
             }),
@@ -244,6 +263,15 @@ impl PluginLibrary {
     /// by a worker process, which is not mapped here.
     pub fn mapped_name(&self) -> &str {
         &self.inner.mapped_as
+    }
+
+    /// Where the library's code and data come from: a sealed copy of the
+    /// file's loadable bytes, or the file itself when the kernel
+    /// guarantees it cannot change (a sealed memory file, an immutable or
+    /// fs-verity inode, a read-only file system), which loads at the cost
+    /// of a bare `dlopen`.
+    pub fn image(&self) -> Image {
+        self.inner.image
     }
 
     /// SHA-256 of the file, when it was opened with a trusted list (which
@@ -384,6 +412,7 @@ impl PluginLibrary {
                 probe = Some(Probe {
                     loaded_from: inner.loaded_from.clone(),
                     mapped_as: inner.mapped_as.clone(),
+                    claim: inner.claim.take(),
                 });
                 UnloadOutcome::Resident {
                     reason: "not checked yet".to_owned(),
@@ -419,13 +448,21 @@ impl PluginLibrary {
 pub(crate) struct Probe {
     loaded_from: PathBuf,
     mapped_as: String,
+    claim: Option<Claim>,
 }
 
 impl Probe {
     /// Whether the image left, given `maps`, a read of `/proc/self/maps`
-    /// made after the library was closed.
+    /// made after the library was closed. The file's inode, when it was
+    /// mapped as it is, is free for another load only if it did.
     pub(crate) fn finish(self, maps: &str) -> UnloadOutcome {
-        residency::probe(&self.loaded_from, &self.mapped_as, maps)
+        let outcome = residency::probe(&self.loaded_from, &self.mapped_as, maps);
+        if let Some(claim) = self.claim
+            && !outcome.is_unloaded()
+        {
+            claim.keep();
+        }
+        outcome
     }
 }
 
@@ -433,6 +470,11 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if self.library.is_some() {
             self.flush_output();
+        }
+        // Not closed through `close`, or kept by the unload policy: the
+        // image may still be in the process.
+        if let Some(claim) = self.claim.take() {
+            claim.keep();
         }
     }
 }

@@ -14,7 +14,13 @@ pub(crate) struct Owner {
 
 /// Applies the policy to `real`, the file itself (a symlink's target),
 /// opened with `opened`; the error is the rule broken, naming the file.
-pub(crate) fn permissions(real: &Path, opened: &std::fs::Metadata) -> Result<(), String> {
+/// Write permissions do not count on a file the kernel keeps from
+/// changing (`immutable`): nobody can write it, whatever its mode says.
+pub(crate) fn permissions(
+    real: &Path,
+    opened: &std::fs::Metadata,
+    immutable: bool,
+) -> Result<(), String> {
     let dir = match real.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -29,7 +35,11 @@ pub(crate) fn permissions(real: &Path, opened: &std::fs::Metadata) -> Result<(),
         real,
         Owner {
             uid: opened.uid(),
-            mode: opened.mode(),
+            mode: if immutable {
+                opened.mode() & !0o022
+            } else {
+                opened.mode()
+            },
         },
         user,
         dir,

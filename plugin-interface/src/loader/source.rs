@@ -1,13 +1,14 @@
 //! Opening a library file once: refusing what is not a regular file
-//! without blocking, applying the trust policy, and copying the bytes the
-//! dynamic loader reads or maps (not debug information) into a sealed
-//! memory file, hashing the whole file while it streams. The
-//! checks read that copy, and the dynamic loader maps that copy
-//! (`/proc/self/fd/N`), so no rename or write after the check changes what
-//! runs, and nothing is left on disk, even after `SIGKILL`.
+//! without blocking, applying the trust policy, and holding the bytes the
+//! dynamic loader reads or maps (not debug information) where they cannot
+//! change: the file itself when the kernel guarantees it cannot change
+//! (see [`image`](crate::loader::image)), else a sealed memory file they
+//! are copied into. The checks read those bytes, and the dynamic loader
+//! maps the same descriptor (`/proc/self/fd/N`), so no rename or write
+//! after the check changes what runs, and a copy leaves nothing on disk,
+//! even after `SIGKILL`.
 
 use std::fs::File;
-use std::io::{Read as _, Write as _};
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
@@ -17,28 +18,35 @@ use sha2::Digest as _;
 
 use crate::error::PluginError;
 use crate::loader::elf;
+use crate::loader::image::{self, Claim, Image};
 use crate::loader::options::LoadOptions;
 use crate::loader::policy;
 
-/// Bytes read and hashed at a time.
+/// Bytes kept of a file that is not ELF (refused from its first bytes
+/// anyway), and read at a time when hashing what is not kept.
 const CHUNK: usize = 1 << 20;
 
 /// The first bytes of an ELF file.
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
-/// A library file's bytes, copied once into a sealed memory file.
+/// A library file's loadable bytes, where they cannot change.
 #[derive(Debug)]
 pub(crate) struct Source {
-    memfd: OwnedFd,
+    /// The file itself, or the sealed copy.
+    image: OwnedFd,
+    /// Which of the two.
+    kind: Image,
+    /// The file's inode, when it is mapped as it is.
+    claim: Option<Claim>,
     map: Mapping,
     digest: Option<[u8; 32]>,
     content_hash: Option<u128>,
     target: Option<PathBuf>,
 }
 
-/// Which hashes of the whole file [`Source::open`] computes while it reads;
-/// with neither (and no trusted list), the kernel copies the file and no
-/// byte passes through user space.
+/// Which hashes of the whole file [`Source::open`] computes; with neither
+/// (and no trusted list), no byte of the file passes through user space
+/// but those the checks read.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Hashes {
     /// SHA-256 (always, when there is a trusted list).
@@ -47,18 +55,61 @@ pub(crate) struct Hashes {
     pub(crate) content: bool,
 }
 
-/// A private read-only mapping of a sealed memory file, unmapped on drop.
+/// A private read-only mapping of a file that cannot change, unmapped on
+/// drop.
 #[derive(Debug)]
 struct Mapping {
     start: *const u8,
     length: usize,
 }
 
-// SAFETY: the mapping is owned by this value and only read; the memory
-// file under it is sealed against every change.
+// SAFETY: the mapping is owned by this value and only read; the file
+// under it cannot change (sealed, or immutable by the kernel's word).
 unsafe impl Send for Mapping {}
 // SAFETY: as above.
 unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps the first `length` bytes of `fd`, a file that cannot change
+    /// and is at least that long.
+    fn new(fd: std::os::fd::RawFd, length: usize) -> std::io::Result<Self> {
+        if length == 0 {
+            return Ok(Self {
+                start: core::ptr::null(),
+                length,
+            });
+        }
+        // SAFETY: a private read-only mapping of `length` bytes of a file
+        // that can neither shrink nor change: every mapped page stays
+        // readable and constant.
+        let map = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                length,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                fd,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Self {
+            start: map.cast::<u8>().cast_const(),
+            length,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.start.is_null() {
+            return &[];
+        }
+        // SAFETY: a live read-only mapping of `length` bytes, unmapped only
+        // when `self` drops; the file under it never changes.
+        unsafe { core::slice::from_raw_parts(self.start, self.length) }
+    }
+}
 
 impl Drop for Mapping {
     fn drop(&mut self) {
@@ -70,9 +121,11 @@ impl Drop for Mapping {
 }
 
 impl Source {
-    /// Opens `path` once and copies it, refusing (in this order) anything
-    /// that is not a regular file, a file the trust policy of `options`
-    /// refuses, and one whose digest is not on its trusted list.
+    /// Opens `path` once and holds its loadable bytes (the file itself when
+    /// it cannot change and no loaded library maps it, else a sealed
+    /// copy), refusing (in this order) anything that is not a regular
+    /// file, a file the trust policy of `options` refuses, and one whose
+    /// digest is not on its trusted list.
     /// Errors name `name`: the file itself, or the file `path` is a copy
     /// of.
     pub(crate) fn open(
@@ -100,7 +153,7 @@ impl Source {
             .and_then(|_| std::fs::canonicalize(path).ok());
         // A file swapped for a FIFO since the `stat` still does not block
         // the open, and `fstat` sees what was opened.
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
@@ -109,56 +162,53 @@ impl Source {
         if !opened.is_file() {
             return Err(refuse(format!("not a regular file: {}", kind(&opened))));
         }
+        let immutable = image::immutable(&file);
         if !options.allow_insecure_permissions {
-            policy::permissions(target.as_deref().unwrap_or(path), &opened).map_err(|reason| {
+            let real = target.as_deref().unwrap_or(path);
+            policy::permissions(real, &opened, immutable.is_some()).map_err(|reason| {
                 PluginError::Untrusted {
                     library: name.to_path_buf(),
                     reason,
                 }
             })?;
         }
-        let memfd = memfd(name)?;
-        let mut copy = File::from(memfd);
+        let extent = extent(&file).map_err(io)?;
+        let claim = immutable.and_then(|why| Some((why, Claim::take(&opened)?)));
+        let (copy, kind, claim, length) = match claim {
+            // The file's size cannot change either.
+            Some((why, claim)) => (
+                None,
+                Image::Mapped(why),
+                Some(claim),
+                extent.min(opened.len()),
+            ),
+            None => {
+                let copy = File::from(memfd(name)?);
+                let length = kernel_copy(&file, &copy, extent).map_err(io)?;
+                seal(&copy).map_err(io)?;
+                (Some(copy), Image::Copied, None, length)
+            }
+        };
+        let length = usize::try_from(length).map_err(|_| refuse("too large to map".to_owned()))?;
+        let image = copy.as_ref().unwrap_or(&file);
+        let map = Mapping::new(image.as_raw_fd(), length).map_err(io)?;
         // A library served by a worker is compared with what the worker
         // checked by its digest.
         let isolated = !matches!(options.isolation, crate::loader::Isolation::InProcess);
         let sha256 = hashes.sha256 || options.trusted.is_some() || isolated;
-        let (length, digest, content_hash) = if sha256 || hashes.content {
-            let (length, digest, content) =
-                stream(&mut file, &mut copy, sha256, hashes.content).map_err(io)?;
-            (length, digest, content)
+        let (digest, content_hash) = if sha256 || hashes.content {
+            hash(image, length as u64, &file, sha256, hashes.content).map_err(io)?
         } else {
-            (kernel_copy(&file, &copy).map_err(io)?, None, None)
+            (None, None)
         };
-        let memfd = OwnedFd::from(copy);
-        seal(&memfd).map_err(io)?;
         if let (Some(trusted), Some(digest)) = (&options.trusted, &digest) {
             trusted.admit(name, digest)?;
         }
-        let map = if length == 0 {
-            core::ptr::null()
-        } else {
-            // SAFETY: a private read-only mapping of a sealed memory file
-            // of `length` bytes: it can neither shrink nor change, so every
-            // mapped page stays readable and constant.
-            let map = unsafe {
-                libc::mmap(
-                    core::ptr::null_mut(),
-                    length,
-                    libc::PROT_READ,
-                    libc::MAP_PRIVATE,
-                    memfd.as_raw_fd(),
-                    0,
-                )
-            };
-            if map == libc::MAP_FAILED {
-                return Err(io(std::io::Error::last_os_error()));
-            }
-            map.cast::<u8>().cast_const()
-        };
         Ok(Self {
-            memfd,
-            map: Mapping { start: map, length },
+            image: OwnedFd::from(copy.unwrap_or(file)),
+            kind,
+            claim,
+            map,
             digest,
             content_hash,
             target,
@@ -169,12 +219,12 @@ impl Source {
     /// segments (all of it, short of that), exactly as read. These are
     /// checked, and these are mapped.
     pub(crate) fn bytes(&self) -> &[u8] {
-        if self.map.start.is_null() {
-            return &[];
-        }
-        // SAFETY: a live read-only mapping of `length` bytes, unmapped only
-        // when `self` drops; the sealed file under it never changes.
-        unsafe { core::slice::from_raw_parts(self.map.start, self.map.length) }
+        self.map.bytes()
+    }
+
+    /// Whether the bytes are the file itself or a copy.
+    pub(crate) fn kind(&self) -> Image {
+        self.kind
     }
 
     /// SHA-256 of the whole file as read, as `sha256sum` computes it,
@@ -194,8 +244,10 @@ impl Source {
         self.target.as_deref()
     }
 
-    /// The path the dynamic loader opens the copy by, and the copy itself,
-    /// which must stay open until the dynamic loader has mapped it.
+    /// The path the dynamic loader opens the bytes by, the descriptor it
+    /// names (the file or the copy), which must stay open until the
+    /// dynamic loader has mapped it, and the file's claim when it is
+    /// mapped as it is.
     ///
     /// The dynamic loader matches a name against the images it holds
     /// before it looks at the file: a name an image still loaded (or left
@@ -203,19 +255,19 @@ impl Source {
     /// Descriptor numbers are reused as soon as a copy is mapped and
     /// closed, so the name spells a serial number, never reused in the
     /// process, in `.` components the kernel resolves away.
-    pub(crate) fn into_memfd(self) -> std::io::Result<(PathBuf, OwnedFd)> {
+    pub(crate) fn into_image(self) -> std::io::Result<(PathBuf, OwnedFd, Option<Claim>)> {
         static SERIAL: AtomicU64 = AtomicU64::new(0);
         for _ in 0..64 {
             let name = load_name(
-                self.memfd.as_raw_fd(),
+                self.image.as_raw_fd(),
                 SERIAL.fetch_add(1, Ordering::Relaxed),
             );
             if !crate::loader::residency::still_loaded(&name) {
-                return Ok((name, self.memfd));
+                return Ok((name, self.image, self.claim));
             }
         }
         Err(std::io::Error::other(
-            "every name tried for the in-memory copy is taken by a loaded library",
+            "every name tried for the library's descriptor is taken by a loaded library",
         ))
     }
 }
@@ -249,49 +301,26 @@ fn kept(head: &[u8]) -> u64 {
     }
 }
 
-/// Reads `file` through in chunks into the hashers asked for, writing the
-/// part [`kept`] to `copy`; the number of bytes kept and the hashes.
-fn stream(
-    file: &mut File,
-    copy: &mut File,
-    sha256: bool,
-    content: bool,
-) -> std::io::Result<(usize, Option<[u8; 32]>, Option<u128>)> {
-    let mut sha = sha256.then(sha2::Sha256::new);
-    let mut xxh = content.then(xxhash_rust::xxh3::Xxh3Default::new);
-    let mut buffer = vec![0u8; CHUNK];
-    let mut keep = None;
-    let (mut position, mut length) = (0u64, 0usize);
-    loop {
-        let read = read_full(file, &mut buffer)?;
-        let chunk = &buffer[..read];
-        let keep = *keep.get_or_insert_with(|| kept(chunk));
-        if let Some(sha) = &mut sha {
-            sha.update(chunk);
-        }
-        if let Some(xxh) = &mut xxh {
-            xxh.update(chunk);
-        }
-        let kept = keep.saturating_sub(position).min(read as u64) as usize;
-        copy.write_all(&chunk[..kept])?;
-        length += kept;
-        position += read as u64;
-        if read < CHUNK {
-            break;
-        }
+/// How much of `file` is kept: [`kept`] of its first bytes. Program
+/// headers nearly always sit in the first page, so that is read first
+/// (on the stack); only a head that begins an ELF file whose program
+/// headers lie further on is read again, up to 64 KiB.
+fn extent(file: &File) -> std::io::Result<u64> {
+    let mut page = [0u8; 4096];
+    let filled = read_head(file, &mut page)?;
+    let head = &page[..filled];
+    if filled < page.len() || !head.starts_with(&ELF_MAGIC) || elf::mapped_extent(head).is_some() {
+        return Ok(kept(head));
     }
-    Ok((
-        length,
-        sha.map(|sha| sha.finalize().into()),
-        xxh.map(|xxh| xxh.digest128()),
-    ))
+    let mut head = vec![0u8; 64 * 1024];
+    let filled = read_head(file, &mut head)?;
+    Ok(kept(&head[..filled]))
 }
 
-/// Copies the part of `file` [`kept`] to `copy` inside the kernel; the
-/// number of bytes copied.
-fn kernel_copy(file: &File, copy: &File) -> std::io::Result<usize> {
+/// Fills `head` from the start of `file`, or up to its end; the number of
+/// bytes read.
+fn read_head(file: &File, head: &mut [u8]) -> std::io::Result<usize> {
     use std::os::unix::fs::FileExt as _;
-    let mut head = vec![0u8; 64 * 1024];
     let mut filled = 0;
     while filled < head.len() {
         match file.read_at(&mut head[filled..], filled as u64) {
@@ -301,10 +330,15 @@ fn kernel_copy(file: &File, copy: &File) -> std::io::Result<usize> {
             Err(error) => return Err(error),
         }
     }
-    let keep = kept(&head[..filled]);
+    Ok(filled)
+}
+
+/// Copies the first `extent` bytes of `file` (fewer if it is shorter) to
+/// `copy` inside the kernel; the number of bytes copied.
+fn kernel_copy(file: &File, copy: &File, extent: u64) -> std::io::Result<u64> {
     let mut offset: libc::off_t = 0;
     loop {
-        let left = keep.saturating_sub(offset as u64).min(1 << 30) as usize;
+        let left = extent.saturating_sub(offset as u64).min(1 << 30) as usize;
         if left == 0 {
             break;
         }
@@ -322,21 +356,54 @@ fn kernel_copy(file: &File, copy: &File) -> std::io::Result<usize> {
             }
         }
     }
-    Ok(offset as usize)
+    Ok(offset as u64)
 }
 
-/// Reads until `buffer` is full or the file ends; how many bytes were read.
-fn read_full(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
+/// The hashes asked for of the whole file: its first `kept` bytes (those
+/// checked and mapped) read from `image`, the sealed copy or the file
+/// itself when it cannot change, then what follows them in `file`, read
+/// to its end. What follows is never loaded, so a change to it while it
+/// is read only makes a digest that no trusted list holds. Read through
+/// one buffer rather than from the mapping the checks use: hashing the
+/// mapping would fault in every page of it, which costs more than reading
+/// the same bytes.
+fn hash(
+    image: &File,
+    kept: u64,
+    file: &File,
+    sha256: bool,
+    content: bool,
+) -> std::io::Result<(Option<[u8; 32]>, Option<u128>)> {
+    use std::os::unix::fs::FileExt as _;
+    let mut sha = sha256.then(sha2::Sha256::new);
+    let mut xxh = content.then(xxhash_rust::xxh3::Xxh3Default::new);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut position = 0u64;
+    loop {
+        let (from, want) = if position < kept {
+            (image, (kept - position).min(buffer.len() as u64) as usize)
+        } else {
+            (file, buffer.len())
+        };
+        let read = match from.read_at(&mut buffer[..want], position) {
             Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
+        };
+        let chunk = &buffer[..read];
+        if let Some(sha) = &mut sha {
+            sha.update(chunk);
         }
+        if let Some(xxh) = &mut xxh {
+            xxh.update(chunk);
+        }
+        position += read as u64;
     }
-    Ok(filled)
+    Ok((
+        sha.map(|sha| sha.finalize().into()),
+        xxh.map(|xxh| xxh.digest128()),
+    ))
 }
 
 /// What a non-regular file is, for a refusal.
@@ -362,7 +429,7 @@ fn kind(metadata: &std::fs::Metadata) -> &'static str {
 /// with `EBUSY` while some page of the file is pinned, which the copy's
 /// own writes or the kernel's page scanners may still do for a moment:
 /// that is retried, for up to about a quarter of a second.
-fn seal(memfd: &OwnedFd) -> std::io::Result<()> {
+fn seal(memfd: &File) -> std::io::Result<()> {
     use std::time::Duration;
     let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
     let (mut wait, mut waited) = (Duration::from_micros(250), Duration::ZERO);

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::loader::{LoadOptions, UnloadPolicy};
+use crate::loader::{Image, LoadOptions, UnloadPolicy};
 
 /// Options of a [`PluginManager`](super::PluginManager).
 #[derive(Debug, Clone)]
@@ -55,6 +55,7 @@ pub struct PluginHandle {
     pub(super) path: Arc<Path>,
     pub(super) copy: PathBuf,
     pub(super) mapped: String,
+    pub(super) image: Image,
     pub(super) generation: u64,
     pub(super) hash: u128,
 }
@@ -65,8 +66,10 @@ impl PluginHandle {
         &self.path
     }
 
-    /// The name the dynamic loader mapped the library under: its sealed
-    /// in-memory copy, `/proc/self/fd/N`, valid while it is loaded.
+    /// The name the dynamic loader mapped the library under,
+    /// `/proc/self/fd/N` of its sealed in-memory copy (or of the file
+    /// itself, when the kernel keeps it from changing; see
+    /// [`Image`](crate::Image)), valid while it is loaded.
     /// Each load gets a name of its own, `/proc/self/fd/N` with `.`
     /// components that spell a serial number: compare two of them as
     /// strings (`as_os_str`), since `Path` comparison skips `.`.
@@ -74,9 +77,15 @@ impl PluginHandle {
         &self.copy
     }
 
-    /// The name `/proc/self/maps` shows the loaded copy under.
+    /// The name `/proc/self/maps` shows the loaded image under.
     pub fn mapped_name(&self) -> &str {
         &self.mapped
+    }
+
+    /// Whether the loaded image is a sealed copy of the file or the file
+    /// itself.
+    pub fn image(&self) -> Image {
+        self.image
     }
 
     /// 1 for the first load, one more for each reload.
@@ -84,7 +93,7 @@ impl PluginHandle {
         self.generation
     }
 
-    /// Content hash (XXH3-128) of the loaded bytes.
+    /// Content hash (XXH3-128) of the whole file as it was loaded.
     pub fn hash(&self) -> u128 {
         self.hash
     }

@@ -35,8 +35,9 @@ const CONTENT: Hashes = Hashes {
     content: true,
 };
 
-/// Owns plugin libraries: loads each from an in-memory copy of the bytes it
-/// checked, hands out proxies
+/// Owns plugin libraries: loads each from the bytes it checked (an
+/// in-memory copy, or a file the kernel keeps from changing), hands out
+/// proxies
 /// that follow reloads, reloads without ever dropping a working version,
 /// and unloads in two phases.
 ///
@@ -208,8 +209,8 @@ impl PluginManager {
     }
 
     /// Loads the library at `path` as
-    /// [`PluginLibrary::open`] does: from a sealed in-memory copy of the
-    /// bytes that were checked.
+    /// [`PluginLibrary::open`] does: from the bytes that were checked, a
+    /// sealed in-memory copy or a file the kernel keeps from changing.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<PluginHandle, PluginError> {
         let path = absolute(path.as_ref())?;
         let mut state = self.lock();
@@ -454,7 +455,7 @@ impl PluginManager {
         let dependents: Vec<PathBuf> = state
             .libraries
             .iter()
-            .filter(|(other, record)| **other != path && record.uses.contains(&path))
+            .filter(|(other, record)| record.uses.contains(&path) && **other != path)
             .map(|(other, _)| other.clone())
             .collect();
         if !dependents.is_empty() {
@@ -567,6 +568,7 @@ impl PluginManager {
                 path: Arc::from(path),
                 copy: library.loaded_from().to_path_buf(),
                 mapped: library.mapped_name().to_owned(),
+                image: library.image(),
                 generation,
                 hash,
             },

@@ -1,0 +1,235 @@
+//! What the dynamic loader maps for a library: the file itself, when the
+//! kernel guarantees that its bytes can no longer change, or else a sealed
+//! in-memory copy of them.
+//!
+//! A library must run exactly the bytes that were checked, and keep
+//! running them: a file written in place after the check, or while it is
+//! loaded (`cp new.so plugin.so`), would otherwise change the code under
+//! the host or take its pages away. Most files can be written, so their
+//! loadable part is copied into a sealed memory file, which costs about as
+//! much as the load itself. A file that cannot change is mapped as it is,
+//! through the very descriptor its bytes were checked from, at the cost of
+//! a bare `dlopen`.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::sync::{Mutex, PoisonError};
+
+/// Where a loaded library's code and data come from
+/// ([`PluginLibrary::image`](crate::PluginLibrary::image)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Image {
+    /// A sealed in-memory copy of the loadable part of the file, made
+    /// while it was read: the file could still be written, so later
+    /// writes must not reach the running code.
+    Copied,
+    /// The file itself, mapped through the descriptor its bytes were
+    /// checked from: the kernel guarantees they cannot change.
+    Mapped(Immutable),
+    /// Not loaded in this process: a worker process serves the library.
+    InWorker,
+}
+
+/// Why the kernel guarantees that a file's bytes cannot change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Immutable {
+    /// A memory file sealed against writes and shrinking
+    /// (`F_SEAL_WRITE` and `F_SEAL_SHRINK`), e.g. a host's
+    /// `/proc/self/fd/N` of plugin bytes it received.
+    Sealed,
+    /// An inode with the immutable attribute (`chattr +i`).
+    Attribute,
+    /// An inode protected by fs-verity.
+    Verity,
+    /// A file system that has no way to write files (squashfs, EROFS,
+    /// ISO 9660, cramfs, romfs), as snaps and read-only images use.
+    ReadOnlyFileSystem,
+}
+
+/// `statfs` magic numbers of file systems that cannot write files.
+const READ_ONLY_FILE_SYSTEMS: [u64; 5] = [
+    0x7371_7368, // squashfs
+    0xE0F5_E1E2, // EROFS
+    0x9660,      // ISO 9660
+    0x28CD_3D45, // cramfs
+    0x7275,      // romfs
+];
+
+/// What the kernel says about an open file, as [`immutable`] reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Facts {
+    /// Its seals, for a memory file.
+    seals: Option<i32>,
+    /// `statx`'s `stx_attributes`, already masked by `stx_attributes_mask`.
+    attributes: u64,
+    /// `statfs`'s `f_type`.
+    file_system: u64,
+}
+
+impl Facts {
+    fn immutable(self) -> Option<Immutable> {
+        let sealed = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK;
+        if self.seals.is_some_and(|seals| seals & sealed == sealed) {
+            Some(Immutable::Sealed)
+        } else if self.attributes & libc::STATX_ATTR_VERITY as u64 != 0 {
+            Some(Immutable::Verity)
+        } else if self.attributes & libc::STATX_ATTR_IMMUTABLE as u64 != 0 {
+            Some(Immutable::Attribute)
+        } else if READ_ONLY_FILE_SYSTEMS.contains(&self.file_system) {
+            Some(Immutable::ReadOnlyFileSystem)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why `file`'s bytes cannot change, when the kernel guarantees it; what
+/// it cannot tell (an old kernel, a failed call) counts as changeable.
+pub(crate) fn immutable(file: &File) -> Option<Immutable> {
+    let fd = file.as_raw_fd();
+    // SAFETY: `fcntl` on a descriptor `file` keeps open; a file that is
+    // not a memory file answers -1.
+    let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
+    // SAFETY: `statx` with `AT_EMPTY_PATH` describes `fd` itself into a
+    // zeroed buffer of its own type, which it only writes.
+    let attributes = unsafe {
+        let mut buffer: libc::statx = core::mem::zeroed();
+        let described = libc::statx(fd, c"".as_ptr(), libc::AT_EMPTY_PATH, 0, &mut buffer) == 0;
+        if described {
+            buffer.stx_attributes & buffer.stx_attributes_mask
+        } else {
+            0
+        }
+    };
+    // SAFETY: as for `statx`: `fd` described into a zeroed buffer.
+    let file_system = unsafe {
+        let mut buffer: libc::statfs = core::mem::zeroed();
+        if libc::fstatfs(fd, &mut buffer) == 0 {
+            buffer.f_type as u64
+        } else {
+            0
+        }
+    };
+    Facts {
+        seals: (seals >= 0).then_some(seals),
+        attributes,
+        file_system,
+    }
+    .immutable()
+}
+
+/// Inodes mapped as they are by a library of this process that is loaded,
+/// or that was closed without being seen to leave.
+static CLAIMED: Mutex<BTreeSet<(u64, u64)>> = Mutex::new(BTreeSet::new());
+
+/// The right to map one inode as it is. The dynamic loader knows a file by
+/// its inode as well as by its name, and would hand a second load of the
+/// same inode the image already loaded, with its state: a second library
+/// opened from a claimed inode is copied instead, and gets an image of its
+/// own.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    inode: (u64, u64),
+}
+
+impl Claim {
+    /// Claims the inode `metadata` describes, unless a library holds it.
+    pub(crate) fn take(metadata: &std::fs::Metadata) -> Option<Self> {
+        let inode = (metadata.dev(), metadata.ino());
+        let fresh = CLAIMED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(inode);
+        // Made only when claimed: dropping one releases the inode.
+        fresh.then(|| Self { inode })
+    }
+
+    /// Keeps the inode claimed for the life of the process: its image may
+    /// still be in the process (closed without being seen to leave, or
+    /// kept by the unload policy).
+    pub(crate) fn keep(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        CLAIMED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.inode);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Claim, Facts, Immutable};
+
+    #[test]
+    fn only_what_the_kernel_guarantees_counts_as_immutable() {
+        let plain = Facts {
+            file_system: 0xEF53, // ext4
+            ..Facts::default()
+        };
+        assert_eq!(plain.immutable(), None);
+        let with = |change: &dyn Fn(&mut Facts)| {
+            let mut facts = plain;
+            change(&mut facts);
+            facts.immutable()
+        };
+        // A memory file needs both seals: a grow seal alone, or a write
+        // seal that still lets it shrink, is not enough.
+        assert_eq!(with(&|f| f.seals = Some(0)), None);
+        assert_eq!(with(&|f| f.seals = Some(libc::F_SEAL_WRITE)), None);
+        assert_eq!(
+            with(&|f| f.seals = Some(libc::F_SEAL_FUTURE_WRITE | libc::F_SEAL_SHRINK)),
+            None
+        );
+        assert_eq!(
+            with(&|f| f.seals = Some(libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK)),
+            Some(Immutable::Sealed)
+        );
+        assert_eq!(
+            with(&|f| f.attributes = libc::STATX_ATTR_IMMUTABLE as u64),
+            Some(Immutable::Attribute)
+        );
+        assert_eq!(
+            with(&|f| f.attributes = libc::STATX_ATTR_VERITY as u64),
+            Some(Immutable::Verity)
+        );
+        assert_eq!(
+            with(&|f| f.attributes = libc::STATX_ATTR_APPEND as u64),
+            None
+        );
+        assert_eq!(
+            with(&|f| f.file_system = 0x7371_7368),
+            Some(Immutable::ReadOnlyFileSystem)
+        );
+        // tmpfs, btrfs, XFS, overlayfs, NFS: writable.
+        for writable in [0x0102_1994, 0x9123_683E, 0x5846_5342, 0x794C_7630, 0x6969] {
+            assert_eq!(with(&|f| f.file_system = writable), None);
+        }
+    }
+
+    #[test]
+    fn a_regular_file_in_a_writable_directory_is_not_immutable() {
+        let file = tempfile::tempfile().expect("a temporary file");
+        assert_eq!(super::immutable(&file), None);
+    }
+
+    #[test]
+    fn an_inode_is_claimed_once_until_released() {
+        let file = tempfile::tempfile().expect("a temporary file");
+        let metadata = file.metadata().expect("metadata");
+        let claim = Claim::take(&metadata).expect("unclaimed");
+        assert!(Claim::take(&metadata).is_none());
+        drop(claim);
+        let again = Claim::take(&metadata).expect("released");
+        again.keep();
+        assert!(Claim::take(&metadata).is_none());
+    }
+}
