@@ -6,10 +6,9 @@
 //! running them: a file written in place after the check, or while it is
 //! loaded (`cp new.so plugin.so`), would otherwise change the code under
 //! the host or take its pages away. Most files can be written, so their
-//! loadable part is copied into a sealed memory file, which costs about as
-//! much as the load itself. A file that cannot change is mapped as it is,
-//! through the very descriptor its bytes were checked from, at the cost of
-//! a bare `dlopen`.
+//! loadable part is copied into a sealed memory file, which costs about
+//! twice the `dlopen` itself. A file that cannot change is mapped as it
+//! is, through the very descriptor its bytes were checked from.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -34,30 +33,23 @@ pub enum Image {
 }
 
 /// Why the kernel guarantees that a file's bytes cannot change.
+///
+/// Only guarantees that no one can take back count. An immutable
+/// attribute (`chattr +i`) can be cleared, and a read-only file system
+/// reads from a device or image file that others may write, so both are
+/// copied like any other file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Immutable {
     /// A memory file sealed against writes and shrinking
-    /// (`F_SEAL_WRITE` and `F_SEAL_SHRINK`), e.g. a host's
-    /// `/proc/self/fd/N` of plugin bytes it received.
+    /// (`F_SEAL_WRITE` and `F_SEAL_SHRINK`, which can never be removed),
+    /// e.g. a host's `/proc/self/fd/N` of plugin bytes it received.
     Sealed,
-    /// An inode with the immutable attribute (`chattr +i`).
-    Attribute,
-    /// An inode protected by fs-verity.
+    /// An inode protected by fs-verity: it can no longer be written, and a
+    /// change to the storage under it reads as an error, never as other
+    /// bytes.
     Verity,
-    /// A file system that has no way to write files (squashfs, EROFS,
-    /// ISO 9660, cramfs, romfs), as snaps and read-only images use.
-    ReadOnlyFileSystem,
 }
-
-/// `statfs` magic numbers of file systems that cannot write files.
-const READ_ONLY_FILE_SYSTEMS: [u64; 5] = [
-    0x7371_7368, // squashfs
-    0xE0F5_E1E2, // EROFS
-    0x9660,      // ISO 9660
-    0x28CD_3D45, // cramfs
-    0x7275,      // romfs
-];
 
 /// What the kernel says about an open file, as [`immutable`] reads it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,8 +58,6 @@ struct Facts {
     seals: Option<i32>,
     /// `statx`'s `stx_attributes`, already masked by `stx_attributes_mask`.
     attributes: u64,
-    /// `statfs`'s `f_type`.
-    file_system: u64,
 }
 
 impl Facts {
@@ -77,10 +67,6 @@ impl Facts {
             Some(Immutable::Sealed)
         } else if self.attributes & libc::STATX_ATTR_VERITY as u64 != 0 {
             Some(Immutable::Verity)
-        } else if self.attributes & libc::STATX_ATTR_IMMUTABLE as u64 != 0 {
-            Some(Immutable::Attribute)
-        } else if READ_ONLY_FILE_SYSTEMS.contains(&self.file_system) {
-            Some(Immutable::ReadOnlyFileSystem)
         } else {
             None
         }
@@ -105,19 +91,9 @@ pub(crate) fn immutable(file: &File) -> Option<Immutable> {
             0
         }
     };
-    // SAFETY: as for `statx`: `fd` described into a zeroed buffer.
-    let file_system = unsafe {
-        let mut buffer: libc::statfs = core::mem::zeroed();
-        if libc::fstatfs(fd, &mut buffer) == 0 {
-            buffer.f_type as u64
-        } else {
-            0
-        }
-    };
     Facts {
         seals: (seals >= 0).then_some(seals),
         attributes,
-        file_system,
     }
     .immutable()
 }
@@ -170,19 +146,17 @@ mod tests {
     use super::{Claim, Facts, Immutable};
 
     #[test]
-    fn only_what_the_kernel_guarantees_counts_as_immutable() {
-        let plain = Facts {
-            file_system: 0xEF53, // ext4
-            ..Facts::default()
-        };
+    fn only_what_the_kernel_guarantees_for_good_counts_as_immutable() {
+        let plain = Facts::default();
         assert_eq!(plain.immutable(), None);
         let with = |change: &dyn Fn(&mut Facts)| {
             let mut facts = plain;
             change(&mut facts);
             facts.immutable()
         };
-        // A memory file needs both seals: a grow seal alone, or a write
-        // seal that still lets it shrink, is not enough.
+        // A memory file needs both seals: a grow seal alone, a write seal
+        // that still lets it shrink, or a seal against new writable
+        // mappings only, is not enough.
         assert_eq!(with(&|f| f.seals = Some(0)), None);
         assert_eq!(with(&|f| f.seals = Some(libc::F_SEAL_WRITE)), None);
         assert_eq!(
@@ -194,25 +168,19 @@ mod tests {
             Some(Immutable::Sealed)
         );
         assert_eq!(
-            with(&|f| f.attributes = libc::STATX_ATTR_IMMUTABLE as u64),
-            Some(Immutable::Attribute)
-        );
-        assert_eq!(
             with(&|f| f.attributes = libc::STATX_ATTR_VERITY as u64),
             Some(Immutable::Verity)
+        );
+        // `chattr +i` can be cleared (and the file rewritten under a
+        // loaded library); append-only still grows.
+        assert_eq!(
+            with(&|f| f.attributes = libc::STATX_ATTR_IMMUTABLE as u64),
+            None
         );
         assert_eq!(
             with(&|f| f.attributes = libc::STATX_ATTR_APPEND as u64),
             None
         );
-        assert_eq!(
-            with(&|f| f.file_system = 0x7371_7368),
-            Some(Immutable::ReadOnlyFileSystem)
-        );
-        // tmpfs, btrfs, XFS, overlayfs, NFS: writable.
-        for writable in [0x0102_1994, 0x9123_683E, 0x5846_5342, 0x794C_7630, 0x6969] {
-            assert_eq!(with(&|f| f.file_system = writable), None);
-        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use core::ffi::c_void;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -64,6 +66,9 @@ struct Inner {
     library: Option<libloading::Library>,
     /// The name `/proc/self/maps` shows the image's mappings under.
     mapped_as: String,
+    /// The inode of the mapped file, which `/proc/self/maps` shows beside
+    /// `mapped_as`.
+    mapped_inode: Option<u64>,
     /// Whether the image is the file itself or a copy.
     image: Image,
     /// The file's inode, when the image is the file itself: released only
@@ -174,6 +179,7 @@ impl PluginLibrary {
                     checked,
                     library: None,
                     mapped_as: String::new(),
+                    mapped_inode: None,
                     image: Image::InWorker,
                     claim: None,
                     worker: Some(link),
@@ -201,8 +207,11 @@ impl PluginLibrary {
         let address = unsafe { library.get::<*const u8>(&symbol) }
             .map(|symbol| *symbol)
             .ok();
-        // Mapped: the descriptor may go.
-        drop(descriptor);
+        // Mapped: the descriptor may go, once its inode is known.
+        let mapped_inode = File::from(descriptor)
+            .metadata()
+            .ok()
+            .map(|file| file.ino());
         if address.and_then(image_offset) != Some(checked.address()) {
             // Closed without being seen to leave.
             if let Some(claim) = claim {
@@ -228,6 +237,7 @@ impl PluginLibrary {
                 checked,
                 library: Some(library),
                 mapped_as,
+                mapped_inode,
                 image,
                 claim,
                 #[cfg(unix)]
@@ -243,14 +253,16 @@ impl PluginLibrary {
     }
 
     /// The path the library was opened from (for a manager's library, the
-    /// path the host named, not the copy's `/proc/self/fd/N`).
+    /// path the host named, not the `/proc/self/fd/N` it was loaded as).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
-    /// The name the dynamic loader mapped the library under: the sealed
-    /// in-memory copy of [`path`](Self::path), `/proc/self/fd/N` (for a
-    /// library served by a worker process, `path` itself).
+    /// The name the dynamic loader mapped the library under:
+    /// `/proc/self/fd/N` of the sealed in-memory copy of
+    /// [`path`](Self::path), or of the file itself (see
+    /// [`image`](Self::image)); for a library served by a worker process,
+    /// `path` itself.
     /// Each load gets a name of its own, `/proc/self/fd/N` with `.`
     /// components that spell a serial number: compare two of them as
     /// strings (`as_os_str`), since `Path` comparison skips `.`.
@@ -412,6 +424,7 @@ impl PluginLibrary {
                 probe = Some(Probe {
                     loaded_from: inner.loaded_from.clone(),
                     mapped_as: inner.mapped_as.clone(),
+                    mapped_inode: inner.mapped_inode,
                     claim: inner.claim.take(),
                 });
                 UnloadOutcome::Resident {
@@ -448,6 +461,7 @@ impl PluginLibrary {
 pub(crate) struct Probe {
     loaded_from: PathBuf,
     mapped_as: String,
+    mapped_inode: Option<u64>,
     claim: Option<Claim>,
 }
 
@@ -455,14 +469,23 @@ impl Probe {
     /// Whether the image left, given `maps`, a read of `/proc/self/maps`
     /// made after the library was closed. The file's inode, when it was
     /// mapped as it is, is free for another load only if it did.
-    pub(crate) fn finish(self, maps: &str) -> UnloadOutcome {
-        let outcome = residency::probe(&self.loaded_from, &self.mapped_as, maps);
-        if let Some(claim) = self.claim
-            && !outcome.is_unloaded()
-        {
-            claim.keep();
+    pub(crate) fn finish(mut self, maps: &str) -> UnloadOutcome {
+        let outcome = residency::probe(&self.loaded_from, &self.mapped_as, self.mapped_inode, maps);
+        if outcome.is_unloaded() {
+            // Seen to leave: the inode is free for another load.
+            drop(self.claim.take());
         }
         outcome
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        // Not finished, or not seen to leave: the image may still be in
+        // the process.
+        if let Some(claim) = self.claim.take() {
+            claim.keep();
+        }
     }
 }
 

@@ -57,14 +57,16 @@ pub(crate) fn maps() -> String {
 }
 
 /// Checks, after `dlclose`, whether the library loaded from `file` is still
-/// in the process; `maps` is `/proc/self/maps` as read after the close.
+/// in the process: whether the dynamic loader still has it, and whether
+/// `maps` (`/proc/self/maps` as read after the close) shows a mapping
+/// named `mapped_as` (of the inode `inode`, when known).
 #[cfg(unix)]
-pub(crate) fn probe(file: &Path, mapped_as: &str, maps: &str) -> UnloadOutcome {
+pub(crate) fn probe(file: &Path, mapped_as: &str, inode: Option<u64>, maps: &str) -> UnloadOutcome {
     let mut seen = Vec::new();
     if still_loaded(file) {
         seen.push("the dynamic loader still has it open (dlopen with RTLD_NOLOAD succeeds)");
     }
-    if mapped(mapped_as, maps) {
+    if mapped(mapped_as, inode, maps) {
         seen.push("its file is still mapped (/proc/self/maps)");
     }
     if seen.is_empty() {
@@ -80,7 +82,12 @@ pub(crate) fn probe(file: &Path, mapped_as: &str, maps: &str) -> UnloadOutcome {
 
 /// Not verified on this platform: reported as resident, never assumed gone.
 #[cfg(not(unix))]
-pub(crate) fn probe(_file: &Path, _mapped_as: &str, _maps: &str) -> UnloadOutcome {
+pub(crate) fn probe(
+    _file: &Path,
+    _mapped_as: &str,
+    _inode: Option<u64>,
+    _maps: &str,
+) -> UnloadOutcome {
     UnloadOutcome::Resident {
         reason: "whether the library left memory is not checked on this platform".to_owned(),
     }
@@ -122,10 +129,39 @@ pub(crate) fn mapped_name(file: &Path) -> String {
         .into_owned()
 }
 
-/// Whether `maps` shows a mapping under `name` (from [`mapped_name`]).
+/// Whether `maps` shows a mapping under `name` (from [`mapped_name`]) of
+/// the inode `inode` when it is known: another file mapped under the same
+/// name (a memory file's name need not be unique) is not this one.
 #[cfg(unix)]
-fn mapped(name: &str, maps: &str) -> bool {
+fn mapped(name: &str, inode: Option<u64>, maps: &str) -> bool {
     let deleted = format!("{name} (deleted)");
     maps.lines()
-        .any(|line| line.ends_with(&deleted) || line.ends_with(name))
+        .filter(|line| line.ends_with(&deleted) || line.ends_with(name))
+        .any(|line| {
+            // address, permissions, offset, device, inode, name
+            inode.is_none_or(|inode| {
+                line.split_ascii_whitespace().nth(4) == Some(inode.to_string().as_str())
+            })
+        })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::mapped;
+
+    const MAPS: &str = "\
+7f0000000000-7f0000016000 r--p 00000000 00:01 4242                       /memfd:plugin (deleted)
+7f0000016000-7f0000058000 r-xp 00016000 00:01 4242                       /memfd:plugin (deleted)
+7f1000000000-7f1000001000 r--p 00000000 08:01 77                         /usr/lib/libfoo.so
+";
+
+    #[test]
+    fn a_mapping_counts_under_its_name_and_inode() {
+        assert!(mapped("/memfd:plugin", None, MAPS));
+        assert!(mapped("/memfd:plugin", Some(4242), MAPS));
+        assert!(mapped("/usr/lib/libfoo.so", Some(77), MAPS));
+        // Another memory file of the same name is not this one.
+        assert!(!mapped("/memfd:plugin", Some(4243), MAPS));
+        assert!(!mapped("/memfd:other", None, MAPS));
+    }
 }

@@ -23,7 +23,7 @@ use crate::loader::options::LoadOptions;
 use crate::loader::policy;
 
 /// Bytes kept of a file that is not ELF (refused from its first bytes
-/// anyway), and read at a time when hashing what is not kept.
+/// anyway).
 const CHUNK: usize = 1 << 20;
 
 /// The first bytes of an ELF file.
@@ -173,7 +173,11 @@ impl Source {
             })?;
         }
         let extent = extent(&file).map_err(io)?;
-        let claim = immutable.and_then(|why| Some((why, Claim::take(&opened)?)));
+        let claim = immutable
+            .and_then(|why| Some((why, Claim::take(&opened)?)))
+            // Other code of the process may have loaded this inode itself;
+            // the dynamic loader would hand a load of it that image.
+            .filter(|_| !crate::loader::residency::still_loaded(&load_name(file.as_raw_fd(), 0)));
         let (copy, kind, claim, length) = match claim {
             // The file's size cannot change either.
             Some((why, claim)) => (

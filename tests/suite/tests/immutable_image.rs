@@ -139,3 +139,22 @@ fn a_manager_maps_a_sealed_memory_file_and_knows_it_unchanged() {
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].outcome, UnloadOutcome::Unloaded);
 }
+
+#[test]
+fn a_sealed_memory_file_the_host_loaded_itself_is_copied() {
+    let (_fd, path) = memory_file("host-loaded-english", SEALED);
+    // SAFETY: the English greeter, whose initialisers are harmless.
+    let host_own = unsafe { libloading::Library::new(&path) }.unwrap();
+    let library = PluginLibrary::open(&path).unwrap();
+    // The dynamic loader knows the inode already: mapping it again would
+    // hand back the host's own image, so the library gets a copy.
+    assert_eq!(library.image(), Image::Copied);
+    assert!(
+        library.mapped_name().starts_with("/memfd:plugin-"),
+        "{}",
+        library.mapped_name()
+    );
+    assert_eq!(greeter(&library).greet("host"), "Hello, host!");
+    assert_eq!(library.close().unwrap().outcome, UnloadOutcome::Unloaded);
+    drop(host_own);
+}
