@@ -46,8 +46,9 @@ pub enum Immutable {
     /// e.g. a host's `/proc/self/fd/N` of plugin bytes it received.
     Sealed,
     /// An inode protected by fs-verity: it can no longer be written, and a
-    /// change to the storage under it reads as an error, never as other
-    /// bytes.
+    /// change to the storage under it (by whoever can write the device)
+    /// reads as an error, never as other bytes; for a page of the loaded
+    /// code read back in, that error is a fault in the host.
     Verity,
 }
 
