@@ -91,16 +91,7 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
         "bare" => {
             let libraries: Vec<libloading::Library> = std::fs::read_dir(dir)
                 .expect("read the directory")
-                .map(|entry| {
-                    let path = entry.expect("a directory entry").path();
-                    // SAFETY: the benchmark's own plugin; its initialisers
-                    // are harmless.
-                    let library = unsafe { libloading::Library::new(&path) }.expect("dlopen");
-                    // SAFETY: looked up as an address only.
-                    let canary = unsafe { library.get::<*const u8>(b"plugin_canary_v1\0") };
-                    assert!(canary.is_ok(), "the canary of {path:?}");
-                    library
-                })
+                .map(|entry| bare(&entry.expect("a directory entry").path()))
                 .collect();
             let loaded = start.elapsed();
             assert_eq!(libraries.len(), count);
@@ -133,18 +124,8 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
             ((loaded, after), closing.elapsed())
         }
         "sealed-bare" => {
-            let libraries: Vec<libloading::Library> = sealed
-                .iter()
-                .map(|file| {
-                    // SAFETY: the benchmark's own plugin; its initialisers
-                    // are harmless.
-                    let library = unsafe { libloading::Library::new(file.path()) }.expect("dlopen");
-                    // SAFETY: looked up as an address only.
-                    let canary = unsafe { library.get::<*const u8>(b"plugin_canary_v1\0") };
-                    assert!(canary.is_ok(), "the canary of {:?}", file.path());
-                    library
-                })
-                .collect();
+            let libraries: Vec<libloading::Library> =
+                sealed.iter().map(|file| bare(file.path())).collect();
             let loaded = start.elapsed();
             let after = memory();
             let closing = Instant::now();
@@ -192,6 +173,16 @@ fn run(approach: &str, dir: &Path, count: usize) -> serde_json::Value {
         "total_mb": (after.anon - before.anon + after.file - before.file
             + after.shmem_machine - before.shmem_machine) as f64 / 1024.0,
     })
+}
+
+/// `dlopen` + `dlsym` of the canary.
+fn bare(path: &Path) -> libloading::Library {
+    // SAFETY: the benchmark's own plugin; its initialisers are harmless.
+    let library = unsafe { libloading::Library::new(path) }.expect("dlopen");
+    // SAFETY: looked up as an address only.
+    let canary = unsafe { library.get::<*const u8>(b"plugin_canary_v1\0") };
+    assert!(canary.is_ok(), "the canary of {path:?}");
+    library
 }
 
 /// Asserts that `count` libraries loaded, one proxy each, and that every

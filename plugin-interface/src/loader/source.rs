@@ -176,8 +176,9 @@ impl Source {
         let claim = immutable
             .and_then(|why| Some((why, Claim::take(&opened)?)))
             // Other code of the process may have loaded this inode itself;
-            // the dynamic loader would hand a load of it that image.
-            .filter(|_| !crate::loader::residency::still_loaded(&load_name(file.as_raw_fd(), 0)));
+            // the dynamic loader would hand a load of it that image. Asked
+            // under a name no image has, so that only the inode can answer.
+            .filter(|_| !crate::loader::residency::still_loaded(&fresh_name(file.as_raw_fd())));
         let (copy, kind, claim, length) = match claim {
             // The file's size cannot change either.
             Some((why, claim)) => (
@@ -260,12 +261,8 @@ impl Source {
     /// closed, so the name spells a serial number, never reused in the
     /// process, in `.` components the kernel resolves away.
     pub(crate) fn into_image(self) -> std::io::Result<(PathBuf, OwnedFd, Option<Claim>)> {
-        static SERIAL: AtomicU64 = AtomicU64::new(0);
         for _ in 0..64 {
-            let name = load_name(
-                self.image.as_raw_fd(),
-                SERIAL.fetch_add(1, Ordering::Relaxed),
-            );
+            let name = fresh_name(self.image.as_raw_fd());
             if !crate::loader::residency::still_loaded(&name) {
                 return Ok((name, self.image, self.claim));
             }
@@ -274,6 +271,13 @@ impl Source {
             "every name tried for the library's descriptor is taken by a loaded library",
         ))
     }
+}
+
+/// A name of `fd` never made before in the process: [`load_name`] with the
+/// next serial number.
+fn fresh_name(fd: std::os::fd::RawFd) -> PathBuf {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    load_name(fd, SERIAL.fetch_add(1, Ordering::Relaxed))
 }
 
 /// `/proc/self/fd/<fd>` with `serial` written in base 4 as `.` components,

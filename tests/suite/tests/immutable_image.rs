@@ -158,3 +158,29 @@ fn a_sealed_memory_file_the_host_loaded_itself_is_copied() {
     assert_eq!(library.close().unwrap().outcome, UnloadOutcome::Unloaded);
     drop(host_own);
 }
+
+/// Run alone in a child process, so that its first load is the process's
+/// first, under the plain `/proc/self/fd/N` name that the next open's
+/// reused descriptor number spells again.
+#[test]
+fn sealed_memory_files_loaded_one_after_another_are_each_mapped() {
+    plugin_tests::in_child_process(
+        "sealed_memory_files_loaded_one_after_another_are_each_mapped",
+        || {
+            let files: Vec<(OwnedFd, PathBuf)> = (0..3)
+                .map(|index| memory_file(&format!("one-after-another-{index}"), SEALED))
+                .collect();
+            let libraries: Vec<PluginLibrary> = files
+                .iter()
+                .map(|(_, path)| PluginLibrary::open(path).unwrap())
+                .collect();
+            for library in &libraries {
+                assert_eq!(library.image(), Image::Mapped(Immutable::Sealed));
+                assert_eq!(greeter(library).greet("again"), "Hello, again!");
+            }
+            for library in libraries {
+                assert_eq!(library.close().unwrap().outcome, UnloadOutcome::Unloaded);
+            }
+        },
+    );
+}
