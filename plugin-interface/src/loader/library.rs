@@ -279,9 +279,8 @@ impl PluginLibrary {
 
     /// Where the library's code and data come from: a sealed copy of the
     /// file's loadable bytes, or the file itself when the kernel
-    /// guarantees it cannot change (a sealed memory file, an immutable or
-    /// fs-verity inode, a read-only file system), which loads at the cost
-    /// of a bare `dlopen`.
+    /// guarantees it cannot change (a sealed memory file, an fs-verity
+    /// inode), which loads without the copy's cost.
     pub fn image(&self) -> Image {
         self.inner.image
     }

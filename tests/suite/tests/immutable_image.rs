@@ -11,9 +11,15 @@ use plugin_interface::{
 };
 use plugin_tests::plugins;
 
-/// A memory file holding the English greeter's bytes, sealed with `seals`
-/// when given, and the `/proc/self/fd/N` path that names it.
+/// A memory file holding the English greeter's bytes, private to its
+/// owner and sealed with `seals` when given, and the `/proc/self/fd/N`
+/// path that names it.
 fn memory_file(name: &str, seals: Option<i32>) -> (OwnedFd, PathBuf) {
+    memory_file_with_mode(name, seals, 0o700)
+}
+
+/// [`memory_file`] with the permissions `mode`.
+fn memory_file_with_mode(name: &str, seals: Option<i32>, mode: u32) -> (OwnedFd, PathBuf) {
     let bytes = std::fs::read(plugins().path("english-plugin")).unwrap();
     let name = std::ffi::CString::new(name).unwrap();
     // SAFETY: `name` is NUL-terminated and outlives the call.
@@ -23,10 +29,8 @@ fn memory_file(name: &str, seals: Option<i32>) -> (OwnedFd, PathBuf) {
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut file = std::fs::File::from(fd);
     std::io::Write::write_all(&mut file, &bytes).unwrap();
-    // Memory files are made with mode 0777; the trust policy refuses a
-    // file others can write unless it is sealed.
-    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
-    file.set_permissions(private).unwrap();
+    let mode = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(mode);
+    file.set_permissions(mode).unwrap();
     let fd = OwnedFd::from(file);
     if let Some(seals) = seals {
         // SAFETY: `fcntl` on a descriptor owned here.
@@ -182,5 +186,21 @@ fn sealed_memory_files_loaded_one_after_another_are_each_mapped() {
                 assert_eq!(library.close().unwrap().outcome, UnloadOutcome::Unloaded);
             }
         },
+    );
+}
+
+#[test]
+fn write_bits_count_only_on_a_memory_file_that_can_still_change() {
+    // Memory files are made with mode 0777. Sealed, nobody can write one
+    // whatever its mode says; unsealed, the trust policy refuses it.
+    let (_fd, sealed) = memory_file_with_mode("open-sealed-english", SEALED, 0o777);
+    let library = PluginLibrary::open(&sealed).unwrap();
+    assert_eq!(library.image(), Image::Mapped(Immutable::Sealed));
+    assert_eq!(library.close().unwrap().outcome, UnloadOutcome::Unloaded);
+    let (_fd, open) = memory_file_with_mode("open-english", None, 0o777);
+    let error = PluginLibrary::open(&open).unwrap_err();
+    assert!(
+        matches!(error, plugin_interface::PluginError::Untrusted { .. }),
+        "{error}"
     );
 }
