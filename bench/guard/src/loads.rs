@@ -32,7 +32,7 @@ pub fn ratios(bench: &Path, target_dir: &Path) -> Vec<(&'static str, f64)> {
     let manager_sealed = batch_ratio(&mut sealed, bare, |files| {
         let managed = manage_all(&files);
         for file in &files {
-            let handle = managed.1.handle(file.path()).expect("loaded");
+            let handle = managed.1.handle(file).expect("loaded");
             mapped_as_it_is(handle.image());
         }
         (managed, files)
@@ -54,30 +54,13 @@ fn mapped_as_it_is(image: Image) {
     );
 }
 
-/// A file the batches below load: a copy's path or a sealed memory file.
-trait Loadable {
-    fn path(&self) -> &Path;
-}
-
-impl Loadable for PathBuf {
-    fn path(&self) -> &Path {
-        self
-    }
-}
-
-impl Loadable for Sealed {
-    fn path(&self) -> &Path {
-        Sealed::path(self)
-    }
-}
-
 /// `PluginLibrary::open` + `instantiate` of every file.
-fn open_all(files: &[impl Loadable]) -> Vec<(Vec<BenchProxy>, PluginLibrary)> {
+fn open_all(files: &[impl AsRef<Path>]) -> Vec<(Vec<BenchProxy>, PluginLibrary)> {
     files
         .iter()
         .map(|file| {
             let library =
-                PluginLibrary::open(file.path()).unwrap_or_else(|error| panic!("{error}"));
+                PluginLibrary::open(file.as_ref()).unwrap_or_else(|error| panic!("{error}"));
             let proxies = library
                 .instantiate::<dyn Bench>()
                 .unwrap_or_else(|error| panic!("{error}"));
@@ -87,16 +70,16 @@ fn open_all(files: &[impl Loadable]) -> Vec<(Vec<BenchProxy>, PluginLibrary)> {
 }
 
 /// `PluginManager::load` + `proxy` of every file, in one new manager.
-fn manage_all(files: &[impl Loadable]) -> (Vec<BenchProxy>, PluginManager) {
+fn manage_all(files: &[impl AsRef<Path>]) -> (Vec<BenchProxy>, PluginManager) {
     let manager = PluginManager::new().unwrap_or_else(|error| panic!("{error}"));
     let proxies = files
         .iter()
         .map(|file| {
             manager
-                .load(file.path())
+                .load(file.as_ref())
                 .unwrap_or_else(|error| panic!("{error}"));
             manager
-                .proxy::<dyn Bench>(file.path(), "Impl")
+                .proxy::<dyn Bench>(file.as_ref(), "Impl")
                 .unwrap_or_else(|error| panic!("{error}"))
         })
         .collect::<Vec<_>>();
@@ -105,13 +88,13 @@ fn manage_all(files: &[impl Loadable]) -> (Vec<BenchProxy>, PluginManager) {
 
 /// `dlopen` + `dlsym` of the canary, each library kept until the batch's
 /// results are dropped.
-fn bare(files: Vec<impl Loadable>) -> (Vec<(Library, usize)>, Vec<impl Loadable>) {
+fn bare(files: Vec<impl AsRef<Path>>) -> (Vec<(Library, usize)>, Vec<impl AsRef<Path>>) {
     let libraries = files
         .iter()
         .map(|file| {
             // SAFETY: the benchmark's own plugin, whose initialisers are
             // harmless.
-            let library = unsafe { Library::new(file.path()) }.expect("dlopen");
+            let library = unsafe { Library::new(file.as_ref()) }.expect("dlopen");
             // SAFETY: looked up as an address only, never dereferenced.
             let address = unsafe { library.get::<*const u8>(b"plugin_canary_v1\0") }
                 .map(|symbol| *symbol as usize)

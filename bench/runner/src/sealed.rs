@@ -57,3 +57,9 @@ impl Sealed {
         &self.path
     }
 }
+
+impl AsRef<Path> for Sealed {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}

@@ -21,9 +21,9 @@ use std::sync::{Mutex, PoisonError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Image {
-    /// A sealed in-memory copy of the loadable part of the file, made
-    /// while it was read: the file could still be written, so later
-    /// writes must not reach the running code.
+    /// A sealed in-memory copy of the loadable part of the file, made when
+    /// it was opened: the file could still be written, so later writes
+    /// must not reach the running code.
     Copied,
     /// The file itself, mapped through the descriptor its bytes were
     /// checked from: the kernel guarantees they cannot change.

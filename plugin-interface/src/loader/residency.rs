@@ -135,13 +135,14 @@ pub(crate) fn mapped_name(file: &Path) -> String {
 #[cfg(unix)]
 fn mapped(name: &str, inode: Option<u64>, maps: &str) -> bool {
     let deleted = format!("{name} (deleted)");
+    let inode = inode.map(|inode| inode.to_string());
     maps.lines()
         .filter(|line| line.ends_with(&deleted) || line.ends_with(name))
         .any(|line| {
             // address, permissions, offset, device, inode, name
-            inode.is_none_or(|inode| {
-                line.split_ascii_whitespace().nth(4) == Some(inode.to_string().as_str())
-            })
+            inode
+                .as_deref()
+                .is_none_or(|inode| line.split_ascii_whitespace().nth(4) == Some(inode))
         })
 }
 

@@ -36,8 +36,9 @@ pub(crate) struct Source {
     image: OwnedFd,
     /// Which of the two.
     kind: Image,
-    /// The file's inode, when it is mapped as it is.
-    claim: Option<Claim>,
+    /// The file's inode and the name no loaded image answers to, when it
+    /// is mapped as it is.
+    mapped: Option<(Claim, PathBuf)>,
     map: Mapping,
     digest: Option<[u8; 32]>,
     content_hash: Option<u128>,
@@ -173,18 +174,23 @@ impl Source {
             })?;
         }
         let extent = extent(&file).map_err(io)?;
-        let claim = immutable
+        let mapped = immutable
             .and_then(|why| Some((why, Claim::take(&opened)?)))
-            // Other code of the process may have loaded this inode itself;
-            // the dynamic loader would hand a load of it that image. Asked
-            // under a name no image has, so that only the inode can answer.
-            .filter(|_| !crate::loader::residency::still_loaded(&fresh_name(file.as_raw_fd())));
-        let (copy, kind, claim, length) = match claim {
+            .and_then(|(why, claim)| {
+                // Other code of the process may have loaded this inode
+                // itself; the dynamic loader would hand a load of it that
+                // image. Asked under a name no image has, so that only the
+                // inode can answer; the dynamic loader then opens that name.
+                let name = fresh_name(file.as_raw_fd());
+                let free = !crate::loader::residency::still_loaded(&name);
+                free.then_some((why, claim, name))
+            });
+        let (copy, kind, mapped, length) = match mapped {
             // The file's size cannot change either.
-            Some((why, claim)) => (
+            Some((why, claim, name)) => (
                 None,
                 Image::Mapped(why),
-                Some(claim),
+                Some((claim, name)),
                 extent.min(opened.len()),
             ),
             None => {
@@ -212,7 +218,7 @@ impl Source {
         Ok(Self {
             image: OwnedFd::from(copy.unwrap_or(file)),
             kind,
-            claim,
+            mapped,
             map,
             digest,
             content_hash,
@@ -259,12 +265,16 @@ impl Source {
     /// resident by an earlier copy) answers to would hand that image back.
     /// Descriptor numbers are reused as soon as a copy is mapped and
     /// closed, so the name spells a serial number, never reused in the
-    /// process, in `.` components the kernel resolves away.
+    /// process, in `.` components the kernel resolves away. A file mapped
+    /// as it is was asked about under its name when it was opened.
     pub(crate) fn into_image(self) -> std::io::Result<(PathBuf, OwnedFd, Option<Claim>)> {
+        if let Some((claim, name)) = self.mapped {
+            return Ok((name, self.image, Some(claim)));
+        }
         for _ in 0..64 {
             let name = fresh_name(self.image.as_raw_fd());
             if !crate::loader::residency::still_loaded(&name) {
-                return Ok((name, self.image, self.claim));
+                return Ok((name, self.image, None));
             }
         }
         Err(std::io::Error::other(
